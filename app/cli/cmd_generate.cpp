@@ -1,0 +1,75 @@
+// awq generate MODEL --prompt TEXT: streams generated text to stdout, statistics to stderr.
+
+#include <cstdio>
+#include <iostream>
+
+#include "awq/core/cancel.h"
+#include "awq/runtime/generator.h"
+#include "awq/runtime/loaded_model.h"
+#include "awq/runtime/threads.h"
+#include "cli_args.h"
+#include "commands.h"
+
+namespace awq::cli {
+
+int runGenerate(int argc, char **argv, int first)
+{
+    ArgParser args("awq generate", "Generate text from a prompt with a model folder (full precision or AWQ), "
+                                   "streaming it to stdout. Statistics go to stderr.");
+    args.positional("MODEL", "a Hugging Face style model folder");
+    args.option("prompt", "TEXT", "the prompt (plain completion, no chat template)");
+    args.option("max-new-tokens", "N", "tokens to generate at most", "128");
+    args.option("temperature", "T", "sampling temperature; 0 = greedy", "0");
+    args.option("top-k", "K", "keep the K most likely tokens; 0 = off", "0");
+    args.option("top-p", "P", "nucleus sampling threshold; 1 = off", "1");
+    args.option("repetition-penalty", "R", "penalty for tokens already in the context; 1 = off", "1");
+    args.option("seed", "N", "random seed for sampling", "0");
+    args.option("stop", "TEXT", "stop when TEXT appears (repeatable)", "", true);
+    args.option("max-context", "N", "KV cache size in tokens; 0 = the model's maximum", "0");
+    args.option("threads", "N", "CPU threads; 0 = all cores", "0");
+    args.flag("no-bos", "do not prepend the BOS token");
+    args.flag("ignore-eos", "keep generating after the end-of-sequence token");
+    if (!args.parse(argc, argv, first)) {
+        std::cout << args.help();
+        return 0;
+    }
+    AWQ_CHECK(args.has("prompt"), InvalidArgument, "--prompt is required (see --help)");
+    SamplingParams sampling;
+    sampling.maxNewTokens = args.getInt("max-new-tokens", 1, 1 << 20);
+    sampling.temperature = args.getDouble("temperature", 0, 100);
+    sampling.topK = args.getInt("top-k", 0, 1 << 24);
+    sampling.topP = args.getDouble("top-p", 1e-6, 1);
+    sampling.repetitionPenalty = args.getDouble("repetition-penalty", 1e-3, 100);
+    sampling.seed = static_cast<uint64_t>(args.getInt("seed", 0, INT64_MAX));
+    sampling.stopStrings = args.getAll("stop");
+    sampling.validate();
+    const int threads = configureThreads(static_cast<int>(args.getInt("threads", 0, 1024)));
+
+    LoadedModel loaded = loadModel(args.positionalValue("MODEL"));
+    GenerationRequest request;
+    request.promptIds = loaded.tokenizer->encode(args.get("prompt"), !args.has("no-bos"));
+    request.sampling = sampling;
+    request.stopAtEos = !args.has("ignore-eos");
+
+    CancelToken cancel;
+    cancelOnInterrupt(cancel);
+    Generator generator(*loaded.model, *loaded.tokenizer, args.getInt("max-context", 0, 1 << 24));
+    std::cout << args.get("prompt") << std::flush;
+    const GenerationResult result = generator.generate(
+        request,
+        [](const std::string &text, int32_t) {
+            std::cout << text << std::flush;
+            return true;
+        },
+        cancel);
+    std::cout << std::endl;
+    std::fprintf(stderr,
+                 "[%s, %d threads] loaded in %.2f s; prompt %lld tokens at %.1f tok/s; generated %zu tokens at %.1f "
+                 "tok/s; stop: %s\n",
+                 loaded.model->describe().c_str(), threads, loaded.loadSeconds,
+                 static_cast<long long>(result.promptTokens), result.promptTokensPerSecond(), result.tokens.size(),
+                 result.decodeTokensPerSecond(), stopReasonName(result.stopReason));
+    return result.stopReason == StopReason::Cancelled ? 130 : 0;
+}
+
+} // namespace awq::cli

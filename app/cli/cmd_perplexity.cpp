@@ -1,0 +1,52 @@
+// awq perplexity MODEL --text FILE: AutoAWQ-style windowed perplexity.
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "awq/core/cancel.h"
+#include "awq/core/error.h"
+#include "awq/eval/perplexity.h"
+#include "awq/runtime/loaded_model.h"
+#include "awq/runtime/threads.h"
+#include "cli_args.h"
+#include "commands.h"
+
+namespace awq::cli {
+
+int runPerplexity(int argc, char **argv, int first)
+{
+    ArgParser args("awq perplexity", "Perplexity of a model over a UTF-8 text file: the text is tokenized once "
+                                     "(with BOS) and cut into non-overlapping windows, as AutoAWQ evaluates.");
+    args.positional("MODEL", "a Hugging Face style model folder");
+    args.option("text", "FILE", "the evaluation text (UTF-8)");
+    args.option("seqlen", "N", "window length in tokens; 0 = min(2048, the model's maximum)", "0");
+    args.option("threads", "N", "CPU threads; 0 = all cores", "0");
+    if (!args.parse(argc, argv, first)) {
+        std::cout << args.help();
+        return 0;
+    }
+    AWQ_CHECK(args.has("text"), InvalidArgument, "--text FILE is required (see --help)");
+    const std::string path = args.get("text");
+    std::ifstream in(path, std::ios::binary);
+    AWQ_CHECK(in, NotFound, path, ": cannot be opened for reading");
+    std::ostringstream text;
+    text << in.rdbuf();
+    AWQ_CHECK(!text.str().empty(), InvalidArgument, path, ": the file is empty");
+    configureThreads(static_cast<int>(args.getInt("threads", 0, 1024)));
+
+    LoadedModel loaded = loadModel(args.positionalValue("MODEL"));
+    CancelToken cancel;
+    cancelOnInterrupt(cancel);
+    const PerplexityResult r = evaluatePerplexity(
+        *loaded.model, *loaded.tokenizer, text.str(), args.getInt("seqlen", 0, 1 << 24),
+        [](const Progress &p) { std::fprintf(stderr, "\r%s", p.note.c_str()); }, cancel);
+    std::fprintf(stderr, "\n");
+    std::printf("perplexity: %.4f (%lld windows of %lld tokens; %lld tokens in the text; %.1f s)\n", r.perplexity,
+                static_cast<long long>(r.windows), static_cast<long long>(r.seqLen), static_cast<long long>(r.tokens),
+                r.seconds);
+    return 0;
+}
+
+} // namespace awq::cli

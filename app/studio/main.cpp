@@ -1,0 +1,91 @@
+// awq-studio: the desktop application. Parses the command line, opens the window,
+// and opens the model folder given (or the bundled demo model).
+
+#include <cstdio>
+
+#include <QApplication>
+#include <QCommandLineOption>
+#include <QCommandLineParser>
+#include <QDir>
+#include <QFileInfo>
+#include <QPixmap>
+#include <QTimer>
+
+#include "mainwindow.h"
+#include "resourcepaths.h"
+
+#ifndef AWQ_VERSION
+#define AWQ_VERSION "0.0.0"
+#endif
+
+int main(int argc, char **argv)
+{
+    QApplication app(argc, argv);
+    QApplication::setOrganizationName(QStringLiteral("AWQ Studio"));
+    QApplication::setApplicationName(QStringLiteral("awq-studio"));
+    QApplication::setApplicationDisplayName(QStringLiteral("AWQ Studio"));
+    QApplication::setApplicationVersion(QStringLiteral(AWQ_VERSION));
+
+    QCommandLineParser parser;
+    parser.setApplicationDescription(
+        QStringLiteral("AWQ Studio: 4-bit AWQ quantization and int4 inference for Llama-family models.\n"
+                       "With no MODEL, opens the bundled demo model when it is installed."));
+    parser.addHelpOption();
+    parser.addVersionOption();
+    parser.addPositionalArgument(QStringLiteral("MODEL"), QStringLiteral("A Hugging Face style model folder to open."),
+                                 QStringLiteral("[MODEL]"));
+    const QCommandLineOption screenshotOption(
+        QStringLiteral("screenshot"), QStringLiteral("Save a PNG of the main window to FILE (with --quit-after)."),
+        QStringLiteral("FILE"));
+    const QCommandLineOption quitAfterOption(
+        QStringLiteral("quit-after"),
+        QStringLiteral("Quit after MS milliseconds (taking the --screenshot first). For smoke tests."),
+        QStringLiteral("MS"));
+    parser.addOption(screenshotOption);
+    parser.addOption(quitAfterOption);
+    parser.process(app); // handles --help and --version, exits on unknown options
+
+    const QStringList positional = parser.positionalArguments();
+    if (positional.size() > 1) {
+        std::fprintf(stderr, "awq-studio: expected at most one MODEL folder, got %d\n",
+                     static_cast<int>(positional.size()));
+        return 2;
+    }
+    int quitAfterMs = -1;
+    if (parser.isSet(quitAfterOption)) {
+        bool ok = false;
+        quitAfterMs = parser.value(quitAfterOption).toInt(&ok);
+        if (!ok || quitAfterMs < 0) {
+            std::fprintf(stderr, "awq-studio: --quit-after needs a number of milliseconds\n");
+            return 2;
+        }
+    }
+    const QString screenshot = parser.value(screenshotOption);
+    if (!screenshot.isEmpty() && quitAfterMs < 0)
+        quitAfterMs = 2000;
+
+    MainWindow window;
+    window.show();
+
+    const QString model = positional.isEmpty() ? ResourcePaths::demoModelFolder() : positional.constFirst();
+    if (!model.isEmpty())
+        window.openModel(QFileInfo(model).absoluteFilePath());
+
+    int exitCode = 0;
+    if (quitAfterMs >= 0) {
+        QTimer::singleShot(quitAfterMs, &window, [&] {
+            if (!screenshot.isEmpty()) {
+                if (window.grab().save(screenshot, "PNG")) {
+                    std::fprintf(stdout, "awq-studio: saved %s\n", qPrintable(QDir::toNativeSeparators(screenshot)));
+                } else {
+                    std::fprintf(stderr, "awq-studio: could not write %s\n", qPrintable(screenshot));
+                    exitCode = 1;
+                }
+            }
+            window.close();
+            QApplication::exit(exitCode);
+        });
+    }
+    const int rc = QApplication::exec();
+    return rc != 0 ? rc : exitCode;
+}

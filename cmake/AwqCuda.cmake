@@ -1,0 +1,21 @@
+# CUDA: the .cu kernels compile whenever nvcc is available (AUTO), even without a GPU,
+# so every CI run proves they build. Running them needs a CUDA-enabled LibTorch and a GPU.
+set(AWQ_HAVE_CUDA OFF)
+if(NOT AWQ_ENABLE_CUDA STREQUAL "OFF")
+    if(NOT CMAKE_CUDA_COMPILER AND EXISTS /usr/local/cuda/bin/nvcc)
+        set(CMAKE_CUDA_COMPILER /usr/local/cuda/bin/nvcc)
+    endif()
+    include(CheckLanguage)
+    check_language(CUDA)
+    if(CMAKE_CUDA_COMPILER)
+        if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
+            # Turing and newer; 90 for Hopper (H100/H200).
+            set(CMAKE_CUDA_ARCHITECTURES 75 80 90)
+        endif()
+        enable_language(CUDA)
+        set(CMAKE_CUDA_STANDARD 17)
+        set(AWQ_HAVE_CUDA ON)
+    elseif(AWQ_ENABLE_CUDA STREQUAL "ON")
+        message(FATAL_ERROR "AWQ_ENABLE_CUDA=ON but no CUDA compiler was found")
+    endif()
+endif()

@@ -1,0 +1,22 @@
+#pragma once
+// Reference dequantization of an AWQ-packed linear (GEMM or GEMV packing, AWQ-SPEC §2)
+// into a float32 nn.Linear weight [out, in]. Used to load quantized checkpoints on
+// the unfused path and as the oracle for the int4 kernels.
+
+#include <string>
+
+#include <ATen/Tensor.h>
+
+#include "awq/model/config.h"
+
+namespace awq {
+
+class WeightStore;
+
+// Reads `prefix`.qweight / .qzeros / .scales, checks dtypes and shapes against the
+// packing in `quant` (throws Error(Format) naming the tensor and file), and returns
+// the dequantized weight [outFeatures, inFeatures] (float32).
+at::Tensor dequantizeAwqLinear(const WeightStore &store, const std::string &prefix, int64_t inFeatures,
+                               int64_t outFeatures, const QuantizationConfig &quant);
+
+} // namespace awq

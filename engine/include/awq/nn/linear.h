@@ -1,0 +1,63 @@
+#pragma once
+// Linear layers of a model. The model holds them through this interface so that a
+// full-precision linear and a quantized one are interchangeable.
+
+#include <memory>
+#include <string>
+
+#include <ATen/Tensor.h>
+
+#include "awq/model/config.h"
+
+namespace awq {
+
+class WeightStore;
+
+class Linear
+{
+public:
+    virtual ~Linear() = default;
+    // x: [..., in_features] -> [..., out_features], in x's dtype.
+    virtual at::Tensor forward(const at::Tensor &x) const = 0;
+    virtual int64_t inFeatures() const = 0;
+    virtual int64_t outFeatures() const = 0;
+    virtual std::string describe() const = 0; // "fp32 [4096 -> 11008]"
+};
+
+// y = x·Wᵀ + b with W stored [out, in] as in nn.Linear.
+class DenseLinear final : public Linear
+{
+public:
+    DenseLinear(at::Tensor weight, at::Tensor bias = {});
+    at::Tensor forward(const at::Tensor &x) const override;
+    int64_t inFeatures() const override { return m_weight.size(1); }
+    int64_t outFeatures() const override { return m_weight.size(0); }
+    std::string describe() const override;
+
+    const at::Tensor &weight() const { return m_weight; }
+    const at::Tensor &bias() const { return m_bias; }
+
+private:
+    at::Tensor m_weight;
+    at::Tensor m_bias;
+};
+
+struct TensorTarget {
+    c10::ScalarType dtype = c10::kFloat;
+    c10::Device device = c10::kCPU;
+};
+
+// Loads the linear `prefix` (e.g. "model.layers.0.self_attn.q_proj") from `store`:
+// `prefix.weight` [out, in] for full precision, or the AWQ tensors (qweight, qzeros,
+// scales) described by `quant` (dequantized into a DenseLinear by the reference rule).
+// Shapes are checked against (outFeatures, inFeatures); mismatches throw Error(Format)
+// naming the tensor and its file.
+std::unique_ptr<Linear> loadLinear(const WeightStore &store, const std::string &prefix, int64_t inFeatures,
+                                   int64_t outFeatures, bool hasBias, const QuantizationConfig &quant,
+                                   const TensorTarget &target);
+
+// Loads `name` converted to target dtype/device, after checking its shape.
+at::Tensor loadChecked(const WeightStore &store, const std::string &name, at::IntArrayRef expectedShape,
+                       const TensorTarget &target);
+
+} // namespace awq

@@ -1,0 +1,79 @@
+#pragma once
+// The Llama-family decoder (llama, mistral, qwen2): embeddings, N decoder layers
+// (RMSNorm -> GQA attention with RoPE -> residual, RMSNorm -> SwiGLU MLP -> residual),
+// final norm, lm_head (tied to the embeddings or not).
+//
+// The forward is written with plain ATen ops so that it also runs under autograd
+// (the demo-model trainer uses it). A LlamaModel is used by one thread at a time.
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <ATen/Tensor.h>
+
+#include "awq/core/progress.h"
+#include "awq/model/config.h"
+#include "awq/nn/linear.h"
+#include "awq/nn/rope.h"
+
+namespace awq {
+
+class KVCache;
+class WeightStore;
+
+struct DecoderLayer {
+    at::Tensor inputNorm;         // [hidden]
+    at::Tensor postAttentionNorm; // [hidden]
+    std::unique_ptr<Linear> qProj, kProj, vProj, oProj;
+    std::unique_ptr<Linear> gateProj, upProj, downProj;
+};
+
+// Building blocks, exposed for the tests and the quantizer.
+at::Tensor rmsNorm(const at::Tensor &x, const at::Tensor &weight, double eps);
+// q: [B, H, T, D]; k, v: [B, Hkv, S, D] with S >= T; query i sits at absolute position
+// S - T + i and sees keys 0 .. S - T + i. Returns [B, H, T, D].
+at::Tensor causalAttention(const at::Tensor &q, const at::Tensor &k, const at::Tensor &v);
+
+class LlamaModel
+{
+public:
+    // Reads every weight from `store` (fp16/bf16 converted once to target.dtype).
+    static std::unique_ptr<LlamaModel> load(const WeightStore &store, const ModelConfig &config,
+                                            const TensorTarget &target = {}, const ProgressFn &progress = {});
+    // Builds a model over existing tensors named as in a HF checkpoint (no copies).
+    static std::unique_ptr<LlamaModel> fromTensors(const ModelConfig &config,
+                                                   const std::map<std::string, at::Tensor> &tensors);
+    ~LlamaModel();
+
+    const ModelConfig &config() const { return m_config; }
+    c10::ScalarType dtype() const { return m_embed.scalar_type(); }
+    c10::Device device() const { return m_embed.device(); }
+    std::string describe() const; // "llama, 22 layers, Float on cpu"
+
+    // ids: [B, T] int64. With a cache, positions continue after cache->length() and the
+    // cache advances by T. Returns logits [B, T, vocab] (float32), or [B, 1, vocab] for
+    // the last position only when lastOnly is set (saves the lm_head over the prompt).
+    at::Tensor forward(const at::Tensor &ids, KVCache *cache = nullptr, bool lastOnly = false);
+
+    at::Tensor embed(const at::Tensor &ids) const;
+    // One decoder layer over hidden [B, T, hidden] at absolute positions start..start+T-1.
+    at::Tensor layerForward(int64_t layer, const at::Tensor &hidden, int64_t start, KVCache *cache);
+    at::Tensor head(const at::Tensor &hidden) const; // final norm + lm_head -> float32 logits
+
+    const DecoderLayer &layer(int64_t i) const { return m_layers.at(static_cast<size_t>(i)); }
+    DecoderLayer &layer(int64_t i) { return m_layers.at(static_cast<size_t>(i)); }
+    RotaryEmbedding &rotary() { return m_rotary; }
+
+private:
+    explicit LlamaModel(const ModelConfig &config);
+    ModelConfig m_config;
+    at::Tensor m_embed;     // [vocab, hidden]
+    at::Tensor m_finalNorm; // [hidden]
+    at::Tensor m_lmHead;    // [vocab, hidden]; the same tensor as m_embed when tied
+    std::vector<DecoderLayer> m_layers;
+    RotaryEmbedding m_rotary;
+};
+
+} // namespace awq

@@ -1,0 +1,294 @@
+#include "awq/model/config.h"
+
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "awq/core/error.h"
+
+namespace awq {
+
+using nlohmann::json;
+
+const std::vector<std::string> &supportedModelTypes()
+{
+    static const std::vector<std::string> types = {"llama", "mistral", "qwen2"};
+    return types;
+}
+
+namespace {
+
+std::string joined(const std::vector<std::string> &items)
+{
+    std::string out;
+    for (const auto &item : items)
+        out += (out.empty() ? "" : ", ") + item;
+    return out;
+}
+
+// Field readers: every one names the file and the key when the value is wrong.
+class Fields
+{
+public:
+    Fields(const json &object, std::string source) : m_json(object), m_source(std::move(source)) {}
+
+    bool has(const char *key) const { return m_json.contains(key) && !m_json.at(key).is_null(); }
+
+    int64_t integer(const char *key, int64_t min, int64_t max) const
+    {
+        AWQ_CHECK(has(key), Format, m_source, ": required field '", key, "' is missing");
+        return integerOr(key, 0, min, max);
+    }
+    int64_t integerOr(const char *key, int64_t fallback, int64_t min, int64_t max) const
+    {
+        if (!has(key))
+            return fallback;
+        const json &v = m_json.at(key);
+        AWQ_CHECK(v.is_number_integer() || (v.is_number_float() && v.get<double>() == static_cast<int64_t>(v.get<double>())),
+                  Format, m_source, ": field '", key, "' must be an integer, got ", v.dump());
+        const int64_t value = v.is_number_integer() ? v.get<int64_t>() : static_cast<int64_t>(v.get<double>());
+        AWQ_CHECK(value >= min && value <= max, Format, m_source, ": field '", key, "' = ", value,
+                  " is out of range [", min, ", ", max, "]");
+        return value;
+    }
+    double numberOr(const char *key, double fallback, double min, double max) const
+    {
+        if (!has(key))
+            return fallback;
+        const json &v = m_json.at(key);
+        AWQ_CHECK(v.is_number(), Format, m_source, ": field '", key, "' must be a number, got ", v.dump());
+        const double value = v.get<double>();
+        AWQ_CHECK(value >= min && value <= max, Format, m_source, ": field '", key, "' = ", value,
+                  " is out of range [", min, ", ", max, "]");
+        return value;
+    }
+    bool boolOr(const char *key, bool fallback) const
+    {
+        if (!has(key))
+            return fallback;
+        const json &v = m_json.at(key);
+        AWQ_CHECK(v.is_boolean(), Format, m_source, ": field '", key, "' must be true or false, got ", v.dump());
+        return v.get<bool>();
+    }
+    std::string stringOr(const char *key, const std::string &fallback) const
+    {
+        if (!has(key))
+            return fallback;
+        const json &v = m_json.at(key);
+        AWQ_CHECK(v.is_string(), Format, m_source, ": field '", key, "' must be a string, got ", v.dump());
+        return v.get<std::string>();
+    }
+    // An integer or a list of integers (eos_token_id is either).
+    std::vector<int64_t> idListOr(const char *key) const
+    {
+        std::vector<int64_t> ids;
+        if (!has(key))
+            return ids;
+        const json &v = m_json.at(key);
+        auto take = [&](const json &item) {
+            AWQ_CHECK(item.is_number_integer() && item.get<int64_t>() >= 0, Format, m_source, ": field '", key,
+                      "' must hold non-negative integer token ids, got ", v.dump());
+            ids.push_back(item.get<int64_t>());
+        };
+        if (v.is_array())
+            for (const auto &item : v)
+                take(item);
+        else
+            take(v);
+        return ids;
+    }
+
+private:
+    const json &m_json;
+    std::string m_source;
+};
+
+constexpr int64_t kMaxDim = int64_t(1) << 20;     // 1M: larger than any real hidden size
+constexpr int64_t kMaxLayers = 1024;
+constexpr int64_t kMaxVocab = int64_t(1) << 22;   // 4M tokens
+constexpr int64_t kMaxPositions = int64_t(1) << 24;
+
+RopeScaling parseRopeScaling(const json &j, const std::string &source)
+{
+    RopeScaling scaling;
+    if (j.is_null())
+        return scaling;
+    AWQ_CHECK(j.is_object(), Format, source, ": 'rope_scaling' must be an object or null");
+    Fields f(j, source + " (rope_scaling)");
+    std::string type = f.stringOr("rope_type", f.stringOr("type", ""));
+    if (type == "default" || type.empty())
+        return scaling;
+    scaling.factor = f.numberOr("factor", 1.0, 1e-6, 1e6);
+    if (type == "linear") {
+        scaling.type = RopeScaling::Type::Linear;
+    } else if (type == "llama3") {
+        scaling.type = RopeScaling::Type::Llama3;
+        scaling.lowFreqFactor = f.numberOr("low_freq_factor", 1.0, 1e-6, 1e6);
+        scaling.highFreqFactor = f.numberOr("high_freq_factor", 4.0, 1e-6, 1e6);
+        scaling.originalMaxPositionEmbeddings = f.integerOr("original_max_position_embeddings", 8192, 1, kMaxPositions);
+        AWQ_CHECK(scaling.highFreqFactor > scaling.lowFreqFactor, Format, source,
+                  ": rope_scaling high_freq_factor must exceed low_freq_factor");
+    } else {
+        fail(ErrorCode::UnsupportedModel, source, ": rope_scaling type '", type,
+             "' is not supported (supported: linear, llama3)");
+    }
+    return scaling;
+}
+
+QuantizationConfig parseQuantization(const json &j, const std::string &source)
+{
+    QuantizationConfig q;
+    AWQ_CHECK(j.is_object(), Format, source, ": 'quantization_config' must be an object");
+    const std::string where = source + " (quantization_config)";
+    Fields f(j, where);
+    q.present = true;
+    q.quantMethod = f.stringOr("quant_method", "awq");
+    q.bits = static_cast<int>(f.integerOr("bits", f.integerOr("w_bit", 4, 1, 16), 1, 16));
+    q.groupSize = static_cast<int>(f.integerOr("group_size", f.integerOr("q_group_size", 128, -1, kMaxDim), -1, kMaxDim));
+    q.zeroPoint = f.boolOr("zero_point", true);
+    q.version = f.stringOr("version", "gemm");
+    for (auto &c : q.version)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (j.contains("modules_to_not_convert") && !j.at("modules_to_not_convert").is_null()) {
+        const json &m = j.at("modules_to_not_convert");
+        AWQ_CHECK(m.is_array(), Format, where, ": 'modules_to_not_convert' must be a list of strings");
+        for (const auto &item : m) {
+            AWQ_CHECK(item.is_string(), Format, where, ": 'modules_to_not_convert' must be a list of strings");
+            q.modulesToNotConvert.push_back(item.get<std::string>());
+        }
+    }
+    return q;
+}
+
+} // namespace
+
+ModelConfig ModelConfig::fromJson(const json &j, const std::string &source)
+{
+    AWQ_CHECK(j.is_object(), Format, source, ": expected a JSON object");
+    Fields f(j, source);
+    ModelConfig c;
+    c.modelType = f.stringOr("model_type", "");
+    AWQ_CHECK(!c.modelType.empty(), UnsupportedModel, source, ": no 'model_type'; supported model types: ",
+              joined(supportedModelTypes()));
+    bool supported = false;
+    for (const auto &t : supportedModelTypes())
+        supported |= (t == c.modelType);
+    AWQ_CHECK(supported, UnsupportedModel, source, ": model_type '", c.modelType,
+              "' is not supported; supported model types: ", joined(supportedModelTypes()));
+    if (j.contains("architectures") && j.at("architectures").is_array() && !j.at("architectures").empty()
+        && j.at("architectures")[0].is_string())
+        c.architecture = j.at("architectures")[0].get<std::string>();
+
+    c.hiddenSize = f.integer("hidden_size", 1, kMaxDim);
+    c.intermediateSize = f.integer("intermediate_size", 1, kMaxDim);
+    c.numLayers = f.integer("num_hidden_layers", 1, kMaxLayers);
+    c.numHeads = f.integer("num_attention_heads", 1, kMaxDim);
+    c.numKvHeads = f.integerOr("num_key_value_heads", c.numHeads, 1, kMaxDim);
+    c.headDim = f.integerOr("head_dim", c.hiddenSize / c.numHeads, 1, kMaxDim);
+    c.vocabSize = f.integer("vocab_size", 1, kMaxVocab);
+    c.maxPositionEmbeddings = f.integerOr("max_position_embeddings", 2048, 1, kMaxPositions);
+    c.rmsNormEps = f.numberOr("rms_norm_eps", 1e-6, 0.0, 1.0);
+    c.ropeTheta = f.numberOr("rope_theta", 10000.0, 1.0, 1e12);
+    if (j.contains("rope_scaling"))
+        c.ropeScaling = parseRopeScaling(j.at("rope_scaling"), source);
+    c.tieWordEmbeddings = f.boolOr("tie_word_embeddings", false);
+    // qwen2 always has q/k/v biases; llama may declare attention_bias.
+    c.attentionBias = c.modelType == "qwen2" ? true : f.boolOr("attention_bias", false);
+    c.mlpBias = f.boolOr("mlp_bias", false);
+    c.torchDtype = f.stringOr("torch_dtype", f.stringOr("dtype", "float32"));
+    c.bosTokenId = f.integerOr("bos_token_id", -1, -1, kMaxVocab);
+    c.eosTokenIds = f.idListOr("eos_token_id");
+    if (c.modelType == "mistral" || c.modelType == "qwen2")
+        c.slidingWindow = f.integerOr("sliding_window", 0, 0, kMaxPositions);
+
+    const std::string act = f.stringOr("hidden_act", "silu");
+    AWQ_CHECK(act == "silu" || act == "swish", UnsupportedModel, source, ": hidden_act '", act,
+              "' is not supported (silu only)");
+    AWQ_CHECK(c.numHeads % c.numKvHeads == 0, Format, source, ": num_attention_heads (", c.numHeads,
+              ") must be a multiple of num_key_value_heads (", c.numKvHeads, ")");
+    AWQ_CHECK(c.headDim % 2 == 0, Format, source, ": head_dim (", c.headDim, ") must be even for RoPE");
+    if (j.contains("quantization_config") && !j.at("quantization_config").is_null())
+        c.quantization = parseQuantization(j.at("quantization_config"), source);
+    return c;
+}
+
+ModelConfig ModelConfig::load(const std::filesystem::path &path)
+{
+    namespace fs = std::filesystem;
+    const fs::path file = fs::is_directory(path) ? path / "config.json" : path;
+    AWQ_CHECK(fs::exists(file), NotFound, file.string(), ": not found (a model folder needs a config.json)");
+    std::ifstream in(file, std::ios::binary);
+    AWQ_CHECK(in, Io, file.string(), ": cannot be opened for reading");
+    json j;
+    try {
+        j = json::parse(in);
+    } catch (const json::exception &e) {
+        fail(ErrorCode::Format, file.string(), ": not valid JSON (", e.what(), ")");
+    }
+    return fromJson(j, file.string());
+}
+
+json ModelConfig::toJson() const
+{
+    json j;
+    j["architectures"] = json::array({architecture.empty() ? std::string("LlamaForCausalLM") : architecture});
+    j["model_type"] = modelType;
+    j["hidden_size"] = hiddenSize;
+    j["intermediate_size"] = intermediateSize;
+    j["num_hidden_layers"] = numLayers;
+    j["num_attention_heads"] = numHeads;
+    j["num_key_value_heads"] = numKvHeads;
+    j["head_dim"] = headDim;
+    j["vocab_size"] = vocabSize;
+    j["max_position_embeddings"] = maxPositionEmbeddings;
+    j["rms_norm_eps"] = rmsNormEps;
+    j["rope_theta"] = ropeTheta;
+    j["hidden_act"] = "silu";
+    j["tie_word_embeddings"] = tieWordEmbeddings;
+    j["attention_bias"] = attentionBias;
+    j["mlp_bias"] = mlpBias;
+    j["torch_dtype"] = torchDtype;
+    if (bosTokenId >= 0)
+        j["bos_token_id"] = bosTokenId;
+    if (eosTokenIds.size() == 1)
+        j["eos_token_id"] = eosTokenIds.front();
+    else if (!eosTokenIds.empty())
+        j["eos_token_id"] = eosTokenIds;
+    switch (ropeScaling.type) {
+    case RopeScaling::Type::None: j["rope_scaling"] = nullptr; break;
+    case RopeScaling::Type::Linear: j["rope_scaling"] = {{"rope_type", "linear"}, {"factor", ropeScaling.factor}}; break;
+    case RopeScaling::Type::Llama3:
+        j["rope_scaling"] = {{"rope_type", "llama3"},
+                             {"factor", ropeScaling.factor},
+                             {"low_freq_factor", ropeScaling.lowFreqFactor},
+                             {"high_freq_factor", ropeScaling.highFreqFactor},
+                             {"original_max_position_embeddings", ropeScaling.originalMaxPositionEmbeddings}};
+        break;
+    }
+    if (slidingWindow > 0)
+        j["sliding_window"] = slidingWindow;
+    if (quantization.present) {
+        j["quantization_config"] = {{"quant_method", quantization.quantMethod},
+                                    {"bits", quantization.bits},
+                                    {"group_size", quantization.groupSize},
+                                    {"zero_point", quantization.zeroPoint},
+                                    {"version", quantization.version},
+                                    {"modules_to_not_convert", quantization.modulesToNotConvert.empty()
+                                                                   ? json(nullptr)
+                                                                   : json(quantization.modulesToNotConvert)}};
+    }
+    return j;
+}
+
+int64_t ModelConfig::parameterCount() const
+{
+    const int64_t qOut = numHeads * headDim;
+    const int64_t attention = hiddenSize * qOut + 2 * hiddenSize * kvDim() + qOut * hiddenSize
+                              + (attentionBias ? qOut + 2 * kvDim() : 0);
+    const int64_t mlp = 3 * hiddenSize * intermediateSize;
+    const int64_t perLayer = attention + mlp + 2 * hiddenSize;
+    const int64_t embeddings = vocabSize * hiddenSize;
+    return embeddings * (tieWordEmbeddings ? 1 : 2) + numLayers * perLayer + hiddenSize;
+}
+
+} // namespace awq

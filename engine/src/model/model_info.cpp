@@ -1,0 +1,162 @@
+#include "awq/model/model_info.h"
+
+#include <cstdio>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "awq/core/error.h"
+#include "awq/io/safetensors.h"
+
+namespace awq {
+
+namespace fs = std::filesystem;
+
+std::string formatBytes(uint64_t bytes)
+{
+    const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    double value = static_cast<double>(bytes);
+    int unit = 0;
+    while (value >= 1024.0 && unit < 4) {
+        value /= 1024.0;
+        ++unit;
+    }
+    char buf[32];
+    std::snprintf(buf, sizeof buf, unit == 0 ? "%.0f %s" : "%.2f %s", value, units[unit]);
+    return buf;
+}
+
+std::string formatCount(int64_t n)
+{
+    char buf[32];
+    if (n >= 1000000000)
+        std::snprintf(buf, sizeof buf, "%.2f B", n / 1e9);
+    else if (n >= 1000000)
+        std::snprintf(buf, sizeof buf, "%.1f M", n / 1e6);
+    else if (n >= 1000)
+        std::snprintf(buf, sizeof buf, "%.1f K", n / 1e3);
+    else
+        std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(n));
+    return buf;
+}
+
+std::string ModelInfo::precisionSummary() const
+{
+    const QuantizationConfig &q = config.quantization;
+    if (q.present) {
+        std::string s = q.quantMethod == "awq" ? "AWQ" : q.quantMethod;
+        s += " " + std::to_string(q.bits) + "-bit, group " + std::to_string(q.groupSize);
+        s += q.zeroPoint ? ", zero point" : ", symmetric";
+        std::string version = q.version;
+        for (auto &c : version)
+            c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        return s + ", " + version;
+    }
+    std::string dtypes;
+    for (const auto &[dtype, count] : tensorsPerDtype)
+        dtypes += (dtypes.empty() ? "" : "/") + dtype;
+    return "full precision (" + (dtypes.empty() ? config.torchDtype : dtypes) + ")";
+}
+
+namespace {
+
+// Every tensor a Llama-family checkpoint must hold, with its expected shape
+// (full precision); quantized linears are checked by their qweight instead.
+void checkTensors(const WeightStore &store, ModelInfo &info)
+{
+    const ModelConfig &c = info.config;
+    auto expect = [&](const std::string &name, std::vector<int64_t> shape) {
+        if (!store.contains(name)) {
+            info.problems.push_back("tensor '" + name + "' is missing");
+            return;
+        }
+        const auto &actual = store.info(name).shape;
+        if (actual != shape) {
+            std::string a, e;
+            for (auto d : actual)
+                a += (a.empty() ? "" : ", ") + std::to_string(d);
+            for (auto d : shape)
+                e += (e.empty() ? "" : ", ") + std::to_string(d);
+            info.problems.push_back(store.fileOf(name).path().filename().string() + ": tensor '" + name
+                                    + "' has shape [" + a + "], config.json implies [" + e + "]");
+        }
+    };
+    auto expectLinear = [&](const std::string &prefix, int64_t in, int64_t out) {
+        if (store.contains(prefix + ".weight") || !store.contains(prefix + ".qweight"))
+            expect(prefix + ".weight", {out, in});
+        else if (!c.quantization.present)
+            info.problems.push_back("'" + prefix + ".qweight' is present but config.json has no quantization_config");
+        else {
+            for (const char *part : {".qzeros", ".scales"})
+                if (!store.contains(prefix + part))
+                    info.problems.push_back("tensor '" + prefix + part + "' is missing");
+        }
+    };
+    const int64_t qOut = c.numHeads * c.headDim;
+    expect("model.embed_tokens.weight", {c.vocabSize, c.hiddenSize});
+    expect("model.norm.weight", {c.hiddenSize});
+    if (!c.tieWordEmbeddings)
+        expect("lm_head.weight", {c.vocabSize, c.hiddenSize});
+    for (int64_t i = 0; i < c.numLayers; ++i) {
+        const std::string p = "model.layers." + std::to_string(i) + ".";
+        expect(p + "input_layernorm.weight", {c.hiddenSize});
+        expect(p + "post_attention_layernorm.weight", {c.hiddenSize});
+        expectLinear(p + "self_attn.q_proj", c.hiddenSize, qOut);
+        expectLinear(p + "self_attn.k_proj", c.hiddenSize, c.kvDim());
+        expectLinear(p + "self_attn.v_proj", c.hiddenSize, c.kvDim());
+        expectLinear(p + "self_attn.o_proj", qOut, c.hiddenSize);
+        expectLinear(p + "mlp.gate_proj", c.hiddenSize, c.intermediateSize);
+        expectLinear(p + "mlp.up_proj", c.hiddenSize, c.intermediateSize);
+        expectLinear(p + "mlp.down_proj", c.intermediateSize, c.hiddenSize);
+    }
+}
+
+} // namespace
+
+ModelInfo inspectModel(const fs::path &folder)
+{
+    AWQ_CHECK(fs::exists(folder), NotFound, folder.string(), ": no such folder");
+    AWQ_CHECK(fs::is_directory(folder), InvalidArgument, folder.string(), ": not a folder (pick the model's folder)");
+    ModelInfo info;
+    info.folder = folder;
+    info.config = ModelConfig::load(folder);
+    info.parameterCount = info.config.parameterCount();
+
+    std::error_code ec;
+    for (const auto &entry : fs::directory_iterator(folder, ec))
+        if (entry.is_regular_file(ec))
+            info.sizeOnDisk += entry.file_size(ec);
+    info.hasTokenizerModel = fs::is_regular_file(folder / "tokenizer.model");
+    info.hasTokenizerJson = fs::is_regular_file(folder / "tokenizer.json");
+    if (!info.hasTokenizerModel)
+        info.problems.push_back(info.hasTokenizerJson
+                                    ? "only tokenizer.json is present; this version reads sentencepiece tokenizer.model"
+                                    : "tokenizer.model is missing");
+    const fs::path tokenizerConfig = folder / "tokenizer_config.json";
+    if (fs::is_regular_file(tokenizerConfig)) {
+        std::ifstream in(tokenizerConfig);
+        try {
+            auto j = nlohmann::json::parse(in);
+            info.hasChatTemplate = j.is_object() && j.contains("chat_template") && !j["chat_template"].is_null();
+        } catch (const nlohmann::json::exception &e) {
+            info.problems.push_back(tokenizerConfig.filename().string() + ": not valid JSON");
+        }
+    }
+
+    try {
+        auto store = WeightStore::openFolder(folder);
+        info.shardCount = static_cast<int>(store->files().size());
+        for (const auto &name : store->names()) {
+            ++info.tensorCount;
+            const TensorInfo &t = store->info(name);
+            info.weightBytes += t.byteSize;
+            ++info.tensorsPerDtype[safetensorsName(t.dtype)];
+        }
+        checkTensors(*store, info);
+    } catch (const Error &e) {
+        info.problems.push_back(e.what());
+    }
+    return info;
+}
+
+} // namespace awq

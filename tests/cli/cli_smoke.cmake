@@ -1,0 +1,81 @@
+# The awq command-line tool driven as a user would: a fixture model is written, then
+# info / generate / perplexity run on it, and bad input must fail with one clear line.
+# Invoked by CTest: cmake -DAWQ=... -DFIXTURE_TOOL=... -DWORK=... -P cli_smoke.cmake
+
+file(REMOVE_RECURSE "${WORK}")
+file(MAKE_DIRECTORY "${WORK}")
+
+function(run_ok)
+    execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+    if(NOT rc EQUAL 0)
+        message(FATAL_ERROR "command failed (${rc}): ${ARGN}\nstdout: ${out}\nstderr: ${err}")
+    endif()
+    set(OUT "${out}" PARENT_SCOPE)
+    set(ERR "${err}" PARENT_SCOPE)
+endfunction()
+
+function(run_fails expected_rc pattern)
+    execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+    if(rc EQUAL 0 OR NOT rc EQUAL expected_rc)
+        message(FATAL_ERROR "expected exit ${expected_rc}, got ${rc}: ${ARGN}\nstdout: ${out}\nstderr: ${err}")
+    endif()
+    if(NOT err MATCHES "${pattern}")
+        message(FATAL_ERROR "stderr does not match '${pattern}': ${err}")
+    endif()
+    string(REGEX MATCHALL "\n" lines "${err}")
+    list(LENGTH lines n)
+    if(n GREATER 1)
+        message(FATAL_ERROR "expected one error line, got ${n}:\n${err}")
+    endif()
+endfunction()
+
+set(model "${WORK}/model")
+run_ok(${FIXTURE_TOOL} ${model} --gqa --fp16)
+
+run_ok(${AWQ} --version)
+if(NOT OUT MATCHES "^awq [0-9]+\\.[0-9]+")
+    message(FATAL_ERROR "bad --version output: ${OUT}")
+endif()
+foreach(cmd info generate perplexity)
+    run_ok(${AWQ} ${cmd} --help)
+    if(NOT OUT MATCHES "usage: awq ${cmd}")
+        message(FATAL_ERROR "awq ${cmd} --help: ${OUT}")
+    endif()
+endforeach()
+
+run_ok(${AWQ} info ${model})
+if(NOT OUT MATCHES "llama" OR NOT OUT MATCHES "KV heads 2, GQA")
+    message(FATAL_ERROR "awq info output: ${OUT}")
+endif()
+run_ok(${AWQ} info ${model} --json)
+if(NOT OUT MATCHES "\"num_hidden_layers\": 2")
+    message(FATAL_ERROR "awq info --json output: ${OUT}")
+endif()
+
+run_ok(${AWQ} generate ${model} --prompt "The old sailor" --max-new-tokens 16 --ignore-eos --threads 2)
+if(NOT OUT MATCHES "^The old sailor" OR NOT ERR MATCHES "generated 16 tokens at [0-9.]+ tok/s")
+    message(FATAL_ERROR "awq generate: stdout ${OUT} stderr ${ERR}")
+endif()
+run_ok(${AWQ} generate ${model} --prompt "A tired traveller" --temperature 0.8 --top-k 40 --top-p 0.9
+       --repetition-penalty 1.1 --seed 3 --max-new-tokens 8)
+
+file(WRITE "${WORK}/eval.txt" "The old sailor walked along the long road before the rain began. ")
+foreach(i RANGE 6)
+    file(APPEND "${WORK}/eval.txt" "A young teacher looked at a bright window while the bells rang. My neighbour opened the heavy door and smiled. ")
+endforeach()
+run_ok(${AWQ} perplexity ${model} --text "${WORK}/eval.txt" --seqlen 32)
+if(NOT OUT MATCHES "perplexity: [0-9.]+ \\([0-9]+ windows of 32 tokens")
+    message(FATAL_ERROR "awq perplexity output: ${OUT}")
+endif()
+
+# Bad input: one clear line on stderr, non-zero exit.
+run_fails(1 "no such folder" ${AWQ} info "${WORK}/does-not-exist")
+run_fails(2 "--prompt is required" ${AWQ} generate ${model})
+run_fails(2 "--temperature must be in" ${AWQ} generate ${model} --prompt hi --temperature -1)
+run_fails(2 "unknown option --bogus" ${AWQ} generate ${model} --prompt hi --bogus 3)
+run_fails(2 "fewer than one window" ${AWQ} perplexity ${model} --text "${WORK}/eval.txt" --seqlen 4000)
+run_fails(1 "cannot be opened" ${AWQ} perplexity ${model} --text "${WORK}/missing.txt")
+file(WRITE "${WORK}/broken/config.json" "{\"model_type\": \"gpt2\"}")
+run_fails(1 "model_type 'gpt2' is not supported; supported model types: llama, mistral, qwen2"
+          ${AWQ} generate "${WORK}/broken" --prompt hi)
+message(STATUS "cli_smoke: all checks passed")

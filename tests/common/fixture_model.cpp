@@ -1,0 +1,162 @@
+#include "fixture_model.h"
+
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <random>
+#include <sstream>
+
+#include <ATen/ATen.h>
+#include <nlohmann/json.hpp>
+
+#include "awq/core/error.h"
+#include "awq/io/safetensors.h"
+#include "awq/tokenizer/tokenizer.h"
+
+namespace fs = std::filesystem;
+
+namespace awq::test {
+
+fs::path makeTempDir(const std::string &tag)
+{
+    const char *root = std::getenv("AWQ_TEST_TMP");
+    fs::path base = root ? fs::path(root) : fs::temp_directory_path() / "awq-tests";
+    static std::mt19937_64 rng(std::random_device{}());
+    fs::path dir = base / (tag + "-" + std::to_string(rng() % 100000000));
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    return dir;
+}
+
+std::string fixtureCorpus()
+{
+    // Deterministic, varied English-like sentences: enough for a few hundred BPE merges.
+    const char *subjects[] = {"The old sailor", "A young teacher", "My neighbour", "The quiet river", "Every student",
+                              "The small dog", "Her brother", "The village baker", "A tired traveller", "The clock"};
+    const char *verbs[] = {"walked along", "looked at", "remembered", "painted", "carried", "found", "followed",
+                           "described", "counted", "opened"};
+    const char *objects[] = {"the long road", "a bright window", "the morning market", "seven green apples",
+                             "an empty boat", "the heavy door", "a letter from home", "the northern hills",
+                             "twelve silver coins", "the winter garden"};
+    const char *endings[] = {"before the rain began.", "while the bells rang.", "and smiled.", "in the evening.",
+                             "with great care.", "at noon, 1874.", "without a word!", "near the station?",
+                             "as the sun rose; it was warm.", "for the first time."};
+    std::ostringstream out;
+    std::mt19937 rng(42);
+    for (int i = 0; i < 600; ++i)
+        out << subjects[rng() % 10] << " " << verbs[rng() % 10] << " " << objects[rng() % 10] << " "
+            << endings[rng() % 10] << (i % 5 == 4 ? "\n" : " ");
+    return out.str();
+}
+
+fs::path fixtureTokenizerModel(int vocabSize)
+{
+    static std::mutex mutex;
+    static std::map<int, fs::path> cache;
+    std::lock_guard<std::mutex> lock(mutex);
+    if (auto it = cache.find(vocabSize); it != cache.end() && fs::exists(it->second))
+        return it->second;
+    const fs::path dir = makeTempDir("spm" + std::to_string(vocabSize));
+    const fs::path corpus = dir / "corpus.txt";
+    std::ofstream(corpus) << fixtureCorpus();
+    const fs::path prefix = dir / "tokenizer";
+    trainSentencePiece("--input=" + corpus.string() + " --model_prefix=" + prefix.string()
+                       + " --vocab_size=" + std::to_string(vocabSize)
+                       + " --model_type=bpe --byte_fallback=true --character_coverage=1.0"
+                         " --hard_vocab_limit=false --num_threads=1 --minloglevel=2"
+                         " --bos_id=1 --eos_id=2 --unk_id=0 --pad_id=-1");
+    cache[vocabSize] = dir / "tokenizer.model";
+    return cache[vocabSize];
+}
+
+namespace {
+
+c10::ScalarType storageType(const std::string &torchDtype)
+{
+    if (torchDtype == "float16")
+        return at::kHalf;
+    if (torchDtype == "bfloat16")
+        return at::kBFloat16;
+    return at::kFloat;
+}
+
+} // namespace
+
+fs::path makeFixtureModel(const fs::path &folder, const FixtureSpec &spec)
+{
+    fs::create_directories(folder);
+    const fs::path spm = fixtureTokenizerModel();
+    fs::copy_file(spm, folder / "tokenizer.model", fs::copy_options::overwrite_existing);
+    auto tokenizer = Tokenizer::fromSentencePieceFile(spm);
+    const int64_t vocab = tokenizer->vocabSize();
+    const int64_t headDim = spec.hiddenSize / spec.numHeads;
+
+    nlohmann::json config = {
+        {"architectures", {spec.modelType == "qwen2" ? "Qwen2ForCausalLM"
+                           : spec.modelType == "mistral" ? "MistralForCausalLM"
+                                                         : "LlamaForCausalLM"}},
+        {"model_type", spec.modelType},
+        {"hidden_size", spec.hiddenSize},
+        {"intermediate_size", spec.intermediateSize},
+        {"num_hidden_layers", spec.numLayers},
+        {"num_attention_heads", spec.numHeads},
+        {"num_key_value_heads", spec.numKvHeads},
+        {"vocab_size", vocab},
+        {"max_position_embeddings", spec.maxPositionEmbeddings},
+        {"rms_norm_eps", 1e-6},
+        {"rope_theta", spec.ropeTheta},
+        {"hidden_act", "silu"},
+        {"tie_word_embeddings", spec.tieWordEmbeddings},
+        {"torch_dtype", spec.torchDtype},
+        {"bos_token_id", tokenizer->bosId()},
+        {"eos_token_id", tokenizer->eosId()},
+    };
+    if (spec.modelType != "qwen2")
+        config["attention_bias"] = spec.attentionBias;
+    if (!spec.ropeScalingJson.empty())
+        config["rope_scaling"] = nlohmann::json::parse(spec.ropeScalingJson);
+    std::ofstream(folder / "config.json") << config.dump(2);
+    nlohmann::json tokenizerConfig = {{"bos_token", "<s>"}, {"eos_token", "</s>"}, {"add_bos_token", true},
+                                      {"model_max_length", spec.maxPositionEmbeddings}};
+    std::ofstream(folder / "tokenizer_config.json") << tokenizerConfig.dump(2);
+
+    // Random weights with a scale that keeps activations in a sane range.
+    at::manual_seed(static_cast<uint64_t>(spec.seed));
+    const auto type = storageType(spec.torchDtype);
+    std::vector<std::pair<std::string, at::Tensor>> tensors;
+    auto add = [&](const std::string &name, at::IntArrayRef shape, double scale) {
+        tensors.emplace_back(name, (at::randn(shape) * scale).to(type));
+    };
+    auto addNorm = [&](const std::string &name) {
+        tensors.emplace_back(name, (1.0 + 0.1 * at::randn({spec.hiddenSize})).to(type));
+    };
+    const double w = 1.0 / std::sqrt(static_cast<double>(spec.hiddenSize));
+    const bool bias = spec.attentionBias || spec.modelType == "qwen2";
+    add("model.embed_tokens.weight", {vocab, spec.hiddenSize}, 1.0);
+    for (int64_t i = 0; i < spec.numLayers; ++i) {
+        const std::string p = "model.layers." + std::to_string(i) + ".";
+        addNorm(p + "input_layernorm.weight");
+        addNorm(p + "post_attention_layernorm.weight");
+        add(p + "self_attn.q_proj.weight", {spec.numHeads * headDim, spec.hiddenSize}, w);
+        add(p + "self_attn.k_proj.weight", {spec.numKvHeads * headDim, spec.hiddenSize}, w);
+        add(p + "self_attn.v_proj.weight", {spec.numKvHeads * headDim, spec.hiddenSize}, w);
+        add(p + "self_attn.o_proj.weight", {spec.hiddenSize, spec.numHeads * headDim}, w);
+        if (bias) {
+            add(p + "self_attn.q_proj.bias", {spec.numHeads * headDim}, 0.1);
+            add(p + "self_attn.k_proj.bias", {spec.numKvHeads * headDim}, 0.1);
+            add(p + "self_attn.v_proj.bias", {spec.numKvHeads * headDim}, 0.1);
+        }
+        add(p + "mlp.gate_proj.weight", {spec.intermediateSize, spec.hiddenSize}, w);
+        add(p + "mlp.up_proj.weight", {spec.intermediateSize, spec.hiddenSize}, w);
+        add(p + "mlp.down_proj.weight", {spec.hiddenSize, spec.intermediateSize},
+            1.0 / std::sqrt(static_cast<double>(spec.intermediateSize)));
+    }
+    addNorm("model.norm.weight");
+    if (!spec.tieWordEmbeddings)
+        add("lm_head.weight", {vocab, spec.hiddenSize}, w);
+    writeSafetensorsFile(folder / "model.safetensors", tensors);
+    return folder;
+}
+
+} // namespace awq::test

@@ -1,0 +1,41 @@
+#pragma once
+// Test fixtures: tiny random Llama-family models written as Hugging Face folders
+// (config.json, model.safetensors, tokenizer.model, tokenizer_config.json), with a
+// sentencepiece BPE tokenizer trained at test time on generated text.
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+namespace awq::test {
+
+struct FixtureSpec {
+    std::string modelType = "llama"; // llama | mistral | qwen2
+    int64_t hiddenSize = 64;
+    int64_t intermediateSize = 128;
+    int64_t numLayers = 2;
+    int64_t numHeads = 4;
+    int64_t numKvHeads = 4;          // < numHeads for GQA
+    int64_t maxPositionEmbeddings = 256;
+    bool tieWordEmbeddings = false;
+    bool attentionBias = false;      // true for qwen2
+    std::string torchDtype = "float32"; // dtype of the stored weights: float32 | float16 | bfloat16
+    double ropeTheta = 10000.0;
+    std::string ropeScalingJson;     // e.g. R"({"type":"linear","factor":2.0})", empty for none
+    uint64_t seed = 1234;
+};
+
+// A fresh empty folder for one test, under $AWQ_TEST_TMP (set by CTest) or the system temp dir.
+std::filesystem::path makeTempDir(const std::string &tag);
+
+// A few hundred lines of generated English-like text (deterministic).
+std::string fixtureCorpus();
+
+// A sentencepiece BPE model with byte fallback trained on fixtureCorpus(), cached per
+// process. Returns the path of tokenizer.model. Its vocabulary has `vocabSize` pieces.
+std::filesystem::path fixtureTokenizerModel(int vocabSize = 384);
+
+// Writes a complete model folder at `folder` (created if needed) and returns it.
+std::filesystem::path makeFixtureModel(const std::filesystem::path &folder, const FixtureSpec &spec = {});
+
+} // namespace awq::test

@@ -1,0 +1,197 @@
+// config.json parsing: the fields the engine uses, defaults, rope scaling, quantization
+// config, and clear errors for unsupported or malformed configs.
+
+#include <QtTest>
+
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "awq/core/error.h"
+#include "awq/model/config.h"
+#include "awq/model/model_info.h"
+#include "fixture_model.h"
+
+using awq::ErrorCode;
+using awq::ModelConfig;
+using nlohmann::json;
+
+namespace {
+
+json llamaJson()
+{
+    return json{{"model_type", "llama"},          {"architectures", {"LlamaForCausalLM"}},
+                {"hidden_size", 4096},            {"intermediate_size", 11008},
+                {"num_hidden_layers", 32},        {"num_attention_heads", 32},
+                {"vocab_size", 32000},            {"max_position_embeddings", 4096},
+                {"rms_norm_eps", 1e-5},           {"torch_dtype", "float16"},
+                {"bos_token_id", 1},              {"eos_token_id", 2}};
+}
+
+ErrorCode errorOf(const json &j)
+{
+    try {
+        ModelConfig::fromJson(j, "config.json");
+    } catch (const awq::Error &e) {
+        return e.code();
+    }
+    return ErrorCode::Internal;
+}
+
+} // namespace
+
+class TestConfig : public QObject
+{
+    Q_OBJECT
+private Q_SLOTS:
+    void llamaDefaults()
+    {
+        const auto c = ModelConfig::fromJson(llamaJson(), "config.json");
+        QCOMPARE(c.numKvHeads, int64_t(32));
+        QCOMPARE(c.headDim, int64_t(128));
+        QCOMPARE(c.ropeTheta, 10000.0);
+        QVERIFY(!c.tieWordEmbeddings);
+        QVERIFY(!c.attentionBias);
+        QCOMPARE(c.eosTokenIds, std::vector<int64_t>{2});
+        QCOMPARE(c.parameterCount(), int64_t(6738415616)); // Llama-2-7B
+    }
+    void qwen2HasBiasAndEosList()
+    {
+        json j = llamaJson();
+        j["model_type"] = "qwen2";
+        j["num_key_value_heads"] = 4;
+        j["eos_token_id"] = json::array({151643, 151645});
+        j["tie_word_embeddings"] = true;
+        const auto c = ModelConfig::fromJson(j, "config.json");
+        QVERIFY(c.attentionBias);
+        QVERIFY(c.tieWordEmbeddings);
+        QCOMPARE(c.eosTokenIds.size(), size_t(2));
+        QCOMPARE(c.kvDim(), int64_t(512));
+    }
+    void ropeScaling()
+    {
+        json j = llamaJson();
+        j["rope_scaling"] = {{"type", "linear"}, {"factor", 4.0}};
+        auto c = ModelConfig::fromJson(j, "config.json");
+        QVERIFY(c.ropeScaling.type == awq::RopeScaling::Type::Linear);
+        QCOMPARE(c.ropeScaling.factor, 4.0);
+        j["rope_scaling"] = {{"rope_type", "llama3"}, {"factor", 8.0}, {"low_freq_factor", 1.0},
+                             {"high_freq_factor", 4.0}, {"original_max_position_embeddings", 8192}};
+        c = ModelConfig::fromJson(j, "config.json");
+        QVERIFY(c.ropeScaling.type == awq::RopeScaling::Type::Llama3);
+        QCOMPARE(c.ropeScaling.originalMaxPositionEmbeddings, int64_t(8192));
+        j["rope_scaling"] = {{"type", "yarn"}, {"factor", 4.0}};
+        QVERIFY(errorOf(j) == ErrorCode::UnsupportedModel);
+        j["rope_scaling"] = nullptr;
+        QVERIFY(ModelConfig::fromJson(j, "config.json").ropeScaling.type == awq::RopeScaling::Type::None);
+    }
+    void quantizationConfig()
+    {
+        json j = llamaJson();
+        j["quantization_config"] = {{"quant_method", "awq"}, {"bits", 4}, {"group_size", 64},
+                                    {"zero_point", true}, {"version", "GEMV"},
+                                    {"modules_to_not_convert", {"visual"}}};
+        const auto c = ModelConfig::fromJson(j, "config.json");
+        QVERIFY(c.quantization.present);
+        QCOMPARE(c.quantization.groupSize, 64);
+        QCOMPARE(c.quantization.version, std::string("gemv"));
+        QCOMPARE(c.quantization.modulesToNotConvert, std::vector<std::string>{"visual"});
+        // toJson round trip keeps every field.
+        const auto again = ModelConfig::fromJson(c.toJson(), "config.json");
+        QCOMPARE(again.quantization.groupSize, 64);
+        QCOMPARE(again.hiddenSize, c.hiddenSize);
+        QCOMPARE(again.eosTokenIds, c.eosTokenIds);
+    }
+    void unsupportedModelTypeListsSupported()
+    {
+        json j = llamaJson();
+        j["model_type"] = "gpt2";
+        try {
+            ModelConfig::fromJson(j, "/m/config.json");
+            QFAIL("expected an error");
+        } catch (const awq::Error &e) {
+            QVERIFY(e.code() == ErrorCode::UnsupportedModel);
+            const std::string msg = e.what();
+            QVERIFY2(msg.find("gpt2") != std::string::npos && msg.find("llama, mistral, qwen2") != std::string::npos
+                         && msg.find("/m/config.json") != std::string::npos,
+                     msg.c_str());
+        }
+    }
+    void malformedFields_data()
+    {
+        QTest::addColumn<QString>("key");
+        QTest::addColumn<QString>("value");
+        QTest::newRow("hidden_size string") << "hidden_size" << "\"big\"";
+        QTest::newRow("hidden_size zero") << "hidden_size" << "0";
+        QTest::newRow("layers negative") << "num_hidden_layers" << "-3";
+        QTest::newRow("heads not dividing kv") << "num_key_value_heads" << "5";
+        QTest::newRow("vocab absurd") << "vocab_size" << "99999999999";
+        QTest::newRow("eps string") << "rms_norm_eps" << "\"tiny\"";
+        QTest::newRow("tie not bool") << "tie_word_embeddings" << "3";
+        QTest::newRow("act gelu") << "hidden_act" << "\"gelu\"";
+        QTest::newRow("eos negative") << "eos_token_id" << "-4";
+    }
+    void malformedFields()
+    {
+        QFETCH(QString, key);
+        QFETCH(QString, value);
+        json j = llamaJson();
+        j[key.toStdString()] = json::parse(value.toStdString());
+        try {
+            ModelConfig::fromJson(j, "config.json");
+            QFAIL("expected an error");
+        } catch (const awq::Error &e) {
+            QVERIFY2(std::string(e.what()).find(key.toStdString()) != std::string::npos
+                         || std::string(e.what()).find("hidden_act") != std::string::npos,
+                     e.what());
+        }
+    }
+    void missingRequiredField()
+    {
+        json j = llamaJson();
+        j.erase("vocab_size");
+        QVERIFY(errorOf(j) == ErrorCode::Format);
+    }
+    void loadErrorsNameTheFile()
+    {
+        const auto dir = awq::test::makeTempDir("config");
+        try {
+            ModelConfig::load(dir);
+            QFAIL("expected an error");
+        } catch (const awq::Error &e) {
+            QVERIFY(e.code() == ErrorCode::NotFound);
+            QVERIFY(std::string(e.what()).find("config.json") != std::string::npos);
+        }
+        std::ofstream(dir / "config.json") << "{ not json";
+        try {
+            ModelConfig::load(dir);
+            QFAIL("expected an error");
+        } catch (const awq::Error &e) {
+            QVERIFY(e.code() == ErrorCode::Format);
+            QVERIFY(std::string(e.what()).find((dir / "config.json").string()) != std::string::npos);
+        }
+    }
+    void inspectFixtureModel()
+    {
+        awq::test::FixtureSpec spec;
+        spec.numKvHeads = 2;
+        spec.torchDtype = "float16";
+        const auto folder = awq::test::makeFixtureModel(awq::test::makeTempDir("inspect"), spec);
+        const auto info = awq::inspectModel(folder);
+        QVERIFY2(info.loadable(), info.problems.empty() ? "" : info.problems.front().c_str());
+        QCOMPARE(info.config.numKvHeads, int64_t(2));
+        QCOMPARE(info.shardCount, 1);
+        QCOMPARE(info.tensorsPerDtype.at("F16"), info.tensorCount);
+        QVERIFY(info.precisionSummary().find("F16") != std::string::npos);
+        // A tensor with the wrong shape is reported by name.
+        auto cfg = json::parse(std::ifstream(folder / "config.json"));
+        cfg["intermediate_size"] = 256;
+        std::ofstream(folder / "config.json") << cfg.dump();
+        const auto broken = awq::inspectModel(folder);
+        QVERIFY(!broken.loadable());
+        QVERIFY(broken.problems.front().find("mlp.gate_proj.weight") != std::string::npos);
+    }
+};
+
+QTEST_APPLESS_MAIN(TestConfig)
+#include "tst_config.moc"

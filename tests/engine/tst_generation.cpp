@@ -1,0 +1,229 @@
+// Generation (greedy against a recompute reference, sampling controls, stop strings,
+// UTF-8 streaming, cancel) and perplexity (AutoAWQ's windowing).
+
+#include <QtTest>
+
+#include <cmath>
+
+#include <ATen/ATen.h>
+
+#include "awq/core/error.h"
+#include "awq/eval/perplexity.h"
+#include "awq/runtime/generator.h"
+#include "awq/runtime/loaded_model.h"
+#include "awq/runtime/sampler.h"
+#include "awq/runtime/threads.h"
+#include "awq/runtime/utf8_stream.h"
+#include "fixture_model.h"
+
+using namespace awq;
+
+class TestGeneration : public QObject
+{
+    Q_OBJECT
+    LoadedModel m_loaded;
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        configureThreads();
+        awq::test::FixtureSpec spec;
+        spec.numKvHeads = 2;
+        m_loaded = loadModel(awq::test::makeFixtureModel(awq::test::makeTempDir("generation"), spec));
+    }
+
+    void greedyMatchesArgmaxOfRecompute()
+    {
+        GenerationRequest request;
+        request.promptIds = m_loaded.tokenizer->encode("The old sailor walked");
+        request.sampling.maxNewTokens = 12;
+        request.stopAtEos = false;
+        Generator generator(*m_loaded.model, *m_loaded.tokenizer);
+        const auto result = generator.generate(request);
+        QCOMPARE(result.tokens.size(), size_t(12));
+
+        std::vector<int64_t> context(request.promptIds.begin(), request.promptIds.end());
+        at::NoGradGuard noGrad;
+        for (int32_t token : result.tokens) {
+            auto logits = m_loaded.model->forward(at::tensor(context).unsqueeze(0));
+            QCOMPARE(logits[0][logits.size(1) - 1].argmax().item<int64_t>(), int64_t(token));
+            context.push_back(token);
+        }
+        QCOMPARE(result.text, m_loaded.tokenizer->decode(result.tokens));
+        QVERIFY(result.decodeTokensPerSecond() > 0);
+    }
+
+    void streamedPiecesConcatenateToText()
+    {
+        GenerationRequest request;
+        request.promptIds = m_loaded.tokenizer->encode("A young teacher");
+        request.sampling.maxNewTokens = 20;
+        request.sampling.temperature = 1.0;
+        request.sampling.seed = 7;
+        request.stopAtEos = false;
+        std::string streamed;
+        int calls = 0;
+        Generator generator(*m_loaded.model, *m_loaded.tokenizer);
+        const auto result = generator.generate(request, [&](const std::string &piece, int32_t) {
+            streamed += piece;
+            ++calls;
+            return true;
+        });
+        QCOMPARE(streamed, result.text);
+        QVERIFY(calls > 0);
+    }
+
+    void samplingIsDeterministicPerSeed()
+    {
+        Generator generator(*m_loaded.model, *m_loaded.tokenizer);
+        auto run = [&](uint64_t seed) {
+            GenerationRequest r;
+            r.promptIds = m_loaded.tokenizer->encode("My neighbour");
+            r.sampling.temperature = 1.5;
+            r.sampling.topP = 0.95;
+            r.sampling.seed = seed;
+            r.sampling.maxNewTokens = 24;
+            r.stopAtEos = false;
+            return generator.generate(r).tokens;
+        };
+        QCOMPARE(run(1), run(1));
+        QVERIFY(run(1) != run(2));
+    }
+
+    void samplerControls()
+    {
+        auto logits = at::tensor(std::vector<float>{1.0f, 3.0f, 2.9f, -1.0f});
+        SamplingParams greedy;
+        QCOMPARE(Sampler(greedy).sample(logits, {}), 1);
+        // Repetition penalty (transformers' rule) turns the choice to token 2.
+        SamplingParams penalised;
+        penalised.repetitionPenalty = 1.5;
+        QCOMPARE(Sampler(penalised).sample(logits, {1}), 2);
+        // top-k 1 is greedy whatever the temperature.
+        SamplingParams topK;
+        topK.temperature = 5.0;
+        topK.topK = 1;
+        Sampler k(topK);
+        for (int i = 0; i < 50; ++i)
+            QCOMPARE(k.sample(logits, {}), 1);
+        // top-p keeps only the smallest set reaching p: tokens 1 and 2 here.
+        SamplingParams topP;
+        topP.temperature = 1.0;
+        topP.topP = 0.8;
+        Sampler p(topP);
+        for (int i = 0; i < 200; ++i) {
+            const int32_t t = p.sample(logits, {});
+            QVERIFY(t == 1 || t == 2);
+        }
+        SamplingParams bad;
+        bad.topP = 0;
+        QVERIFY_THROWS_EXCEPTION(awq::Error, bad.validate());
+    }
+
+    void utf8PrefixRules()
+    {
+        QCOMPARE(completeUtf8Prefix("abc"), size_t(3));
+        QCOMPARE(completeUtf8Prefix("a\xC3"), size_t(1));          // é cut after its lead byte
+        QCOMPARE(completeUtf8Prefix("a\xC3\xA9"), size_t(3));
+        QCOMPARE(completeUtf8Prefix("\xE6\x97"), size_t(0));       // 日 missing its last byte
+        QCOMPARE(completeUtf8Prefix("x\xF0\x9F\x98"), size_t(1));  // emoji missing one byte
+        QCOMPARE(completeUtf8Prefix("x\xF0\x9F\x98\x80"), size_t(5));
+    }
+
+    void byteFallbackStreamsWholeCharacters()
+    {
+        // "é日😀" is unseen by the fixture tokenizer: it encodes as byte tokens.
+        const std::string text = "ok \xC3\xA9\xE6\x97\xA5\xF0\x9F\x98\x80 done";
+        const auto ids = m_loaded.tokenizer->encode(text, false);
+        TextStream stream(*m_loaded.tokenizer, {});
+        std::string out;
+        for (int32_t id : ids) {
+            const std::string piece = stream.push(id);
+            QCOMPARE(completeUtf8Prefix(piece), piece.size());
+            out += piece;
+        }
+        out += stream.flush();
+        QCOMPARE(out, text);
+    }
+
+    void stopStringEndsTextBeforeIt()
+    {
+        const auto ids = m_loaded.tokenizer->encode("one two. END three four", false);
+        TextStream stream(*m_loaded.tokenizer, {"END"});
+        std::string out;
+        for (int32_t id : ids) {
+            out += stream.push(id);
+            if (stream.stopped())
+                break;
+        }
+        QVERIFY(stream.stopped());
+        QCOMPARE(out, std::string("one two. "));
+    }
+
+    void cancelAndCallbackStop()
+    {
+        Generator generator(*m_loaded.model, *m_loaded.tokenizer);
+        GenerationRequest r;
+        r.promptIds = m_loaded.tokenizer->encode("The clock");
+        r.sampling.maxNewTokens = 50;
+        r.stopAtEos = false;
+        CancelToken cancel;
+        cancel.cancel();
+        auto cancelled = generator.generate(r, {}, cancel);
+        QVERIFY(cancelled.stopReason == StopReason::Cancelled);
+        QVERIFY(cancelled.tokens.empty());
+
+        int pieces = 0;
+        auto stopped = generator.generate(r, [&](const std::string &, int32_t) { return ++pieces < 3; });
+        QVERIFY(stopped.stopReason == StopReason::Callback);
+        QCOMPARE(pieces, 3);
+    }
+
+    void contextLimit()
+    {
+        Generator generator(*m_loaded.model, *m_loaded.tokenizer, 16);
+        GenerationRequest r;
+        r.promptIds = std::vector<int32_t>(10, 5);
+        r.sampling.maxNewTokens = 100;
+        r.stopAtEos = false;
+        auto result = generator.generate(r);
+        QVERIFY(result.stopReason == StopReason::ContextFull);
+        QCOMPARE(result.tokens.size(), size_t(6));
+        r.promptIds = std::vector<int32_t>(16, 5);
+        QVERIFY_THROWS_EXCEPTION(awq::Error, generator.generate(r));
+    }
+
+    void perplexityMatchesManualWindows()
+    {
+        std::vector<int32_t> tokens = m_loaded.tokenizer->encode(awq::test::fixtureCorpus().substr(0, 3000));
+        const int64_t seqLen = 64;
+        auto result = evaluatePerplexity(*m_loaded.model, tokens, seqLen);
+        const int64_t windows = static_cast<int64_t>(tokens.size()) / seqLen;
+        QCOMPARE(result.windows, windows);
+        double sum = 0;
+        at::NoGradGuard noGrad;
+        for (int64_t w = 0; w < windows; ++w) {
+            std::vector<int64_t> ids(tokens.begin() + w * seqLen, tokens.begin() + (w + 1) * seqLen);
+            auto logp = at::log_softmax(m_loaded.model->forward(at::tensor(ids).unsqueeze(0))[0].to(at::kDouble), -1);
+            double nll = 0;
+            for (int64_t t = 0; t + 1 < seqLen; ++t)
+                nll -= logp[t][ids[t + 1]].item<double>();
+            sum += nll / (seqLen - 1);
+        }
+        const double expected = std::exp(sum / windows);
+        QVERIFY2(std::abs(result.perplexity - expected) < 1e-4 * expected,
+                 (std::to_string(result.perplexity) + " vs " + std::to_string(expected)).c_str());
+        // A random model is far from perfect but finite.
+        QVERIFY(std::isfinite(result.perplexity) && result.perplexity > 1.0);
+        // Too short a text is a clear error.
+        try {
+            evaluatePerplexity(*m_loaded.model, std::vector<int32_t>(10, 3), seqLen);
+            QFAIL("expected an error");
+        } catch (const awq::Error &e) {
+            QVERIFY(std::string(e.what()).find("10 tokens") != std::string::npos);
+        }
+    }
+};
+
+QTEST_APPLESS_MAIN(TestGeneration)
+#include "tst_generation.moc"

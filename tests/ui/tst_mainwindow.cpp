@@ -1,0 +1,347 @@
+// MainWindow and the Model page, driven offscreen: opening model folders (facts,
+// errors, unsupported models), the recent-models list, stale results, and closing
+// the window while an inspection runs.
+
+#include <QAction>
+#include <QDir>
+#include <QElapsedTimer>
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QLabel>
+#include <QMenu>
+#include <QSettings>
+#include <QSignalSpy>
+#include <QStandardPaths>
+#include <QTemporaryDir>
+#include <QtEndian>
+#include <QtTest>
+
+#include "awq/model/config.h"
+#include "mainwindow.h"
+#include "modelcontroller.h"
+#include "modelfactswidget.h"
+#include "modelpage.h"
+#include "resourcepaths.h"
+
+namespace {
+
+struct TinySpec {
+    QString modelType = QStringLiteral("llama");
+    int hidden = 64;
+    int intermediate = 128;
+    int layers = 3;
+    int heads = 4;
+    int kvHeads = 2;
+    int vocab = 96;
+};
+
+// Appends one zero-filled F16 tensor to a safetensors header/data pair.
+void addTensor(QJsonObject &header, qint64 &dataSize, const QString &name, const QList<int> &shape)
+{
+    qint64 numel = 1;
+    QJsonArray dims;
+    for (int d : shape) {
+        numel *= d;
+        dims.append(d);
+    }
+    const qint64 bytes = numel * 2;
+    header.insert(name, QJsonObject{{QStringLiteral("dtype"), QStringLiteral("F16")},
+                                    {QStringLiteral("shape"), dims},
+                                    {QStringLiteral("data_offsets"), QJsonArray{dataSize, dataSize + bytes}}});
+    dataSize += bytes;
+}
+
+// A Llama-style folder written by hand: config.json and a model.safetensors holding
+// every tensor config.json implies (zeros). No tokenizer unless asked for.
+bool writeTinyModel(const QString &folder, const TinySpec &spec = {})
+{
+    QDir().mkpath(folder);
+    const int headDim = spec.hidden / spec.heads;
+    const QJsonObject config{
+        {QStringLiteral("architectures"), QJsonArray{QStringLiteral("LlamaForCausalLM")}},
+        {QStringLiteral("model_type"), spec.modelType},
+        {QStringLiteral("hidden_size"), spec.hidden},
+        {QStringLiteral("intermediate_size"), spec.intermediate},
+        {QStringLiteral("num_hidden_layers"), spec.layers},
+        {QStringLiteral("num_attention_heads"), spec.heads},
+        {QStringLiteral("num_key_value_heads"), spec.kvHeads},
+        {QStringLiteral("vocab_size"), spec.vocab},
+        {QStringLiteral("max_position_embeddings"), 256},
+        {QStringLiteral("rms_norm_eps"), 1e-6},
+        {QStringLiteral("rope_theta"), 10000.0},
+        {QStringLiteral("hidden_act"), QStringLiteral("silu")},
+        {QStringLiteral("tie_word_embeddings"), false},
+        {QStringLiteral("torch_dtype"), QStringLiteral("float16")},
+        {QStringLiteral("bos_token_id"), 1},
+        {QStringLiteral("eos_token_id"), 2},
+    };
+    QFile configFile(folder + QStringLiteral("/config.json"));
+    if (!configFile.open(QIODevice::WriteOnly))
+        return false;
+    configFile.write(QJsonDocument(config).toJson());
+    configFile.close();
+
+    QJsonObject header;
+    qint64 dataSize = 0;
+    addTensor(header, dataSize, QStringLiteral("model.embed_tokens.weight"), {spec.vocab, spec.hidden});
+    addTensor(header, dataSize, QStringLiteral("model.norm.weight"), {spec.hidden});
+    addTensor(header, dataSize, QStringLiteral("lm_head.weight"), {spec.vocab, spec.hidden});
+    for (int i = 0; i < spec.layers; ++i) {
+        const QString p = QStringLiteral("model.layers.%1.").arg(i);
+        addTensor(header, dataSize, p + QStringLiteral("input_layernorm.weight"), {spec.hidden});
+        addTensor(header, dataSize, p + QStringLiteral("post_attention_layernorm.weight"), {spec.hidden});
+        addTensor(header, dataSize, p + QStringLiteral("self_attn.q_proj.weight"), {spec.heads * headDim, spec.hidden});
+        addTensor(header, dataSize, p + QStringLiteral("self_attn.k_proj.weight"), {spec.kvHeads * headDim, spec.hidden});
+        addTensor(header, dataSize, p + QStringLiteral("self_attn.v_proj.weight"), {spec.kvHeads * headDim, spec.hidden});
+        addTensor(header, dataSize, p + QStringLiteral("self_attn.o_proj.weight"), {spec.hidden, spec.heads * headDim});
+        addTensor(header, dataSize, p + QStringLiteral("mlp.gate_proj.weight"), {spec.intermediate, spec.hidden});
+        addTensor(header, dataSize, p + QStringLiteral("mlp.up_proj.weight"), {spec.intermediate, spec.hidden});
+        addTensor(header, dataSize, p + QStringLiteral("mlp.down_proj.weight"), {spec.hidden, spec.intermediate});
+    }
+    header.insert(QStringLiteral("__metadata__"), QJsonObject{{QStringLiteral("format"), QStringLiteral("pt")}});
+    QByteArray json = QJsonDocument(header).toJson(QJsonDocument::Compact);
+    while (json.size() % 8 != 0)
+        json.append(' ');
+    QByteArray length(8, '\0');
+    qToLittleEndian<quint64>(static_cast<quint64>(json.size()), length.data());
+
+    QFile weights(folder + QStringLiteral("/model.safetensors"));
+    if (!weights.open(QIODevice::WriteOnly))
+        return false;
+    weights.write(length);
+    weights.write(json);
+    weights.write(QByteArray(static_cast<int>(dataSize), '\0'));
+    return weights.error() == QFileDevice::NoError;
+}
+
+void writeFile(const QString &path, const QByteArray &content)
+{
+    QFile file(path);
+    QVERIFY(file.open(QIODevice::WriteOnly));
+    file.write(content);
+}
+
+} // namespace
+
+class TestMainWindow final : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase();
+    void init();
+    void opensModelAndShowsFacts();
+    void modelWithTokenizerHasNoProblems();
+    void folderWithoutConfigShowsError();
+    void missingFolderShowsError();
+    void unknownModelTypeListsSupportedTypes();
+    void recentModelsAreUpdatedAndPersisted();
+    void staleResultsAreDropped();
+    void closingWhileInspectingDoesNotHang();
+    void geometryIsPersisted();
+    void demoModelLookupHonoursEnvironment();
+
+private:
+    QString folder(const QString &name) const { return m_tmp.filePath(name); }
+
+    QTemporaryDir m_tmp;
+};
+
+void TestMainWindow::initTestCase()
+{
+    QVERIFY(m_tmp.isValid());
+    QStandardPaths::setTestModeEnabled(true);
+    const QString settingsDir = m_tmp.filePath(QStringLiteral("settings"));
+    QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope, settingsDir);
+    QSettings::setPath(QSettings::IniFormat, QSettings::UserScope, settingsDir);
+}
+
+void TestMainWindow::init()
+{
+    QSettings(QStringLiteral("AWQ Studio"), QStringLiteral("awq-studio")).clear();
+}
+
+void TestMainWindow::opensModelAndShowsFacts()
+{
+    const QString path = folder(QStringLiteral("tiny-llama"));
+    QVERIFY(writeTinyModel(path));
+    MainWindow window;
+    window.show();
+    QCOMPARE(window.modelPage()->state(), ModelPage::State::Empty);
+
+    QSignalSpy inspected(window.modelController(), &ModelController::modelInspected);
+    window.openModel(path);
+    QVERIFY(window.modelController()->isBusy());
+    QVERIFY(window.findChild<QWidget *>(QStringLiteral("busyIndicator"))->isVisible());
+    QTRY_COMPARE(inspected.count(), 1);
+    QCOMPARE(window.modelPage()->state(), ModelPage::State::Loaded);
+    QVERIFY(!window.modelController()->isBusy());
+
+    const QString text = window.modelPage()->factsWidget()->plainText();
+    QVERIFY2(text.contains(QStringLiteral("Layers: 3")), qPrintable(text));
+    QVERIFY2(text.contains(QStringLiteral("llama")), qPrintable(text));
+    QVERIFY2(text.contains(QStringLiteral("Hidden size: 64")), qPrintable(text));
+    QVERIFY2(text.contains(QStringLiteral("grouped-query")), qPrintable(text));
+    QVERIFY2(text.contains(QStringLiteral("F16")), qPrintable(text));
+    // No tokenizer.model: the facts still show, with the problem listed.
+    QVERIFY2(text.contains(QStringLiteral("Problem:")) && text.contains(QStringLiteral("tokenizer.model")),
+             qPrintable(text));
+    QVERIFY(window.findChild<QWidget *>(QStringLiteral("problems")) != nullptr);
+    QVERIFY(window.windowTitle().contains(QStringLiteral("tiny-llama")));
+}
+
+void TestMainWindow::modelWithTokenizerHasNoProblems()
+{
+    const QString path = folder(QStringLiteral("tiny-llama-tok"));
+    QVERIFY(writeTinyModel(path));
+    // inspectModel checks only that the file is there; its content is not read.
+    writeFile(path + QStringLiteral("/tokenizer.model"), QByteArray("placeholder"));
+    writeFile(path + QStringLiteral("/tokenizer_config.json"), QByteArray(R"({"chat_template": "{{ x }}"})"));
+    MainWindow window;
+    window.openModel(path);
+    QTRY_COMPARE(window.modelPage()->state(), ModelPage::State::Loaded);
+    const QString text = window.modelPage()->text();
+    QVERIFY2(!text.contains(QStringLiteral("Problem:")), qPrintable(text));
+    QVERIFY2(text.contains(QStringLiteral("Chat template: yes")), qPrintable(text));
+    QVERIFY(window.findChild<QWidget *>(QStringLiteral("problems")) == nullptr);
+}
+
+void TestMainWindow::folderWithoutConfigShowsError()
+{
+    const QString path = folder(QStringLiteral("no-config"));
+    QVERIFY(QDir().mkpath(path));
+    MainWindow window;
+    window.show();
+    QSignalSpy failed(window.modelController(), &ModelController::inspectionFailed);
+    window.openModel(path);
+    QTRY_COMPARE(failed.count(), 1);
+    QCOMPARE(window.modelPage()->state(), ModelPage::State::Failed);
+    auto *error = window.findChild<QLabel *>(QStringLiteral("modelError"));
+    QVERIFY(error);
+    QVERIFY(error->isVisible());
+    QVERIFY2(error->text().contains(QStringLiteral("config.json")), qPrintable(error->text()));
+    QVERIFY(window.isVisible());
+    // A failed folder is not remembered.
+    QVERIFY(window.recentModels().isEmpty());
+}
+
+void TestMainWindow::missingFolderShowsError()
+{
+    MainWindow window;
+    window.openModel(folder(QStringLiteral("does-not-exist")));
+    QTRY_COMPARE(window.modelPage()->state(), ModelPage::State::Failed);
+    QVERIFY(window.modelPage()->text().contains(QStringLiteral("does-not-exist")));
+}
+
+void TestMainWindow::unknownModelTypeListsSupportedTypes()
+{
+    const QString path = folder(QStringLiteral("gpt2-like"));
+    TinySpec spec;
+    spec.modelType = QStringLiteral("gpt2");
+    QVERIFY(writeTinyModel(path, spec));
+    MainWindow window;
+    window.openModel(path);
+    QTRY_COMPARE(window.modelPage()->state(), ModelPage::State::Failed);
+    const QString message = window.findChild<QLabel *>(QStringLiteral("modelError"))->text();
+    QVERIFY2(message.contains(QStringLiteral("gpt2")), qPrintable(message));
+    for (const std::string &type : awq::supportedModelTypes())
+        QVERIFY2(message.contains(QString::fromStdString(type)), qPrintable(message));
+}
+
+void TestMainWindow::recentModelsAreUpdatedAndPersisted()
+{
+    const QString first = QDir::cleanPath(folder(QStringLiteral("recent-a")));
+    const QString second = QDir::cleanPath(folder(QStringLiteral("recent-b")));
+    QVERIFY(writeTinyModel(first));
+    QVERIFY(writeTinyModel(second));
+    {
+        MainWindow window;
+        for (const QString &path : {first, second, first}) {
+            QSignalSpy inspected(window.modelController(), &ModelController::modelInspected);
+            window.openModel(path);
+            QTRY_COMPARE(inspected.count(), 1);
+        }
+        QCOMPARE(window.recentModels(), (QStringList{first, second}));
+        auto *menu = window.findChild<QMenu *>(QStringLiteral("recentMenu"));
+        QVERIFY(menu);
+        QVERIFY(menu->isEnabled());
+        QStringList inMenu;
+        for (QAction *action : menu->actions())
+            if (!action->data().toString().isEmpty())
+                inMenu << action->data().toString();
+        QCOMPARE(inMenu, (QStringList{first, second}));
+    }
+    // Persisted where QSettings was pointed (under the temporary folder), seen by a new window.
+    const QSettings settings(QStringLiteral("AWQ Studio"), QStringLiteral("awq-studio"));
+    QVERIFY2(settings.fileName().startsWith(m_tmp.path()), qPrintable(settings.fileName()));
+    QCOMPARE(settings.value(QStringLiteral("recentModels")).toStringList(), (QStringList{first, second}));
+    MainWindow again;
+    QCOMPARE(again.recentModels(), (QStringList{first, second}));
+}
+
+void TestMainWindow::staleResultsAreDropped()
+{
+    QStringList paths;
+    for (int i = 0; i < 4; ++i) {
+        paths << QDir::cleanPath(folder(QStringLiteral("stale-%1").arg(i)));
+        TinySpec spec;
+        spec.layers = i + 1;
+        QVERIFY(writeTinyModel(paths.last(), spec));
+    }
+    MainWindow window;
+    QSignalSpy inspected(window.modelController(), &ModelController::modelInspected);
+    for (const QString &path : paths)
+        window.openModel(path);
+    QTRY_COMPARE(window.modelPage()->state(), ModelPage::State::Loaded);
+    QTest::qWait(200); // give any stale result time to arrive (it must be dropped)
+    QCOMPARE(inspected.count(), 1);
+    QVERIFY(window.modelPage()->text().contains(QStringLiteral("Layers: 4")));
+    QVERIFY(window.windowTitle().contains(QStringLiteral("stale-3")));
+}
+
+void TestMainWindow::closingWhileInspectingDoesNotHang()
+{
+    const QString path = folder(QStringLiteral("closing"));
+    TinySpec spec;
+    spec.layers = 32;
+    QVERIFY(writeTinyModel(path, spec));
+    QElapsedTimer timer;
+    timer.start();
+    for (int i = 0; i < 5; ++i) {
+        auto *window = new MainWindow;
+        window->show();
+        window->openModel(path);
+        window->close();
+        delete window; // joins the worker thread; the result in flight is dropped
+    }
+    QVERIFY2(timer.elapsed() < 20000, "closing the window waited far too long");
+    QTest::qWait(50); // no late delivery to a deleted window
+}
+
+void TestMainWindow::geometryIsPersisted()
+{
+    {
+        MainWindow window;
+        window.show();
+        window.resize(900, 640);
+        QVERIFY(window.close());
+    }
+    const QSettings settings(QStringLiteral("AWQ Studio"), QStringLiteral("awq-studio"));
+    QVERIFY(!settings.value(QStringLiteral("mainWindow/geometry")).toByteArray().isEmpty());
+}
+
+void TestMainWindow::demoModelLookupHonoursEnvironment()
+{
+    const QString data = folder(QStringLiteral("data"));
+    QVERIFY(QDir().mkpath(data + QStringLiteral("/models/demo-llama")));
+    qputenv("AWQ_STUDIO_DATA", QFile::encodeName(data));
+    QCOMPARE(ResourcePaths::dataDirectories().constFirst(), data);
+    QCOMPARE(ResourcePaths::demoModelFolder(), QDir::cleanPath(data + QStringLiteral("/models/demo-llama")));
+    qunsetenv("AWQ_STUDIO_DATA");
+    QVERIFY(!ResourcePaths::dataDirectories().contains(data));
+}
+
+QTEST_MAIN(TestMainWindow)
+#include "tst_mainwindow.moc"

@@ -1,0 +1,270 @@
+#include "mainwindow.h"
+
+#include <QAction>
+#include <QApplication>
+#include <QCloseEvent>
+#include <QDir>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QHBoxLayout>
+#include <QKeySequence>
+#include <QLabel>
+#include <QListWidget>
+#include <QMenu>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QMimeData>
+#include <QSettings>
+#include <QStackedWidget>
+#include <QStatusBar>
+#include <QUrl>
+
+#include "modelcontroller.h"
+#include "modelpage.h"
+
+namespace {
+
+const QString kOrganization = QStringLiteral("AWQ Studio");
+const QString kApplication = QStringLiteral("awq-studio");
+const QString kRecentKey = QStringLiteral("recentModels");
+const QString kGeometryKey = QStringLiteral("mainWindow/geometry");
+
+QString displayName()
+{
+    return QStringLiteral("AWQ Studio");
+}
+
+// The folder a dropped URL names: the folder itself, or the folder of a dropped file
+// (e.g. its config.json).
+QString droppedFolder(const QMimeData *mime)
+{
+    if (!mime || !mime->hasUrls() || mime->urls().isEmpty())
+        return {};
+    const QUrl url = mime->urls().constFirst();
+    if (!url.isLocalFile())
+        return {};
+    const QFileInfo info(url.toLocalFile());
+    if (info.isDir())
+        return info.absoluteFilePath();
+    return info.isFile() ? info.absolutePath() : QString();
+}
+
+} // namespace
+
+MainWindow::MainWindow(QWidget *parent) : QMainWindow(parent)
+{
+    m_controller = new ModelController(this);
+    connect(m_controller, &ModelController::inspectionStarted, this, &MainWindow::handleInspectionStarted);
+    connect(m_controller, &ModelController::modelInspected, this, &MainWindow::handleModelInspected);
+    connect(m_controller, &ModelController::inspectionFailed, this, &MainWindow::handleInspectionFailed);
+
+    auto *central = new QWidget;
+    auto *layout = new QHBoxLayout(central);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->setSpacing(0);
+
+    m_navigation = new QListWidget;
+    m_navigation->setObjectName(QStringLiteral("navigation"));
+    m_navigation->setFixedWidth(170);
+    m_navigation->setFrameShape(QFrame::NoFrame);
+    m_navigation->setStyleSheet(
+        QStringLiteral("QListWidget { padding: 8px; border: none; background: palette(base); }"));
+    m_pages = new QStackedWidget;
+    auto *separator = new QFrame;
+    separator->setFrameShape(QFrame::VLine);
+    separator->setFrameShadow(QFrame::Sunken);
+    layout->addWidget(m_navigation);
+    layout->addWidget(separator);
+    layout->addWidget(m_pages, 1);
+    setCentralWidget(central);
+    connect(m_navigation, &QListWidget::currentRowChanged, m_pages, &QStackedWidget::setCurrentIndex);
+
+    m_modelPage = new ModelPage;
+    connect(m_modelPage, &ModelPage::openRequested, this, &MainWindow::showOpenModelDialog);
+    addPage(tr("Model"), m_modelPage);
+    m_navigation->setCurrentRow(0);
+
+    createMenus();
+    m_statusModel = new QLabel;
+    statusBar()->addPermanentWidget(m_statusModel);
+    statusBar()->showMessage(tr("Open a model folder to begin (Ctrl+O)."));
+
+    setAcceptDrops(true);
+    updateTitle(QString());
+    resize(1040, 700);
+    const QSettings settings(kOrganization, kApplication);
+    restoreGeometry(settings.value(kGeometryKey).toByteArray());
+}
+
+MainWindow::~MainWindow()
+{
+    // Stop the worker thread before the widgets its results would go to are gone.
+    delete m_controller;
+    m_controller = nullptr;
+}
+
+void MainWindow::addPage(const QString &title, QWidget *page)
+{
+    auto *item = new QListWidgetItem(title, m_navigation);
+    item->setSizeHint(QSize(0, 34));
+    QFont font = item->font();
+    font.setPointSizeF(font.pointSizeF() * 1.1);
+    item->setFont(font);
+    m_pages->addWidget(page);
+}
+
+void MainWindow::createMenus()
+{
+    QMenu *file = menuBar()->addMenu(tr("&File"));
+    QAction *open = file->addAction(tr("&Open Model Folder…"), this, &MainWindow::showOpenModelDialog);
+    open->setShortcut(QKeySequence::Open);
+    open->setStatusTip(tr("Inspect a Hugging Face style model folder"));
+    m_recentMenu = file->addMenu(tr("Open &Recent"));
+    m_recentMenu->setObjectName(QStringLiteral("recentMenu"));
+    rebuildRecentMenu();
+    file->addSeparator();
+    QAction *quit = file->addAction(tr("&Quit"), this, &QWidget::close);
+    quit->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Q));
+    quit->setMenuRole(QAction::QuitRole);
+
+    QMenu *help = menuBar()->addMenu(tr("&Help"));
+    QAction *about = help->addAction(tr("&About AWQ Studio"), this, &MainWindow::showAbout);
+    about->setMenuRole(QAction::AboutRole);
+}
+
+void MainWindow::openModel(const QString &folder)
+{
+    if (folder.trimmed().isEmpty())
+        return;
+    m_navigation->setCurrentRow(m_pages->indexOf(m_modelPage));
+    m_controller->openModel(folder);
+}
+
+void MainWindow::showOpenModelDialog()
+{
+    QString start = QDir::homePath();
+    if (!m_controller->folder().isEmpty())
+        start = QFileInfo(m_controller->folder()).absolutePath();
+    else if (!recentModels().isEmpty())
+        start = QFileInfo(recentModels().constFirst()).absolutePath();
+    const QString folder = QFileDialog::getExistingDirectory(this, tr("Open Model Folder"), start);
+    if (!folder.isEmpty())
+        openModel(folder);
+}
+
+void MainWindow::showAbout()
+{
+    QMessageBox::about(
+        this, tr("About AWQ Studio"),
+        tr("<h3>AWQ Studio %1</h3>"
+           "<p>Point-and-click 4-bit AWQ (Activation-aware Weight Quantization) of Llama-family "
+           "language models, with a fused int4 inference engine. Checkpoints use the AutoAWQ / "
+           "transformers / vLLM <code>quant_method: \"awq\"</code> format.</p>"
+           "<p>Built with Qt %2, running on Qt %3.</p>")
+            .arg(QApplication::applicationVersion().toHtmlEscaped(), QStringLiteral(QT_VERSION_STR),
+                 QString::fromLatin1(qVersion())));
+}
+
+void MainWindow::handleInspectionStarted(const QString &folder)
+{
+    m_modelPage->showLoading(folder);
+    updateTitle(folder);
+    m_statusModel->clear();
+    statusBar()->showMessage(tr("Inspecting %1…").arg(QDir::toNativeSeparators(folder)));
+}
+
+void MainWindow::handleModelInspected(const awq::ModelInfo &info, qint64 elapsedMs)
+{
+    const QString folder = QString::fromStdString(info.folder.string());
+    m_modelPage->showModel(info);
+    addRecentModel(folder);
+    const QString name = QFileInfo(folder).fileName();
+    m_statusModel->setText(tr("%1 · %2 parameters · %3")
+                               .arg(name, QString::fromStdString(awq::formatCount(info.parameterCount)),
+                                    QString::fromStdString(info.precisionSummary())));
+    if (info.loadable())
+        statusBar()->showMessage(tr("Inspected %1 in %2 ms: ready.").arg(name).arg(elapsedMs));
+    else
+        statusBar()->showMessage(info.problems.size() == 1
+                                     ? tr("Inspected %1: 1 problem found.").arg(name)
+                                     : tr("Inspected %1: %2 problems found.").arg(name).arg(info.problems.size()));
+}
+
+void MainWindow::handleInspectionFailed(const QString &folder, const QString &message)
+{
+    m_modelPage->showError(folder, message);
+    m_statusModel->clear();
+    statusBar()->showMessage(tr("Could not open %1.").arg(QDir::toNativeSeparators(folder)));
+}
+
+QStringList MainWindow::recentModels() const
+{
+    const QSettings settings(kOrganization, kApplication);
+    return settings.value(kRecentKey).toStringList();
+}
+
+void MainWindow::addRecentModel(const QString &folder)
+{
+    QStringList recent = recentModels();
+    recent.removeAll(folder);
+    recent.prepend(folder);
+    while (recent.size() > MaxRecentModels)
+        recent.removeLast();
+    QSettings settings(kOrganization, kApplication);
+    settings.setValue(kRecentKey, recent);
+    rebuildRecentMenu();
+}
+
+void MainWindow::rebuildRecentMenu()
+{
+    m_recentMenu->clear();
+    const QStringList recent = recentModels();
+    for (int i = 0; i < recent.size(); ++i) {
+        const QString folder = recent.at(i);
+        const QString text = QStringLiteral("&%1  %2   (%3)")
+                                 .arg(i + 1)
+                                 .arg(QFileInfo(folder).fileName(), QDir::toNativeSeparators(folder));
+        QAction *action = m_recentMenu->addAction(text, this, [this, folder] { openModel(folder); });
+        action->setData(folder);
+        action->setStatusTip(folder);
+    }
+    if (!recent.isEmpty()) {
+        m_recentMenu->addSeparator();
+        m_recentMenu->addAction(tr("&Clear Recent Models"), this, [this] {
+            QSettings settings(kOrganization, kApplication);
+            settings.remove(kRecentKey);
+            rebuildRecentMenu();
+        });
+    }
+    m_recentMenu->setEnabled(!recent.isEmpty());
+}
+
+void MainWindow::updateTitle(const QString &folder)
+{
+    if (folder.isEmpty())
+        setWindowTitle(displayName());
+    else
+        setWindowTitle(tr("%1 — %2").arg(QFileInfo(folder).fileName(), displayName()));
+}
+
+void MainWindow::closeEvent(QCloseEvent *event)
+{
+    QSettings settings(kOrganization, kApplication);
+    settings.setValue(kGeometryKey, saveGeometry());
+    QMainWindow::closeEvent(event);
+}
+
+void MainWindow::dragEnterEvent(QDragEnterEvent *event)
+{
+    if (!droppedFolder(event->mimeData()).isEmpty())
+        event->acceptProposedAction();
+}
+
+void MainWindow::dropEvent(QDropEvent *event)
+{
+    const QString folder = droppedFolder(event->mimeData());
+    if (folder.isEmpty())
+        return;
+    event->acceptProposedAction();
+    openModel(folder);
+}
