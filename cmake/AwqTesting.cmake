@@ -14,5 +14,5 @@ function(awq_add_qtest)
     set_tests_properties(${T_NAME} PROPERTIES
         LABELS "${T_LABELS}"
         TIMEOUT ${T_TIMEOUT}
-        ENVIRONMENT "QT_QPA_PLATFORM=offscreen;AWQ_TEST_TMP=${CMAKE_BINARY_DIR}/test-tmp")
+        ENVIRONMENT "QT_QPA_PLATFORM=offscreen;AWQ_TEST_TMP=${CMAKE_BINARY_DIR}/test-tmp;XDG_CONFIG_HOME=${CMAKE_BINARY_DIR}/test-tmp/config")
 endfunction()

@@ -122,8 +122,14 @@ TrainReport trainModel(const TrainOptions &o, const ProgressFn &progress, const 
     c.torchDtype = "float16";
     c.maxPositionEmbeddings = std::max(c.maxPositionEmbeddings, o.seqLen);
 
+    const auto tokenizeStart = Clock::now();
     const at::Tensor train = tokenizeFile(*tokenizer, o.trainText);
     const at::Tensor eval = tokenizeFile(*tokenizer, o.evalText);
+    if (progress)
+        progress({"train", 0, o.steps,
+                  "tokenized " + std::to_string(train.numel()) + " training and " + std::to_string(eval.numel())
+                      + " held-out tokens in "
+                      + std::to_string(std::chrono::duration<double>(Clock::now() - tokenizeStart).count()) + " s"});
     AWQ_CHECK(train.numel() > o.seqLen * 4, InvalidArgument, o.trainText.string(), ": only ", train.numel(),
               " tokens; too little to train on");
 
@@ -182,8 +188,11 @@ TrainReport trainModel(const TrainOptions &o, const ProgressFn &progress, const 
             intervalSteps = 0;
             if (progress) {
                 char note[160];
-                std::snprintf(note, sizeof note, "step %lld: train loss %.3f, held-out loss %.3f (ppl %.1f), lr %.2e",
-                              static_cast<long long>(step + 1), report.finalTrainLoss, held, std::exp(held), lr);
+                const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+                std::snprintf(note, sizeof note,
+                              "step %lld: train loss %.3f, held-out loss %.3f (ppl %.1f), lr %.2e, %.2f s/step",
+                              static_cast<long long>(step + 1), report.finalTrainLoss, held, std::exp(held), lr,
+                              elapsed / static_cast<double>(step + 1));
                 progress({"train", step + 1, o.steps, note});
             }
         }
