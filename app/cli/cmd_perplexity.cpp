@@ -23,6 +23,7 @@ int runPerplexity(int argc, char **argv, int first)
     args.option("text", "FILE", "the evaluation text (UTF-8)");
     args.option("seqlen", "N", "window length in tokens; 0 = min(2048, the model's maximum)", "0");
     args.option("threads", "N", "CPU threads; 0 = all cores", "0");
+    args.option("unigram-baseline", "FILE", "also print the perplexity of a unigram model counted on FILE");
     if (!args.parse(argc, argv, first)) {
         std::cout << args.help();
         return 0;
@@ -46,6 +47,18 @@ int runPerplexity(int argc, char **argv, int first)
     std::printf("perplexity: %.4f (%lld windows of %lld tokens; %lld tokens in the text; %.1f s)\n", r.perplexity,
                 static_cast<long long>(r.windows), static_cast<long long>(r.seqLen), static_cast<long long>(r.tokens),
                 r.seconds);
+    if (args.has("unigram-baseline")) {
+        const std::string trainPath = args.get("unigram-baseline");
+        std::ifstream trainIn(trainPath, std::ios::binary);
+        AWQ_CHECK(trainIn, NotFound, trainPath, ": cannot be opened for reading");
+        std::ostringstream trainText;
+        trainText << trainIn.rdbuf();
+        const double unigram = unigramPerplexity(loaded.tokenizer->encode(trainText.str()),
+                                                 loaded.tokenizer->encode(text.str()), loaded.config.vocabSize,
+                                                 r.seqLen);
+        std::printf("unigram baseline perplexity: %.4f (token frequencies of %s, add-one smoothed)\n", unigram,
+                    trainPath.c_str());
+    }
     return 0;
 }
 

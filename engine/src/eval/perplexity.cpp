@@ -56,4 +56,26 @@ PerplexityResult evaluatePerplexity(LlamaModel &model, const Tokenizer &tokenize
     return evaluatePerplexity(model, tokenizer.encode(text), seqLen, progress, cancel);
 }
 
+double unigramPerplexity(const std::vector<int32_t> &trainTokens, const std::vector<int32_t> &evalTokens,
+                         int64_t vocabSize, int64_t seqLen)
+{
+    AWQ_CHECK(vocabSize > 0 && seqLen >= 2, InvalidArgument, "unigram baseline needs a vocabulary and seqLen >= 2");
+    std::vector<double> counts(static_cast<size_t>(vocabSize), 1.0); // add-one smoothing
+    for (int32_t id : trainTokens)
+        if (id >= 0 && id < vocabSize)
+            counts[static_cast<size_t>(id)] += 1.0;
+    const double total = static_cast<double>(trainTokens.size()) + static_cast<double>(vocabSize);
+    const int64_t windows = static_cast<int64_t>(evalTokens.size()) / seqLen;
+    AWQ_CHECK(windows >= 1, InvalidArgument, "the text is shorter than one window of ", seqLen, " tokens");
+    double nll = 0;
+    int64_t scored = 0;
+    for (int64_t w = 0; w < windows; ++w)
+        for (int64_t t = 1; t < seqLen; ++t) {
+            const int32_t id = evalTokens[static_cast<size_t>(w * seqLen + t)];
+            nll -= std::log(counts[static_cast<size_t>(id)] / total);
+            ++scored;
+        }
+    return std::exp(nll / static_cast<double>(scored));
+}
+
 } // namespace awq

@@ -33,4 +33,10 @@ PerplexityResult evaluatePerplexity(LlamaModel &model, const Tokenizer &tokenize
                                     int64_t seqLen = 0, const ProgressFn &progress = {},
                                     const CancelToken &cancel = {});
 
+// The perplexity of a unigram model (token frequencies counted on `trainTokens`,
+// add-one smoothed over `vocabSize`) on the tokens the windows above score: the
+// baseline a trained model must beat by far.
+double unigramPerplexity(const std::vector<int32_t> &trainTokens, const std::vector<int32_t> &evalTokens,
+                         int64_t vocabSize, int64_t seqLen);
+
 } // namespace awq
