@@ -1,6 +1,6 @@
 #pragma once
-// Where AWQ Studio's bundled data (the demo model, later icons and calibration text)
-// is found. Torch-free and widget-free so that the GUI, the CLI and tests share the rule.
+// Qt face of the engine's data-folder rule (awq/runtime/resources.h): where AWQ
+// Studio's bundled data (the demo model, calibration and evaluation texts) is found.
 
 #include <QString>
 #include <QStringList>
@@ -9,7 +9,7 @@ namespace ResourcePaths {
 
 // The data folders searched, in order, whether or not they exist:
 //   1. $AWQ_STUDIO_DATA
-//   2. <exe dir>/../share/awq-studio     (a relocated install; needs a QCoreApplication)
+//   2. <exe dir>/../share/awq-studio     (a relocated install)
 //   3. AWQ_INSTALL_DATADIR                (the configured install prefix)
 //   4. AWQ_SOURCE_DIR/resources           (running from the build tree)
 QStringList dataDirectories();

@@ -39,12 +39,13 @@ namespace {
 
 const char *kUsage = R"(usage: awq <command> [arguments] [options]
 
-AWQ Studio command-line tool: inspect, run and evaluate Hugging Face style LLM folders.
+AWQ Studio command-line tool: inspect, quantize, run and evaluate Hugging Face style LLM folders.
 
 commands:
   info MODEL            validate a model folder and print its facts (headers only)
   generate MODEL        generate text from a prompt, streamed to stdout
   perplexity MODEL      perplexity over a text file (AutoAWQ's windowing)
+  quantize MODEL        AWQ or RTN 4-bit quantization to an AutoAWQ-compatible checkpoint
   train                 train a small Llama from scratch on CPU (makes the demo model)
 
 Run 'awq <command> --help' for the options of a command.
@@ -73,6 +74,8 @@ int main(int argc, char **argv)
             return awq::cli::runGenerate(argc, argv, 2);
         if (command == "perplexity")
             return awq::cli::runPerplexity(argc, argv, 2);
+        if (command == "quantize")
+            return awq::cli::runQuantize(argc, argv, 2);
         if (command == "train")
             return awq::cli::runTrain(argc, argv, 2);
         std::cerr << "awq: unknown command '" << command << "' (see awq --help)\n";

@@ -89,7 +89,7 @@ fs::path makeFixtureModel(const fs::path &folder, const FixtureSpec &spec)
     const fs::path spm = fixtureTokenizerModel();
     fs::copy_file(spm, folder / "tokenizer.model", fs::copy_options::overwrite_existing);
     auto tokenizer = Tokenizer::fromSentencePieceFile(spm);
-    const int64_t vocab = tokenizer->vocabSize();
+    const int64_t vocab = spec.vocabSize > 0 ? spec.vocabSize : tokenizer->vocabSize();
     const int64_t headDim = spec.hiddenSize / spec.numHeads;
 
     nlohmann::json config = {

@@ -22,6 +22,7 @@ struct FixtureSpec {
     std::string torchDtype = "float32"; // dtype of the stored weights: float32 | float16 | bfloat16
     double ropeTheta = 10000.0;
     std::string ropeScalingJson;     // e.g. R"({"type":"linear","factor":2.0})", empty for none
+    int64_t vocabSize = 0;           // 0: the fixture tokenizer's vocabulary (384)
     uint64_t seed = 1234;
 };
 

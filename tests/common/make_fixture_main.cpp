@@ -1,5 +1,7 @@
-// awq_make_fixture FOLDER [--gqa] [--tied] [--fp16]: writes a tiny random Llama
-// model folder (used by the CLI smoke test and handy for trying the tools).
+// awq_make_fixture FOLDER [--gqa] [--tied] [--fp16] [--tinyllama]: writes a random Llama
+// model folder: tiny by default (the CLI smoke test), or TinyLlama-1.1B-shaped
+// (22 layers, hidden 2048, intermediate 5632, 32 heads / 4 KV heads, vocab 32000, fp16;
+// about 2.2 GB) for the quantization timing benchmark.
 
 #include <cstring>
 #include <iostream>
@@ -9,8 +11,8 @@
 
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        std::cerr << "usage: awq_make_fixture FOLDER [--gqa] [--tied] [--fp16]\n";
+    if (argc < 2 || argv[1][0] == '-') {
+        std::cerr << "usage: awq_make_fixture FOLDER [--gqa] [--tied] [--fp16] [--tinyllama]\n";
         return 2;
     }
     awq::test::FixtureSpec spec;
@@ -21,6 +23,16 @@ int main(int argc, char **argv)
             spec.tieWordEmbeddings = true;
         else if (!std::strcmp(argv[i], "--fp16"))
             spec.torchDtype = "float16";
+        else if (!std::strcmp(argv[i], "--tinyllama")) {
+            spec.hiddenSize = 2048;
+            spec.intermediateSize = 5632;
+            spec.numLayers = 22;
+            spec.numHeads = 32;
+            spec.numKvHeads = 4;
+            spec.vocabSize = 32000;
+            spec.maxPositionEmbeddings = 2048;
+            spec.torchDtype = "float16";
+        }
         else {
             std::cerr << "awq_make_fixture: unknown option " << argv[i] << "\n";
             return 2;

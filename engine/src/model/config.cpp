@@ -225,7 +225,22 @@ ModelConfig ModelConfig::load(const std::filesystem::path &path)
     } catch (const json::exception &e) {
         fail(ErrorCode::Format, file.string(), ": not valid JSON (", e.what(), ")");
     }
-    return fromJson(j, file.string());
+    ModelConfig config = fromJson(j, file.string());
+    // AutoAWQ before 2024-02 kept the quantization settings in a separate quant_config.json
+    // (AWQ-SPEC §3.2): {"zero_point", "q_group_size", "w_bit", "version": "GEMM"}.
+    const fs::path legacy = file.parent_path() / "quant_config.json";
+    if (!config.quantization.present && fs::exists(legacy)) {
+        std::ifstream legacyIn(legacy, std::ios::binary);
+        AWQ_CHECK(legacyIn, Io, legacy.string(), ": cannot be opened for reading");
+        json q;
+        try {
+            q = json::parse(legacyIn);
+        } catch (const json::exception &e) {
+            fail(ErrorCode::Format, legacy.string(), ": not valid JSON (", e.what(), ")");
+        }
+        config.quantization = parseQuantization(q, legacy.string());
+    }
+    return config;
 }
 
 json ModelConfig::toJson() const

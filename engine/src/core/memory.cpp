@@ -1,0 +1,34 @@
+#include "awq/core/memory.h"
+
+#include <cstdio>
+#include <cstring>
+
+namespace awq {
+
+namespace {
+// Reads a "Key:   1234 kB" line of /proc/self/status.
+uint64_t statusKilobytes(const char *key)
+{
+    std::FILE *f = std::fopen("/proc/self/status", "r");
+    if (!f)
+        return 0;
+    char line[256];
+    uint64_t value = 0;
+    const size_t keyLen = std::strlen(key);
+    while (std::fgets(line, sizeof line, f)) {
+        if (std::strncmp(line, key, keyLen) == 0 && line[keyLen] == ':') {
+            unsigned long long kb = 0;
+            if (std::sscanf(line + keyLen + 1, "%llu", &kb) == 1)
+                value = static_cast<uint64_t>(kb) * 1024;
+            break;
+        }
+    }
+    std::fclose(f);
+    return value;
+}
+} // namespace
+
+uint64_t currentRssBytes() { return statusKilobytes("VmRSS"); }
+uint64_t peakRssBytes() { return statusKilobytes("VmHWM"); }
+
+} // namespace awq

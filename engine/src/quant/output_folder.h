@@ -1,0 +1,31 @@
+#pragma once
+// A folder that appears under its final name only when complete. Files are written into
+// a hidden sibling ".<name>.partial-<pid>"; commit() renames it into place (an existing
+// folder, allowed only with overwrite, is replaced at that moment and not before). If the
+// object is destroyed without commit() — an error, a cancel — the partial folder is removed
+// and the final path is untouched.
+
+#include <filesystem>
+
+namespace awq {
+
+class OutputFolder
+{
+public:
+    // Throws Error(InvalidArgument) when `finalPath` exists and overwrite is false (or it
+    // is not a folder), Error(Io) when the partial folder cannot be created.
+    OutputFolder(std::filesystem::path finalPath, bool overwrite);
+    ~OutputFolder();
+    OutputFolder(const OutputFolder &) = delete;
+    OutputFolder &operator=(const OutputFolder &) = delete;
+
+    const std::filesystem::path &path() const { return m_partial; } // where to write
+    const std::filesystem::path &finalPath() const { return m_final; }
+    void commit();
+
+private:
+    std::filesystem::path m_final, m_partial;
+    bool m_overwrite = false, m_committed = false;
+};
+
+} // namespace awq

@@ -1,0 +1,519 @@
+#include "awq/quant/quantize_job.h"
+
+#include <algorithm>
+#include <chrono>
+#include <ctime>
+#include <fstream>
+#include <set>
+
+#include <ATen/ATen.h>
+#include <nlohmann/json.hpp>
+
+#include "awq/core/error.h"
+#include "awq/core/memory.h"
+#include "awq/io/safetensors.h"
+#include "awq/model/config.h"
+#include "awq/nn/linear.h"
+#include "awq/quant/awq_pack.h"
+#include "awq/quant/awq_search.h"
+#include "awq/quant/pseudo_quant.h"
+#include "awq/runtime/threads.h"
+#include "awq/tokenizer/tokenizer.h"
+#include "llama_layer.h"
+#include "output_folder.h"
+
+namespace awq {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double secondsSince(Clock::time_point start)
+{
+    return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// Turns "where are we" into events with an overall fraction and an ETA.
+class Reporter
+{
+public:
+    Reporter(const QuantEventFn &fn, int64_t layers) : m_fn(fn), m_layers(layers), m_start(Clock::now()) {}
+
+    // Fractions: loading 0-1 %, calibration 1-3 %, layers 3-98 %, writing 98-100 %.
+    void stage(QuantPhase phase, double fraction, const std::string &detail, int64_t layer = -1,
+               const GroupLoss *loss = nullptr)
+    {
+        if (!m_fn)
+            return;
+        QuantEvent e;
+        e.phase = phase;
+        e.layer = layer;
+        e.layers = m_layers;
+        e.detail = detail;
+        e.fraction = std::clamp(fraction, 0.0, 1.0);
+        e.elapsedSeconds = secondsSince(m_start);
+        if (e.fraction >= 0.05 && e.fraction < 1.0)
+            e.etaSeconds = e.elapsedSeconds * (1.0 - e.fraction) / e.fraction;
+        else if (e.fraction >= 1.0)
+            e.etaSeconds = 0;
+        e.rssBytes = currentRssBytes();
+        e.peakRssBytes = peakRssBytes();
+        e.groupLoss = loss;
+        m_fn(e);
+    }
+    // Position `within` (0..1) inside layer `layer`.
+    double layerFraction(int64_t layer, double within) const
+    {
+        return 0.03 + 0.95 * (static_cast<double>(layer) + within) / static_cast<double>(m_layers);
+    }
+
+private:
+    const QuantEventFn &m_fn;
+    int64_t m_layers;
+    Clock::time_point m_start;
+};
+
+bool isExcluded(const std::string &name, const std::vector<std::string> &patterns)
+{
+    return std::any_of(patterns.begin(), patterns.end(),
+                       [&](const std::string &p) { return !p.empty() && name.find(p) != std::string::npos; });
+}
+
+// AutoAWQ does not clip the query and key projections (their errors meet in QKᵀ).
+bool isClipped(const std::string &name)
+{
+    for (const char *skip : {"q_", "k_", "query", "key", "Wqkv"})
+        if (name.find(skip) != std::string::npos)
+            return false;
+    return true;
+}
+
+std::string shortName(const std::string &name)
+{
+    const size_t dot = name.rfind('.');
+    return dot == std::string::npos ? name : name.substr(dot + 1);
+}
+
+std::string joinedShort(const std::vector<std::string> &names)
+{
+    std::string out;
+    for (const auto &n : names)
+        out += (out.empty() ? "" : ",") + shortName(n);
+    return out;
+}
+
+// Blocks used for the scale-search loss: all, or `count` spread evenly.
+at::Tensor searchBlockIndices(int64_t blocks, int64_t seqLen, int64_t maxSearchTokens)
+{
+    int64_t count = blocks;
+    if (maxSearchTokens > 0)
+        count = std::clamp<int64_t>(maxSearchTokens / seqLen, 1, blocks);
+    auto idx = at::empty({count}, at::kLong);
+    for (int64_t i = 0; i < count; ++i)
+        idx[i] = i * blocks / count;
+    return idx;
+}
+
+// One scaling group of AWQ-SPEC §1.4, searched on the original weights.
+struct SearchedGroup {
+    std::string prevOp;               // "input_layernorm", "post_attention_layernorm" or a linear name
+    std::vector<std::string> linears; // layer-relative linear names
+    at::Tensor scales;                // [K]
+};
+
+void writeJson(const fs::path &path, const json &j)
+{
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    AWQ_CHECK(out, Io, path.string(), ": cannot be created");
+    out << j.dump(2) << "\n";
+    out.flush();
+    AWQ_CHECK(out.good(), Io, path.string(), ": write failed (disk full?)");
+}
+
+json readJson(const fs::path &path)
+{
+    std::ifstream in(path, std::ios::binary);
+    AWQ_CHECK(in, Io, path.string(), ": cannot be opened for reading");
+    try {
+        return json::parse(in);
+    } catch (const json::exception &e) {
+        fail(ErrorCode::Format, path.string(), ": not valid JSON (", e.what(), ")");
+    }
+}
+
+// Tokenizer files, generation_config.json, chat templates...: every plain file of the
+// source folder except weights, config.json, model cards and earlier provenance.
+void copySideFiles(const fs::path &from, const fs::path &to)
+{
+    for (const auto &entry : fs::directory_iterator(from)) {
+        if (!entry.is_regular_file())
+            continue;
+        const std::string name = entry.path().filename().string();
+        const std::string ext = entry.path().extension().string();
+        if (ext == ".safetensors" || ext == ".bin" || ext == ".pt" || ext == ".pth" || ext == ".gguf"
+            || name == "model.safetensors.index.json" || name == "pytorch_model.bin.index.json"
+            || name == "config.json" || name == "quant_config.json" || name == "README.md" || name == kProvenanceFile)
+            continue;
+        std::error_code ec;
+        fs::copy_file(entry.path(), to / name, fs::copy_options::overwrite_existing, ec);
+        AWQ_CHECK(!ec, Io, (to / name).string(), ": cannot copy from ", entry.path().string(), " (", ec.message(),
+                  ")");
+    }
+}
+
+std::string isoTimeNow()
+{
+    const std::time_t now = std::time(nullptr);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+    return buf;
+}
+
+json optionsJson(const QuantOptions &o)
+{
+    return {{"method", methodName(o.method)},
+            {"w_bit", o.quantizer.bits},
+            {"group_size", o.quantizer.groupSize},
+            {"zero_point", o.quantizer.zeroPoint},
+            {"version", o.version},
+            {"format", outputFormatName(o.format)},
+            {"duo_scaling", o.duoScaling},
+            {"identity_candidate", o.identityCandidate},
+            {"n_grid", o.nGrid},
+            {"apply_clip", o.applyClip},
+            {"clip_sample_tokens", o.clipSampleTokens},
+            {"max_search_tokens", o.maxSearchTokens},
+            {"n_samples", o.calibration.nSamples},
+            {"seq_len", o.calibration.seqLen},
+            {"modules_to_not_convert", o.modulesToNotConvert}};
+}
+
+} // namespace
+
+QuantizeReport quantizeModel(const QuantOptions &opt, const QuantEventFn &onEvent, const CancelToken &cancel)
+{
+    const auto start = Clock::now();
+    configureThreads(opt.threads);
+    const fs::path source = opt.modelFolder;
+    AWQ_CHECK(fs::is_directory(source), NotFound, source.string(), ": model folder not found");
+    const ModelConfig config = ModelConfig::load(source);
+    AWQ_CHECK(!config.quantization.present, InvalidArgument, (source / "config.json").string(),
+              ": the model is already quantized (quantization_config is present); AWQ needs a full-precision model");
+    opt.validate(config);
+    Reporter report(onEvent, config.numLayers);
+    report.stage(QuantPhase::Loading, 0.0, "reading " + source.string());
+
+    auto store = WeightStore::openFolder(source);
+    auto tokenizer = Tokenizer::load(source);
+    OutputFolder output(opt.outputFolder, opt.overwrite);
+    const bool awq = opt.method == QuantMethod::Awq;
+    const QuantizerSpec &spec = opt.quantizer;
+
+    QuantizeReport result;
+    result.layers = config.numLayers;
+    json layersJson = json::array();
+    json calibrationJson = nullptr;
+
+    // Calibration: blocks of tokens, embedded into the inputs of layer 0 (AWQ-SPEC §1.1-1.2).
+    at::Tensor hidden;     // [B, L, hidden] float32: the input of the current layer
+    at::Tensor searchIdx;  // blocks used for the scale-search loss
+    LayerContext ctx;
+    if (awq) {
+        const auto t0 = Clock::now();
+        report.stage(QuantPhase::Calibrating, 0.01, "tokenizing calibration data");
+        const CalibrationData calib = buildCalibration(opt.calibration, *tokenizer);
+        cancel.throwIfCancelled();
+        const at::Tensor embed = loadChecked(*store, "model.embed_tokens.weight",
+                                             {config.vocabSize, config.hiddenSize}, {at::kFloat, at::kCPU});
+        AWQ_CHECK(calib.blocks.max().item<int64_t>() < config.vocabSize, Format, source.string(),
+                  ": the tokenizer produces ids beyond the model's vocab_size ", config.vocabSize);
+        hidden = at::embedding(embed, calib.blocks);
+        ctx = makeLayerContext(config, opt.calibration.seqLen);
+        searchIdx = searchBlockIndices(calib.numBlocks(), opt.calibration.seqLen, opt.maxSearchTokens);
+        result.calibrationBlocks = calib.numBlocks();
+        result.calibrationTokens = calib.tokensUsed;
+        result.searchTokens = searchIdx.size(0) * opt.calibration.seqLen;
+        result.calibrationSeconds = secondsSince(t0);
+        calibrationJson = {{"source", calib.sourceDescription},
+                           {"records_read", calib.recordsRead},
+                           {"records_used", calib.recordsUsed},
+                           {"records_skipped_longer_than_seq_len", calib.recordsSkippedLong},
+                           {"records_skipped_empty", calib.recordsSkippedEmpty},
+                           {"blocks", calib.numBlocks()},
+                           {"tokens", calib.tokensUsed},
+                           {"tokens_dropped", calib.tokensDropped},
+                           {"search_tokens", result.searchTokens},
+                           {"digest", calib.digest}};
+        report.stage(QuantPhase::Calibrating, 0.03,
+                     std::to_string(calib.numBlocks()) + " blocks of " + std::to_string(opt.calibration.seqLen)
+                         + " tokens from " + std::to_string(calib.recordsUsed) + " records");
+    }
+
+    SafetensorsWriter writer(output.path());
+    std::set<std::string> handled; // source tensors already replaced or written
+    auto add = [&](const std::string &name, const at::Tensor &t) {
+        writer.add(name, t);
+        handled.insert(name);
+    };
+
+    for (int64_t i = 0; i < config.numLayers; ++i) {
+        cancel.throwIfCancelled();
+        const auto layerStart = Clock::now();
+        const std::string layerName = "layer " + std::to_string(i + 1) + "/" + std::to_string(config.numLayers);
+        LayerWeights lw = loadLayerWeights(*store, config, i);
+        std::vector<std::string> active; // linears that get quantized
+        for (const auto &name : llamaLinearNames())
+            if (!isExcluded(name, opt.modulesToNotConvert))
+                active.push_back(name);
+        auto isActive = [&](const std::string &n) { return std::find(active.begin(), active.end(), n) != active.end(); };
+        json groupsJson = json::array();
+
+        if (awq) {
+            report.stage(QuantPhase::Capturing, report.layerFraction(i, 0.0), layerName + ": capturing inputs", i);
+            CapturedInputs in = captureLayer(ctx, lw, hidden);
+            at::Tensor next = in.output;
+            in.output = at::Tensor();
+            cancel.throwIfCancelled();
+            auto featureOf = [&](const std::string &name) -> at::Tensor & {
+                if (name == "self_attn.o_proj")
+                    return in.attn;
+                if (name == "mlp.gate_proj" || name == "mlp.up_proj")
+                    return in.y;
+                if (name == "mlp.down_proj")
+                    return in.act;
+                return in.x1;
+            };
+            // Attention needs whole sequences: a subset of blocks. The other groups act
+            // token by token: an evenly strided subset of all calibration tokens.
+            auto searchBlocks = [&](const at::Tensor &t) {
+                return searchIdx.size(0) == t.size(0) ? t : t.index_select(0, searchIdx);
+            };
+            auto searchTokens = [&](const at::Tensor &t) {
+                auto flat = t.reshape({-1, t.size(-1)});
+                const int64_t n = flat.size(0), want = opt.maxSearchTokens;
+                if (want <= 0 || n <= want)
+                    return flat;
+                const int64_t stride = (n + want - 1) / want;
+                return flat.slice(0, 0, n, stride);
+            };
+
+            // The scaling groups of AWQ-SPEC §1.4, each with the block whose output measures the loss.
+            struct Plan {
+                std::string prevOp;
+                std::vector<std::string> linears;
+                std::function<at::Tensor(const std::map<std::string, at::Tensor> &)> block;
+                at::Tensor input;
+            };
+            std::vector<Plan> plans;
+            const bool vToO = lw.weight.at("self_attn.v_proj").sizes() == lw.weight.at("self_attn.o_proj").sizes();
+            const at::Tensor xs1 = searchBlocks(in.x1);
+            plans.push_back({"input_layernorm",
+                             {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"},
+                             [&, xs1](const std::map<std::string, at::Tensor> &w) {
+                                 return attentionBlock(ctx, xs1, w.at("self_attn.q_proj"), lw.b("self_attn.q_proj"),
+                                                       w.at("self_attn.k_proj"), lw.b("self_attn.k_proj"),
+                                                       w.at("self_attn.v_proj"), lw.b("self_attn.v_proj"),
+                                                       w.at("self_attn.o_proj"));
+                             },
+                             in.x1});
+            if (vToO) {
+                const at::Tensor as = searchTokens(in.attn);
+                plans.push_back({"self_attn.v_proj",
+                                 {"self_attn.o_proj"},
+                                 [as](const std::map<std::string, at::Tensor> &w) {
+                                     return at::linear(as, w.at("self_attn.o_proj"));
+                                 },
+                                 in.attn});
+            }
+            const at::Tensor ys = searchTokens(in.y);
+            plans.push_back({"post_attention_layernorm",
+                             {"mlp.gate_proj", "mlp.up_proj"},
+                             [&, ys](const std::map<std::string, at::Tensor> &w) {
+                                 auto act = mlpCore(ys, w.at("mlp.gate_proj"), lw.b("mlp.gate_proj"),
+                                                    w.at("mlp.up_proj"), lw.b("mlp.up_proj"));
+                                 auto b = lw.b("mlp.down_proj");
+                                 return b.defined() ? at::linear(act, w.at("mlp.down_proj"), b)
+                                                    : at::linear(act, w.at("mlp.down_proj"));
+                             },
+                             in.y});
+            const at::Tensor acts = searchTokens(in.act);
+            plans.push_back({"mlp.up_proj",
+                             {"mlp.down_proj"},
+                             [acts](const std::map<std::string, at::Tensor> &w) {
+                                 return at::linear(acts, w.at("mlp.down_proj"));
+                             },
+                             in.act});
+
+            // Search every group on the original weights (AWQ-SPEC §1.3 step 4).
+            ScaleSearchOptions so{spec, opt.nGrid, opt.duoScaling, opt.identityCandidate};
+            std::vector<SearchedGroup> searched;
+            for (size_t g = 0; g < plans.size(); ++g) {
+                Plan &plan = plans[g];
+                std::vector<std::string> names;
+                for (const auto &n : plan.linears)
+                    if (isActive(n))
+                        names.push_back(n);
+                if (names.empty())
+                    continue;
+                const std::string groupName = joinedShort(names);
+                report.stage(QuantPhase::ScaleSearch,
+                             report.layerFraction(i, 0.1 + 0.65 * static_cast<double>(g) / plans.size()),
+                             layerName + ": scale search " + groupName, i);
+                std::vector<at::Tensor> weights;
+                for (const auto &n : names)
+                    weights.push_back(lw.weight.at(n));
+                const at::Tensor reference = plan.block(lw.weight);
+                BlockFn block = [&](const std::vector<at::Tensor> &ws) {
+                    std::map<std::string, at::Tensor> w = lw.weight;
+                    for (size_t j = 0; j < names.size(); ++j)
+                        w[names[j]] = ws[j];
+                    return plan.block(w);
+                };
+                const ScaleSearchResult r =
+                    searchScale(weights, activationMean(plan.input), reference, block, so, cancel);
+                GroupLoss loss{i, groupName, 0.0, r.rtnLoss, r.bestLoss, r.bestRatio};
+                result.groupLosses.push_back(loss);
+                groupsJson.push_back({{"group", groupName},
+                                      {"prev_op", plan.prevOp},
+                                      {"rtn_loss", r.rtnLoss},
+                                      {"awq_loss", r.bestLoss},
+                                      {"ratio", r.bestRatio}});
+                report.stage(QuantPhase::ScaleSearch,
+                             report.layerFraction(i, 0.1 + 0.65 * static_cast<double>(g + 1) / plans.size()),
+                             layerName + ": scale search " + groupName + " done", i, &result.groupLosses.back());
+                searched.push_back({plan.prevOp, names, r.scales});
+            }
+
+            // Fold the scales (AWQ-SPEC §1.6): 1/s into the previous op, s into the linears' columns.
+            for (const SearchedGroup &g : searched) {
+                const at::Tensor &s = g.scales;
+                if (g.prevOp == "input_layernorm") {
+                    lw.inputNorm.div_(s);
+                } else if (g.prevOp == "post_attention_layernorm") {
+                    lw.postNorm.div_(s);
+                } else {
+                    at::Tensor &prev = lw.w(g.prevOp);
+                    prev.narrow(0, prev.size(0) - s.size(0), s.size(0)).div_(s.unsqueeze(1));
+                    if (lw.bias.count(g.prevOp))
+                        lw.bias.at(g.prevOp).div_(s);
+                }
+                for (const auto &n : g.linears)
+                    lw.w(n).mul_(s);
+                featureOf(g.linears.front()).div_(s);
+            }
+
+            // Clip search on the scaled weights and inputs (AWQ-SPEC §1.7).
+            if (opt.applyClip) {
+                ClipSearchOptions co;
+                co.quantizer = spec;
+                co.sampleTokens = opt.clipSampleTokens;
+                for (const auto &n : active) {
+                    if (!isClipped(n))
+                        continue;
+                    cancel.throwIfCancelled();
+                    report.stage(QuantPhase::ClipSearch, report.layerFraction(i, 0.75), layerName + ": clip " + shortName(n),
+                                 i);
+                    const at::Tensor maxVal = searchClip(lw.w(n), featureOf(n), co, cancel);
+                    applyClip(lw.w(n), maxVal);
+                }
+            }
+            hidden = next;
+        }
+
+        // Quantize and write (AWQ-SPEC §1.9).
+        report.stage(QuantPhase::Packing, report.layerFraction(i, awq ? 0.92 : 0.0), layerName + ": packing", i);
+        const std::string prefix = layerPrefix(i);
+        add(prefix + "input_layernorm.weight", lw.inputNorm.to(lw.normDtype));
+        add(prefix + "post_attention_layernorm.weight", lw.postNorm.to(lw.normDtype));
+        for (const auto &name : llamaLinearNames()) {
+            cancel.throwIfCancelled();
+            const std::string full = prefix + name;
+            const at::Tensor &w = lw.weight.at(name);
+            const at::Tensor b = lw.b(name);
+            const c10::ScalarType dtype = toScalarType(store->info(full + ".weight").dtype);
+            handled.insert(full + ".weight");
+            handled.insert(full + ".bias");
+            if (!isActive(name) || opt.format == OutputFormat::ExportCompatible) {
+                add(full + ".weight", w.to(dtype));
+                if (b.defined())
+                    add(full + ".bias", b.to(dtype));
+            } else if (opt.format == OutputFormat::FakeQuant) {
+                const PseudoQuantResult q = pseudoQuantize(w.to(at::kHalf).to(at::kFloat), spec, QuantPrecision::Fp16);
+                add(full + ".weight", q.dequantized.to(dtype == at::kBFloat16 ? at::kHalf : dtype));
+                if (b.defined())
+                    add(full + ".bias", b.to(at::kHalf));
+            } else {
+                const PackedLinear p = packLinear(w, b, spec, opt.version);
+                add(full + ".qweight", p.qweight);
+                add(full + ".qzeros", p.qzeros);
+                add(full + ".scales", p.scales);
+                if (p.bias.defined())
+                    add(full + ".bias", p.bias);
+            }
+        }
+        const double layerSeconds = secondsSince(layerStart);
+        layersJson.push_back({{"layer", i}, {"seconds", layerSeconds}, {"groups", groupsJson}});
+        report.stage(QuantPhase::Packing, report.layerFraction(i, 1.0), layerName + " done", i);
+    }
+    result.searchSeconds = secondsSince(start) - result.calibrationSeconds;
+    hidden = at::Tensor();
+
+    // Everything outside the decoder layers' linears and norms goes through unchanged.
+    const auto writeStart = Clock::now();
+    report.stage(QuantPhase::Writing, 0.98, "writing embeddings, head and config");
+    for (const auto &name : store->names()) {
+        if (handled.count(name))
+            continue;
+        cancel.throwIfCancelled();
+        add(name, store->view(name));
+    }
+    const std::vector<fs::path> files = writer.finish();
+    for (const auto &f : files)
+        result.outputBytes += fs::file_size(output.path() / f.filename());
+
+    json cfg = readJson(source / "config.json");
+    if (opt.format == OutputFormat::Packed) {
+        cfg["quantization_config"] = {{"quant_method", "awq"},
+                                      {"zero_point", spec.zeroPoint},
+                                      {"group_size", spec.groupSize},
+                                      {"bits", spec.bits},
+                                      {"version", opt.version},
+                                      {"modules_to_not_convert", opt.modulesToNotConvert.empty()
+                                                                     ? json(nullptr)
+                                                                     : json(opt.modulesToNotConvert)}};
+        cfg["torch_dtype"] = "float16";
+    }
+    writeJson(output.path() / "config.json", cfg);
+    copySideFiles(source, output.path());
+    cancel.throwIfCancelled();
+
+    result.writeSeconds = secondsSince(writeStart);
+    result.seconds = secondsSince(start);
+    result.peakRssBytes = peakRssBytes();
+    json provenance = {{"tool", "AWQ Studio"},
+                       {"version", AWQ_VERSION},
+                       {"created", isoTimeNow()},
+                       {"source", {{"folder", fs::absolute(source).string()},
+                                   {"model_type", config.modelType},
+                                   {"layers", config.numLayers},
+                                   {"parameters", config.parameterCount()}}},
+                       {"options", optionsJson(opt)},
+                       {"calibration", calibrationJson},
+                       {"seconds", {{"total", result.seconds},
+                                    {"calibration", result.calibrationSeconds},
+                                    {"layers", result.searchSeconds},
+                                    {"write", result.writeSeconds}}},
+                       {"peak_rss_bytes", result.peakRssBytes},
+                       {"weight_bytes", result.outputBytes},
+                       {"layers", layersJson}};
+    writeJson(output.path() / kProvenanceFile, provenance);
+    output.commit();
+    result.outputFolder = output.finalPath();
+    report.stage(QuantPhase::Done, 1.0, "wrote " + result.outputFolder.string());
+    return result;
+}
+
+} // namespace awq

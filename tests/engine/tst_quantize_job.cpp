@@ -1,0 +1,316 @@
+// The whole quantization run on tiny fixture models: what it writes, that the packed
+// checkpoint reloads to exactly the weights it quantized, that scale folding preserves
+// the model's function, and that failures and cancels leave nothing behind.
+
+#include <fstream>
+
+#include <ATen/ATen.h>
+#include <QtTest>
+#include <nlohmann/json.hpp>
+
+#include "awq/core/error.h"
+#include "awq/nn/linear.h"
+#include "awq/quant/pseudo_quant.h"
+#include "awq/quant/quantize_job.h"
+#include "awq/runtime/loaded_model.h"
+#include "fixture_model.h"
+
+namespace fs = std::filesystem;
+using namespace awq;
+
+namespace {
+
+const char *kLinears[] = {"q", "k", "v", "o", "gate", "up", "down"};
+
+const Linear &linearOf(const DecoderLayer &l, const std::string &name)
+{
+    if (name == "q") return *l.qProj;
+    if (name == "k") return *l.kProj;
+    if (name == "v") return *l.vProj;
+    if (name == "o") return *l.oProj;
+    if (name == "gate") return *l.gateProj;
+    if (name == "up") return *l.upProj;
+    return *l.downProj;
+}
+
+at::Tensor weightOf(const DecoderLayer &l, const std::string &name)
+{
+    const auto *dense = dynamic_cast<const DenseLinear *>(&linearOf(l, name));
+    if (!dense)
+        throw std::runtime_error("not a dense linear");
+    return dense->weight();
+}
+
+nlohmann::json readJson(const fs::path &p)
+{
+    std::ifstream in(p);
+    return nlohmann::json::parse(in);
+}
+
+bool hasPartialSibling(const fs::path &folder)
+{
+    for (const auto &e : fs::directory_iterator(folder.parent_path()))
+        if (e.path().filename().string().find(".partial-") != std::string::npos)
+            return true;
+    return false;
+}
+
+} // namespace
+
+class TestQuantizeJob : public QObject
+{
+    Q_OBJECT
+
+    fs::path m_root, m_model, m_gqaModel, m_calib;
+
+    QuantOptions options(const fs::path &model, const fs::path &out) const
+    {
+        QuantOptions o;
+        o.modelFolder = model;
+        o.outputFolder = out;
+        o.quantizer.groupSize = 32;
+        o.calibration.source = {CalibrationSource::Kind::TextFile, m_calib, "text"};
+        o.calibration.nSamples = 64;
+        o.calibration.seqLen = 128;
+        o.threads = 1;
+        return o;
+    }
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        m_root = test::makeTempDir("quantize-job");
+        test::FixtureSpec spec;
+        spec.torchDtype = "float16";
+        m_model = test::makeFixtureModel(m_root / "model", spec);
+        spec.numKvHeads = 2;
+        spec.seed = 77;
+        m_gqaModel = test::makeFixtureModel(m_root / "model-gqa", spec);
+        m_calib = m_root / "calib.txt";
+        std::ofstream(m_calib) << test::fixtureCorpus();
+    }
+
+    // The packed checkpoint, loaded back, has exactly the weights that fake quantization
+    // writes in full precision: packing, the on-disk layout and the loader agree.
+    void packedReloadsToQuantizedWeights_data()
+    {
+        QTest::addColumn<QString>("version");
+        QTest::addColumn<bool>("gqa");
+        QTest::newRow("gemm") << "gemm" << false;
+        QTest::newRow("gemv") << "gemv" << false;
+        QTest::newRow("gemm-gqa") << "gemm" << true;
+    }
+    void packedReloadsToQuantizedWeights()
+    {
+        QFETCH(QString, version);
+        QFETCH(bool, gqa);
+        const fs::path model = gqa ? m_gqaModel : m_model;
+        const std::string tag = version.toStdString() + (gqa ? "-gqa" : "");
+        QuantOptions packed = options(model, m_root / ("packed-" + tag));
+        packed.version = version.toStdString();
+        QuantOptions fake = options(model, m_root / ("fake-" + tag));
+        fake.format = OutputFormat::FakeQuant;
+        const QuantizeReport r = quantizeModel(packed);
+        quantizeModel(fake);
+        QVERIFY(r.calibrationBlocks > 0);
+        QCOMPARE(r.groupLosses.size(), size_t(gqa ? 3 * 2 : 4 * 2)); // v->o only without GQA
+
+        const nlohmann::json cfg = readJson(packed.outputFolder / "config.json");
+        QCOMPARE(cfg["quantization_config"]["quant_method"].get<std::string>(), std::string("awq"));
+        QCOMPARE(cfg["quantization_config"]["version"].get<std::string>(), version.toStdString());
+        QCOMPARE(cfg["quantization_config"]["bits"].get<int>(), 4);
+        QCOMPARE(cfg["quantization_config"]["group_size"].get<int>(), 32);
+        QVERIFY(fs::exists(packed.outputFolder / "tokenizer.model"));
+        QVERIFY(!hasPartialSibling(packed.outputFolder));
+
+        LoadedModel a = loadModel(packed.outputFolder);
+        LoadedModel b = loadModel(fake.outputFolder);
+        for (int64_t i = 0; i < a.config.numLayers; ++i) {
+            for (const char *name : kLinears) {
+                const at::Tensor wa = weightOf(a.model->layer(i), name), wb = weightOf(b.model->layer(i), name);
+                if (!at::equal(wa, wb))
+                    QFAIL(qPrintable(QString("layer %1 %2: packed weights differ from fake-quantized ones, max %3")
+                                         .arg(i).arg(name).arg((wa - wb).abs().max().item<double>())));
+            }
+            QVERIFY(at::equal(a.model->layer(i).inputNorm, b.model->layer(i).inputNorm));
+        }
+        auto ids = at::arange(1, 30, at::kLong).unsqueeze(0);
+        QVERIFY(at::equal(a.model->forward(ids), b.model->forward(ids)));
+    }
+
+    // With export-compatible output and no clipping, AWQ only moves scales between ops:
+    // the model computes the same function (up to fp16 storage of the scaled weights).
+    void scaleFoldingPreservesTheFunction_data()
+    {
+        QTest::addColumn<bool>("gqa");
+        QTest::newRow("mha (v->o group)") << false;
+        QTest::newRow("gqa") << true;
+    }
+    void scaleFoldingPreservesTheFunction()
+    {
+        QFETCH(bool, gqa);
+        const fs::path model = gqa ? m_gqaModel : m_model;
+        QuantOptions o = options(model, m_root / (gqa ? "export-gqa" : "export"));
+        o.format = OutputFormat::ExportCompatible;
+        o.applyClip = false;
+        quantizeModel(o);
+        QVERIFY(!readJson(o.outputFolder / "config.json").contains("quantization_config"));
+        LoadedModel original = loadModel(model);
+        LoadedModel scaled = loadModel(o.outputFolder);
+        auto ids = at::arange(3, 60, at::kLong).unsqueeze(0);
+        auto la = original.model->forward(ids), lb = scaled.model->forward(ids);
+        const double diff = (la - lb).abs().max().item<double>();
+        const double range = la.abs().max().item<double>();
+        QVERIFY2(diff < 2e-2 * range, qPrintable(QString("logits moved by %1 (range %2)").arg(diff).arg(range)));
+        // ...while the weights themselves did change.
+        QVERIFY(!at::equal(weightOf(original.model->layer(0), "q"), weightOf(scaled.model->layer(0), "q")));
+    }
+
+    // RTN is the quantizer alone: fake-quant RTN weights are Q(fp16 weights), nothing else.
+    void rtnIsPlainRoundToNearest()
+    {
+        QuantOptions o = options(m_model, m_root / "rtn");
+        o.method = QuantMethod::Rtn;
+        o.format = OutputFormat::FakeQuant;
+        const QuantizeReport r = quantizeModel(o);
+        QCOMPARE(r.calibrationBlocks, int64_t(0)); // RTN needs no calibration
+        LoadedModel original = loadModel(m_model);
+        LoadedModel rtn = loadModel(o.outputFolder);
+        for (const char *name : kLinears) {
+            const at::Tensor w = weightOf(original.model->layer(1), name);
+            const at::Tensor expected = pseudoQuantize(w, o.quantizer, QuantPrecision::Fp16).dequantized;
+            QVERIFY2(at::equal(weightOf(rtn.model->layer(1), name), expected), name);
+        }
+    }
+
+    void provenanceIsRecorded()
+    {
+        QuantOptions o = options(m_model, m_root / "provenance");
+        const QuantizeReport r = quantizeModel(o);
+        const nlohmann::json p = readJson(o.outputFolder / kProvenanceFile);
+        QCOMPARE(p["options"]["method"].get<std::string>(), std::string("awq"));
+        QCOMPARE(p["options"]["group_size"].get<int>(), 32);
+        QVERIFY(p["calibration"]["digest"].get<std::string>().rfind("fnv1a64:", 0) == 0);
+        QCOMPARE(p["calibration"]["blocks"].get<int64_t>(), r.calibrationBlocks);
+        QCOMPARE(p["layers"].size(), size_t(2));
+        QCOMPARE(p["layers"][0]["groups"].size(), size_t(4));
+        QVERIFY(p["layers"][0]["groups"][0]["rtn_loss"].get<double>() > 0);
+        // The same inputs give the same calibration digest.
+        const QuantizeReport again = quantizeModel(options(m_model, m_root / "provenance-2"));
+        QCOMPARE(readJson(m_root / "provenance-2" / kProvenanceFile)["calibration"]["digest"],
+                 p["calibration"]["digest"]);
+        QCOMPARE(again.groupLosses.size(), r.groupLosses.size());
+    }
+
+    void legacyQuantConfigJsonLoads()
+    {
+        QuantOptions o = options(m_model, m_root / "legacy");
+        quantizeModel(o);
+        nlohmann::json cfg = readJson(o.outputFolder / "config.json");
+        cfg.erase("quantization_config");
+        std::ofstream(o.outputFolder / "config.json") << cfg.dump();
+        std::ofstream(o.outputFolder / "quant_config.json")
+            << R"({"zero_point": true, "q_group_size": 32, "w_bit": 4, "version": "GEMM"})";
+        LoadedModel legacy = loadModel(o.outputFolder);
+        QVERIFY(legacy.config.quantization.present);
+        QCOMPARE(legacy.config.quantization.version, std::string("gemm"));
+        QCOMPARE(legacy.config.quantization.groupSize, 32);
+    }
+
+    void cancelLeavesNothingBehind()
+    {
+        const fs::path out = m_root / "cancelled";
+        CancelToken cancel;
+        bool sawLayer1 = false;
+        auto onEvent = [&](const QuantEvent &e) {
+            if (e.layer == 1 && e.phase == QuantPhase::ScaleSearch) {
+                sawLayer1 = true;
+                cancel.cancel();
+            }
+        };
+        try {
+            quantizeModel(options(m_model, out), onEvent, cancel);
+            QFAIL("a cancelled run returned normally");
+        } catch (const Error &e) {
+            QCOMPARE(e.code(), ErrorCode::Cancelled);
+        }
+        QVERIFY(sawLayer1);
+        QVERIFY(!fs::exists(out));
+        QVERIFY(!hasPartialSibling(out));
+    }
+
+    void existingOutputIsNeverTouchedOnFailure()
+    {
+        const fs::path out = m_root / "existing";
+        fs::create_directories(out);
+        std::ofstream(out / "keep.txt") << "precious";
+        QuantOptions o = options(m_model, out);
+        QVERIFY_EXCEPTION_THROWN(quantizeModel(o), Error); // exists, not empty, no overwrite
+        QVERIFY(fs::exists(out / "keep.txt"));
+
+        o.overwrite = true;
+        CancelToken cancel;
+        auto cancelInWriting = [&](const QuantEvent &e) {
+            if (e.phase == QuantPhase::Writing)
+                cancel.cancel();
+        };
+        QVERIFY_EXCEPTION_THROWN(quantizeModel(o, cancelInWriting, cancel), Error);
+        QVERIFY(fs::exists(out / "keep.txt"));
+        QVERIFY(!fs::exists(out / "config.json"));
+        QVERIFY(!hasPartialSibling(out));
+
+        quantizeModel(o); // overwrite, completed: replaced
+        QVERIFY(!fs::exists(out / "keep.txt"));
+        QVERIFY(fs::exists(out / "config.json"));
+    }
+
+    void badRequestsAreRefusedWithReasons_data()
+    {
+        QTest::addColumn<QString>("what");
+        QTest::addColumn<QString>("expected");
+        QTest::newRow("zero blocks") << "zero-blocks" << "yields no calibration block";
+        QTest::newRow("3-bit packed") << "w3-packed" << "4-bit";
+        QTest::newRow("symmetric packed") << "symmetric-packed" << "zero points";
+        QTest::newRow("group size") << "group-48" << "does not divide";
+        QTest::newRow("already quantized") << "quantized-input" << "already quantized";
+        QTest::newRow("missing model") << "missing-model" << "not found";
+        QTest::newRow("missing calibration") << "missing-calib" << "not found";
+    }
+    void badRequestsAreRefusedWithReasons()
+    {
+        QFETCH(QString, what);
+        QFETCH(QString, expected);
+        const fs::path out = m_root / ("bad-" + what.toStdString());
+        QuantOptions o = options(m_model, out);
+        if (what == "zero-blocks") {
+            const fs::path tiny = m_root / "tiny-calib.txt";
+            std::ofstream(tiny) << "just a few words\n";
+            o.calibration.source.path = tiny;
+        } else if (what == "w3-packed") {
+            o.quantizer.bits = 3;
+        } else if (what == "symmetric-packed") {
+            o.quantizer.zeroPoint = false;
+        } else if (what == "group-48") {
+            o.quantizer.groupSize = 48;
+        } else if (what == "quantized-input") {
+            QuantOptions first = options(m_model, m_root / "quantized-input");
+            quantizeModel(first);
+            o.modelFolder = first.outputFolder;
+        } else if (what == "missing-model") {
+            o.modelFolder = m_root / "no-such-model";
+        } else if (what == "missing-calib") {
+            o.calibration.source.path = m_root / "no-such-calib.txt";
+        }
+        try {
+            quantizeModel(o);
+            QFAIL("the bad request was accepted");
+        } catch (const Error &e) {
+            QVERIFY2(QString::fromStdString(e.what()).contains(expected), e.what());
+        }
+        QVERIFY(!fs::exists(out));
+        QVERIFY(!hasPartialSibling(out));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestQuantizeJob)
+#include "tst_quantize_job.moc"
