@@ -47,8 +47,9 @@ public:
             clearLine();
             char ratio[32];
             std::snprintf(ratio, sizeof ratio, g.bestRatio < 0 ? "none (s = 1)" : "%.2f", g.bestRatio);
-            std::fprintf(stderr, "layer %lld %-22s RTN loss %.4g -> AWQ %.4g (%.1f%% lower, ratio %s)\n",
-                         static_cast<long long>(g.layer), g.group.c_str(), g.rtnLoss, g.awqLoss, gain, ratio);
+            std::fprintf(stderr, "layer %lld %-22s RTN loss %.4g -> AWQ %.4g (%.1f%% lower, ratio %s, max/median |x| %.1f)\n",
+                         static_cast<long long>(g.layer), g.group.c_str(), g.rtnLoss, g.awqLoss, gain, ratio,
+                         g.activationSpread);
         }
         char line[256];
         std::snprintf(line, sizeof line, "%5.1f%% %-14s %s | elapsed %s, ETA %s | RSS %s (peak %s)",
@@ -101,9 +102,9 @@ int runQuantize(int argc, char **argv, int first)
                 "calibration data: 'builtin', a .txt file, a .jsonl file, or a folder of .txt files", "builtin");
     args.option("calib-field", "NAME", "the text field of a JSONL calibration file", "text");
     args.option("n-samples", "N", "calibration records used", "128");
-    args.option("seq-len", "L", "calibration block length in tokens", "512");
+    args.option("seq-len", "L", "calibration block length in tokens; 0 = 512, or the model's context if shorter", "0");
     args.option("max-search-tokens", "N",
-                "tokens the scale-search loss is measured on (CPU default; 0 = all, as AutoAWQ)", "4096");
+                "tokens the scale-search loss is measured on (CPU default; 0 = all, as AutoAWQ)", "1024");
     args.flag("no-clip", "skip the clipping search");
     args.flag("no-duo-scaling", "scale by activations only (llm-awq's original formula)");
     args.flag("autoawq-grid", "search exactly AutoAWQ's grid (by default s = 1 is kept when no grid scale beats it)");
@@ -152,7 +153,7 @@ int runQuantize(int argc, char **argv, int first)
     }
     src.jsonField = args.get("calib-field");
     o.calibration.nSamples = args.getInt("n-samples", 1, 1 << 24);
-    o.calibration.seqLen = args.getInt("seq-len", 1, 1 << 20);
+    o.calibration.seqLen = args.getInt("seq-len", 0, 1 << 20);
     o.maxSearchTokens = args.getInt("max-search-tokens", 0, int64_t(1) << 40);
     o.applyClip = !args.has("no-clip");
     o.duoScaling = !args.has("no-duo-scaling");

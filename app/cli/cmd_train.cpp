@@ -25,7 +25,7 @@ int runTrain(int argc, char **argv, int first)
     args.option("intermediate", "N", "MLP intermediate size", "768");
     args.option("heads", "N", "attention heads", "8");
     args.option("kv-heads", "N", "key/value heads (GQA when fewer than heads)", "4");
-    args.option("max-positions", "N", "max_position_embeddings written to config.json", "1024");
+    args.option("max-positions", "N", "max_position_embeddings written to config.json; 0 = the training window (the model is not trained beyond it)", "0");
     args.option("seq-len", "N", "training window in tokens", "256");
     args.option("batch", "N", "windows per step", "16");
     args.option("steps", "N", "optimizer steps", "2000");
@@ -59,7 +59,7 @@ int runTrain(int argc, char **argv, int first)
     AWQ_CHECK(c.hiddenSize % c.numHeads == 0 && c.numHeads % c.numKvHeads == 0, InvalidArgument,
               "--hidden must be a multiple of --heads, and --heads a multiple of --kv-heads");
     c.headDim = c.hiddenSize / c.numHeads;
-    c.maxPositionEmbeddings = args.getInt("max-positions", 16, 1 << 20);
+    c.maxPositionEmbeddings = args.getInt("max-positions", 0, 1 << 20);
     c.rmsNormEps = 1e-5;
     c.ropeTheta = 10000.0;
     o.seqLen = args.getInt("seq-len", 8, 1 << 16);

@@ -7,6 +7,7 @@
 
 #include "awq/core/cancel.h"
 #include "awq/core/error.h"
+#include "awq/core/memory.h"
 #include "commands.h"
 
 namespace awq::cli {
@@ -62,6 +63,7 @@ int main(int argc, char **argv)
         std::cout << kUsage;
         return argc < 2 ? 2 : 0;
     }
+    awq::configureAllocator();
     const std::string command = argv[1];
     if (command == "--version") {
         std::cout << "awq " << AWQ_VERSION << "\n";

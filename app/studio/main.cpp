@@ -11,6 +11,7 @@
 #include <QPixmap>
 #include <QTimer>
 
+#include "awq/core/memory.h"
 #include "mainwindow.h"
 #include "resourcepaths.h"
 
@@ -20,6 +21,7 @@
 
 int main(int argc, char **argv)
 {
+    awq::configureAllocator(); // see awq/core/memory.h
     QApplication app(argc, argv);
     QApplication::setOrganizationName(QStringLiteral("AWQ Studio"));
     QApplication::setApplicationName(QStringLiteral("awq-studio"));

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Held-out perplexity of the demo model at full precision, RTN and AWQ, at w4 g128 and
+# Held-out perplexity (256-token windows: the model's context) of the demo model at full precision, RTN and AWQ, at w4 g128 and
 # w3 g128 (docs/quality.md). w4 runs write real packed GEMM checkpoints; w3 has no packed
 # format, so it is evaluated through --fake-quant (the dequantized weights in fp16).
 # usage: scripts/quality/demo-quant-quality.sh [extra awq quantize options...]
@@ -11,7 +11,7 @@ text="$root/resources/text/brown-heldout.txt"
 work="${WORK:-$root/build/quality}"
 mkdir -p "$work"
 
-ppl() { "$awq" perplexity "$1" --text "$text" --seqlen 1024 2>/dev/null | sed -n 's/^perplexity: \([0-9.]*\).*/\1/p'; }
+ppl() { "$awq" perplexity "$1" --text "$text" 2>/dev/null | sed -n 's/^perplexity: \([0-9.]*\).*/\1/p'; }
 
 printf '| config | FP16 | RTN | AWQ | gap recovered |\n|---|---|---|---|---|\n'
 fp=$(ppl "$model")

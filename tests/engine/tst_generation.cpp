@@ -146,6 +146,24 @@ private Q_SLOTS:
         QCOMPARE(out, text);
     }
 
+    // A continuation keeps the space its first piece starts with: prompt + stream == text.
+    void continuationKeepsItsLeadingSpace()
+    {
+        const auto ids = m_loaded.tokenizer->encode("the city council of the town", false);
+        // Split where the continuation's first piece begins with a word ("▁...").
+        size_t split = 1;
+        while (split < ids.size() && m_loaded.tokenizer->idToPiece(ids[split]).rfind("\xE2\x96\x81", 0) != 0)
+            ++split;
+        QVERIFY(split < ids.size());
+        const std::vector<int32_t> prompt(ids.begin(), ids.begin() + static_cast<long>(split));
+        TextStream stream(*m_loaded.tokenizer, {}, prompt.back());
+        std::string out = m_loaded.tokenizer->decode(prompt);
+        for (size_t i = split; i < ids.size(); ++i)
+            out += stream.push(ids[i]);
+        out += stream.flush();
+        QCOMPARE(out, std::string("the city council of the town"));
+    }
+
     void stopStringEndsTextBeforeIt()
     {
         const auto ids = m_loaded.tokenizer->encode("one two. END three four", false);

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "awq/core/error.h"
+#include "awq/io/safetensors.h"
 #include "awq/nn/linear.h"
 #include "awq/quant/pseudo_quant.h"
 #include "awq/quant/quantize_job.h"
@@ -164,6 +165,58 @@ private Q_SLOTS:
         QVERIFY2(diff < 2e-2 * range, qPrintable(QString("logits moved by %1 (range %2)").arg(diff).arg(range)));
         // ...while the weights themselves did change.
         QVERIFY(!at::equal(weightOf(original.model->layer(0), "q"), weightOf(scaled.model->layer(0), "q")));
+    }
+
+    // AWQ's premise at model level: give the model salient input channels (large activations
+    // meeting small weights, as in trained LLMs) without changing its function; RTN then
+    // loses much more than AWQ, which finds and protects those channels.
+    void awqProtectsPlantedSalientChannels()
+    {
+        const fs::path planted = m_root / "planted";
+        fs::create_directories(planted);
+        for (const char *f : {"config.json", "tokenizer.model", "tokenizer_config.json"})
+            fs::copy_file(m_model / f, planted / f, fs::copy_options::overwrite_existing);
+        auto store = WeightStore::openFolder(m_model);
+        std::map<std::string, at::Tensor> t;
+        for (const auto &name : store->names())
+            t[name] = store->load(name, at::kFloat);
+        const double alpha = 30.0;
+        const int64_t channels[] = {3, 17, 40};
+        for (int i = 0; i < 2; ++i) {
+            const std::string p = "model.layers." + std::to_string(i) + ".";
+            for (const auto &[norm, linears] :
+                 std::vector<std::pair<std::string, std::vector<std::string>>>{
+                     {"input_layernorm", {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"}},
+                     {"post_attention_layernorm", {"mlp.gate_proj", "mlp.up_proj"}}}) {
+                for (int64_t c : channels) {
+                    t[p + norm + ".weight"].select(0, c).mul_(alpha);
+                    for (const auto &l : linears)
+                        t[p + l + ".weight"].select(1, c).mul_(1.0 / alpha);
+                }
+            }
+        }
+        std::vector<std::pair<std::string, at::Tensor>> out;
+        for (const auto &[name, tensor] : t)
+            out.emplace_back(name, tensor.to(at::kHalf));
+        writeSafetensorsFile(planted / "model.safetensors", out);
+
+        auto ids = at::arange(2, 120, at::kLong).unsqueeze(0);
+        auto errorOf = [&](const fs::path &model, QuantMethod method, const std::string &tag) {
+            QuantOptions o = options(model, m_root / ("planted-" + tag));
+            o.method = method;
+            o.format = OutputFormat::FakeQuant;
+            quantizeModel(o);
+            LoadedModel fp = loadModel(model), q = loadModel(o.outputFolder);
+            return (fp.model->forward(ids) - q.model->forward(ids)).pow(2).mean().item<double>();
+        };
+        const double rtnPlain = errorOf(m_model, QuantMethod::Rtn, "plain-rtn");
+        const double awqPlain = errorOf(m_model, QuantMethod::Awq, "plain-awq");
+        const double rtn = errorOf(planted, QuantMethod::Rtn, "rtn");
+        const double awq = errorOf(planted, QuantMethod::Awq, "awq");
+        qInfo("logit MSE vs full precision: plain model RTN %.3g AWQ %.3g; planted RTN %.3g AWQ %.3g", rtnPlain,
+              awqPlain, rtn, awq);
+        QVERIFY2(rtn > 2 * rtnPlain, "planting salient channels should hurt RTN");
+        QVERIFY2(awq < 0.5 * rtn, "AWQ should recover most of what RTN loses on salient channels");
     }
 
     // RTN is the quantizer alone: fake-quant RTN weights are Q(fp16 weights), nothing else.

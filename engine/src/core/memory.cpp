@@ -1,5 +1,7 @@
 #include "awq/core/memory.h"
 
+#include <malloc.h>
+
 #include <cstdio>
 #include <cstring>
 
@@ -29,6 +31,21 @@ uint64_t statusKilobytes(const char *key)
 } // namespace
 
 uint64_t currentRssBytes() { return statusKilobytes("VmRSS"); }
+
+void configureAllocator()
+{
+#ifdef __GLIBC__
+    ::mallopt(M_MMAP_THRESHOLD, 64 << 20);
+    ::mallopt(M_TRIM_THRESHOLD, 256 << 20);
+#endif
+}
+
+void releaseFreeMemory()
+{
+#ifdef __GLIBC__
+    ::malloc_trim(0);
+#endif
+}
 uint64_t peakRssBytes() { return statusKilobytes("VmHWM"); }
 
 } // namespace awq

@@ -216,6 +216,19 @@ at::Tensor SafetensorsFile::view(const std::string &name) const
     return at::from_blob(const_cast<uint8_t *>(ptr), t.shape, at::TensorOptions().dtype(type));
 }
 
+void SafetensorsFile::release(const std::string &name) const
+{
+    const TensorInfo &t = info(name);
+    const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+    const uintptr_t begin = reinterpret_cast<uintptr_t>(m_map + t.fileOffset);
+    const uintptr_t first = (begin + page - 1) / page * page;
+    const uintptr_t last = (begin + t.byteSize) / page * page;
+    // The mapping is read-only and never written, so dropped pages are re-read from the file
+    // if they are touched again: this is advice, views stay valid.
+    if (last > first)
+        ::madvise(reinterpret_cast<void *>(first), last - first, MADV_DONTNEED);
+}
+
 at::Tensor SafetensorsFile::load(const std::string &name, c10::ScalarType dtype) const
 {
     auto v = view(name);

@@ -126,6 +126,11 @@ at::Tensor WeightStore::load(const std::string &name, c10::ScalarType dtype) con
     return fileOf(name).load(name, dtype);
 }
 
+void WeightStore::release(const std::string &name) const
+{
+    fileOf(name).release(name);
+}
+
 uint64_t WeightStore::totalTensorBytes() const
 {
     uint64_t total = 0;

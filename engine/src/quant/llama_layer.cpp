@@ -65,9 +65,12 @@ LayerWeights loadLayerWeights(const WeightStore &store, const ModelConfig &c, in
         AWQ_CHECK(!store.contains(full + ".qweight"), InvalidArgument, store.folder().string(), ": '", full,
                   "' is already quantized; AWQ needs a full-precision model");
         l.weight[name] = loadChecked(store, full + ".weight", {out, in}, f32);
+        store.release(full + ".weight");
         if (store.contains(full + ".bias"))
             l.bias[name] = loadChecked(store, full + ".bias", {out}, f32);
     }
+    store.release(p + "input_layernorm.weight");
+    store.release(p + "post_attention_layernorm.weight");
     return l;
 }
 

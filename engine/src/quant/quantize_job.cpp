@@ -193,13 +193,16 @@ json optionsJson(const QuantOptions &o)
 
 } // namespace
 
-QuantizeReport quantizeModel(const QuantOptions &opt, const QuantEventFn &onEvent, const CancelToken &cancel)
+QuantizeReport quantizeModel(const QuantOptions &requested, const QuantEventFn &onEvent, const CancelToken &cancel)
 {
     const auto start = Clock::now();
-    configureThreads(opt.threads);
-    const fs::path source = opt.modelFolder;
+    configureThreads(requested.threads);
+    const fs::path source = requested.modelFolder;
     AWQ_CHECK(fs::is_directory(source), NotFound, source.string(), ": model folder not found");
     const ModelConfig config = ModelConfig::load(source);
+    QuantOptions opt = requested;
+    if (opt.calibration.seqLen == 0) // AutoAWQ's 512, or the model's whole context when shorter
+        opt.calibration.seqLen = std::min<int64_t>(512, config.maxPositionEmbeddings);
     AWQ_CHECK(!config.quantization.present, InvalidArgument, (source / "config.json").string(),
               ": the model is already quantized (quantization_config is present); AWQ needs a full-precision model");
     opt.validate(config);
@@ -231,6 +234,7 @@ QuantizeReport quantizeModel(const QuantOptions &opt, const QuantEventFn &onEven
         AWQ_CHECK(calib.blocks.max().item<int64_t>() < config.vocabSize, Format, source.string(),
                   ": the tokenizer produces ids beyond the model's vocab_size ", config.vocabSize);
         hidden = at::embedding(embed, calib.blocks);
+        store->release("model.embed_tokens.weight");
         ctx = makeLayerContext(config, opt.calibration.seqLen);
         searchIdx = searchBlockIndices(calib.numBlocks(), opt.calibration.seqLen, opt.maxSearchTokens);
         result.calibrationBlocks = calib.numBlocks();
@@ -270,6 +274,13 @@ QuantizeReport quantizeModel(const QuantOptions &opt, const QuantEventFn &onEven
                 active.push_back(name);
         auto isActive = [&](const std::string &n) { return std::find(active.begin(), active.end(), n) != active.end(); };
         json groupsJson = json::array();
+        json phaseSeconds = json::object(); // where this layer's time went
+        auto lap = [&, last = layerStart](const char *phase) mutable {
+            const auto now = Clock::now();
+            phaseSeconds[phase] = std::chrono::duration<double>(now - last).count();
+            last = now;
+        };
+        lap("load");
 
         if (awq) {
             report.stage(QuantPhase::Capturing, report.layerFraction(i, 0.0), layerName + ": capturing inputs", i);
@@ -277,6 +288,7 @@ QuantizeReport quantizeModel(const QuantOptions &opt, const QuantEventFn &onEven
             at::Tensor next = in.output;
             in.output = at::Tensor();
             cancel.throwIfCancelled();
+            lap("capture");
             auto featureOf = [&](const std::string &name) -> at::Tensor & {
                 if (name == "self_attn.o_proj")
                     return in.attn;
@@ -372,21 +384,24 @@ QuantizeReport quantizeModel(const QuantOptions &opt, const QuantEventFn &onEven
                         w[names[j]] = ws[j];
                     return plan.block(w);
                 };
-                const ScaleSearchResult r =
-                    searchScale(weights, activationMean(plan.input), reference, block, so, cancel);
-                GroupLoss loss{i, groupName, 0.0, r.rtnLoss, r.bestLoss, r.bestRatio};
+                const at::Tensor xMean = activationMean(plan.input);
+                const ScaleSearchResult r = searchScale(weights, xMean, reference, block, so, cancel);
+                const double spread = xMean.max().item<double>() / std::max(1e-12, xMean.median().item<double>());
+                GroupLoss loss{i, groupName, 0.0, r.rtnLoss, r.bestLoss, r.bestRatio, spread};
                 result.groupLosses.push_back(loss);
                 groupsJson.push_back({{"group", groupName},
                                       {"prev_op", plan.prevOp},
                                       {"rtn_loss", r.rtnLoss},
                                       {"awq_loss", r.bestLoss},
-                                      {"ratio", r.bestRatio}});
+                                      {"ratio", r.bestRatio},
+                                      {"activation_max_over_median", spread}});
                 report.stage(QuantPhase::ScaleSearch,
                              report.layerFraction(i, 0.1 + 0.65 * static_cast<double>(g + 1) / plans.size()),
                              layerName + ": scale search " + groupName + " done", i, &result.groupLosses.back());
                 searched.push_back({plan.prevOp, names, r.scales});
             }
 
+            lap("scale_search");
             // Fold the scales (AWQ-SPEC §1.6): 1/s into the previous op, s into the linears' columns.
             for (const SearchedGroup &g : searched) {
                 const at::Tensor &s = g.scales;
@@ -420,6 +435,7 @@ QuantizeReport quantizeModel(const QuantOptions &opt, const QuantEventFn &onEven
                     applyClip(lw.w(n), maxVal);
                 }
             }
+            lap("clip_search");
             hidden = next;
         }
 
@@ -454,8 +470,11 @@ QuantizeReport quantizeModel(const QuantOptions &opt, const QuantEventFn &onEven
                     add(full + ".bias", p.bias);
             }
         }
+        lap("pack_write");
+        releaseFreeMemory();
         const double layerSeconds = secondsSince(layerStart);
-        layersJson.push_back({{"layer", i}, {"seconds", layerSeconds}, {"groups", groupsJson}});
+        layersJson.push_back(
+            {{"layer", i}, {"seconds", layerSeconds}, {"phase_seconds", phaseSeconds}, {"groups", groupsJson}});
         report.stage(QuantPhase::Packing, report.layerFraction(i, 1.0), layerName + " done", i);
     }
     result.searchSeconds = secondsSince(start) - result.calibrationSeconds;
@@ -469,6 +488,7 @@ QuantizeReport quantizeModel(const QuantOptions &opt, const QuantEventFn &onEven
             continue;
         cancel.throwIfCancelled();
         add(name, store->view(name));
+        store->release(name);
     }
     const std::vector<fs::path> files = writer.finish();
     for (const auto &f : files)

@@ -56,7 +56,8 @@ GenerationResult Generator::generate(const GenerationRequest &request, const Tex
     const int64_t budget = std::min<int64_t>(request.sampling.maxNewTokens, m_maxContext - promptLength);
     KVCache cache(m_model.config(), 1, promptLength + budget, m_model.dtype(), m_model.device());
     Sampler sampler(request.sampling);
-    TextStream stream(m_tokenizer, request.sampling.stopStrings);
+    TextStream stream(m_tokenizer, request.sampling.stopStrings,
+                      request.promptIds.empty() ? -1 : request.promptIds.back());
     std::vector<int32_t> context = request.promptIds;
 
     const std::vector<int64_t> prompt(request.promptIds.begin(), request.promptIds.end());

@@ -36,10 +36,26 @@ size_t completeUtf8Prefix(const std::string &text)
     return continuation >= expected ? n : i - 1;
 }
 
-TextStream::TextStream(const Tokenizer &tokenizer, std::vector<std::string> stopStrings)
+TextStream::TextStream(const Tokenizer &tokenizer, std::vector<std::string> stopStrings, int32_t contextToken)
     : m_tokenizer(tokenizer), m_stops(std::move(stopStrings))
 {
     m_stops.erase(std::remove(m_stops.begin(), m_stops.end(), std::string()), m_stops.end());
+    if (contextToken >= 0 && contextToken != tokenizer.bosId()) {
+        m_context = {contextToken};
+        m_contextText = tokenizer.decode(m_context);
+    }
+}
+
+std::string TextStream::decodeContinuation() const
+{
+    if (m_context.empty())
+        return m_tokenizer.decode(m_ids);
+    std::vector<int32_t> ids = m_context;
+    ids.insert(ids.end(), m_ids.begin(), m_ids.end());
+    const std::string full = m_tokenizer.decode(ids);
+    if (full.compare(0, m_contextText.size(), m_contextText) == 0)
+        return full.substr(m_contextText.size());
+    return m_tokenizer.decode(m_ids);
 }
 
 std::string TextStream::push(int32_t token)
@@ -47,14 +63,14 @@ std::string TextStream::push(int32_t token)
     if (m_stopped)
         return {};
     m_ids.push_back(token);
-    return release(m_tokenizer.decode(m_ids), false);
+    return release(decodeContinuation(), false);
 }
 
 std::string TextStream::flush()
 {
     if (m_stopped)
         return {};
-    return release(m_tokenizer.decode(m_ids), true);
+    return release(decodeContinuation(), true);
 }
 
 std::string TextStream::release(const std::string &full, bool final)

@@ -55,6 +55,10 @@ public:
     at::Tensor view(const std::string &name) const;
     // An owned, contiguous CPU copy converted to `dtype`.
     at::Tensor load(const std::string &name, c10::ScalarType dtype) const;
+    // Tells the kernel the tensor's mapped pages are no longer needed, so they leave this
+    // process's resident set (the quantizer reads a model once, layer by layer). Views stay
+    // valid: touched again, the pages are read back from the file.
+    void release(const std::string &name) const;
 
 private:
     SafetensorsFile() = default;
@@ -82,6 +86,7 @@ public:
     const SafetensorsFile &fileOf(const std::string &name) const;
     at::Tensor view(const std::string &name) const;
     at::Tensor load(const std::string &name, c10::ScalarType dtype) const;
+    void release(const std::string &name) const; // see SafetensorsFile::release
     const std::vector<std::unique_ptr<SafetensorsFile>> &files() const { return m_files; }
     uint64_t totalTensorBytes() const;
 

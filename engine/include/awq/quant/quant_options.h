@@ -50,7 +50,9 @@ struct CalibrationSource {
 struct CalibrationOptions {
     CalibrationSource source;
     int64_t nSamples = 128; // records accepted (AutoAWQ max_calib_samples)
-    int64_t seqLen = 512;   // block length; records longer than this are skipped (max_calib_seq_len)
+    // Block length; records longer than this are skipped (max_calib_seq_len). 0 = 512, or
+    // max_position_embeddings when the model's context is shorter.
+    int64_t seqLen = 0;
 };
 
 struct QuantOptions {
@@ -74,7 +76,7 @@ struct QuantOptions {
     // blocks spread evenly over the data; the MLP and o_proj groups, which act token by
     // token, an evenly strided subset of all tokens. x_mean, clipping and the next
     // layer's input always use every token.
-    int64_t maxSearchTokens = 4096;
+    int64_t maxSearchTokens = 1024;
     std::vector<std::string> modulesToNotConvert; // substrings of layer-relative linear names
     int threads = 0; // CPU threads; 0 = all cores
 

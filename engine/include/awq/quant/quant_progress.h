@@ -29,7 +29,10 @@ struct GroupLoss {
     double fpLoss = 0;     // always 0; kept for symmetry in tables
     double rtnLoss = 0;    // output MSE with plain round-to-nearest (scales = 1)
     double awqLoss = 0;    // output MSE with the best scales (equals rtnLoss for the RTN method)
-    double bestRatio = -1; // the grid ratio chosen; -1 for RTN
+    double bestRatio = -1; // the grid ratio chosen; -1 when s = 1 was kept
+    // max / median of the group's per-channel mean |x|: how salient the most salient
+    // input channel is. AWQ has most to gain where this is large (outlier channels).
+    double activationSpread = 0;
 };
 
 struct QuantEvent {

@@ -18,7 +18,10 @@ size_t completeUtf8Prefix(const std::string &text);
 class TextStream
 {
 public:
-    TextStream(const Tokenizer &tokenizer, std::vector<std::string> stopStrings);
+    // contextToken: the last prompt token (or -1). sentencepiece drops the space that starts
+    // the first piece of a decode, so the continuation is decoded after this token and the
+    // token's own text removed: "The city council" + "▁of" streams " of", not "of".
+    TextStream(const Tokenizer &tokenizer, std::vector<std::string> stopStrings, int32_t contextToken = -1);
 
     // Adds a token; returns the text that can be shown now (maybe empty).
     std::string push(int32_t token);
@@ -30,9 +33,12 @@ public:
 
 private:
     std::string release(const std::string &full, bool final);
+    std::string decodeContinuation() const;
     const Tokenizer &m_tokenizer;
     std::vector<std::string> m_stops;
     std::vector<int32_t> m_ids;
+    std::vector<int32_t> m_context;
+    std::string m_contextText;
     std::string m_emitted;
     bool m_stopped = false;
 };
