@@ -26,7 +26,7 @@ spm_train --input=text/train.txt --model_prefix=tokenizer --vocab_size=4096 --mo
 template='{% for message in messages %}{% if message['"'"'role'"'"'] == '"'"'system'"'"' %}{{ message['"'"'content'"'"'] + '"'"'\n\n'"'"' }}{% elif message['"'"'role'"'"'] == '"'"'user'"'"' %}{{ '"'"'Question: '"'"' + message['"'"'content'"'"'] + '"'"'\n'"'"' }}{% else %}{{ '"'"'Answer: '"'"' + message['"'"'content'"'"'] + eos_token + '"'"'\n'"'"' }}{% endif %}{% endfor %}{% if add_generation_prompt %}{{ '"'"'Answer:'"'"' }}{% endif %}'
 
 "$root/build/bin/awq" train --train text/train.txt --eval text/eval.txt --tokenizer tokenizer.model \
-  --out "$out" --layers 4 --hidden 256 --intermediate 768 --heads 8 --kv-heads 4 --max-positions 1024 \
+  --out "$out" --layers 4 --hidden 256 --intermediate 768 --heads 8 --kv-heads 4 --max-positions 256 \
   --seq-len 256 --batch 16 --steps "${STEPS:-520}" --warmup 100 --lr 3e-3 --min-lr 3e-4 --eval-every 65 \
   --max-minutes "$minutes" --seed 1234 --threads 2 --chat-template "$template" | tee train-report.txt
 
