@@ -1,5 +1,5 @@
 # The awq command-line tool driven as a user would: a fixture model is written, then
-# info / generate / perplexity run on it, and bad input must fail with one clear line.
+# info / generate / perplexity / quantize run on it, and bad input must fail with one clear line.
 # Invoked by CTest: cmake -DAWQ=... -DFIXTURE_TOOL=... -DWORK=... -P cli_smoke.cmake
 
 file(REMOVE_RECURSE "${WORK}")
@@ -22,9 +22,10 @@ function(run_fails expected_rc pattern)
     if(NOT err MATCHES "${pattern}")
         message(FATAL_ERROR "stderr does not match '${pattern}': ${err}")
     endif()
-    string(REGEX MATCHALL "\n" lines "${err}")
-    list(LENGTH lines n)
-    if(n GREATER 1)
+    # Exactly one error line (progress lines of a long job may come before it).
+    string(REGEX MATCHALL "error:" errors "${err}")
+    list(LENGTH errors n)
+    if(NOT n EQUAL 1)
         message(FATAL_ERROR "expected one error line, got ${n}:\n${err}")
     endif()
 endfunction()
@@ -36,7 +37,7 @@ run_ok(${AWQ} --version)
 if(NOT OUT MATCHES "^awq [0-9]+\\.[0-9]+")
     message(FATAL_ERROR "bad --version output: ${OUT}")
 endif()
-foreach(cmd info generate perplexity)
+foreach(cmd info generate perplexity quantize)
     run_ok(${AWQ} ${cmd} --help)
     if(NOT OUT MATCHES "usage: awq ${cmd}")
         message(FATAL_ERROR "awq ${cmd} --help: ${OUT}")
@@ -68,6 +69,23 @@ if(NOT OUT MATCHES "perplexity: [0-9.]+ \\([0-9]+ windows of 32 tokens")
     message(FATAL_ERROR "awq perplexity output: ${OUT}")
 endif()
 
+# Quantize the fixture (group 32: its hidden size is 64) and run the result.
+file(WRITE "${WORK}/calib.txt" "")
+foreach(i RANGE 80)
+    file(APPEND "${WORK}/calib.txt" "The old sailor ${i} walked along the long road before the rain began.\n")
+endforeach()
+run_ok(${AWQ} quantize ${model} --out "${WORK}/awq" --group-size 32 --calib "${WORK}/calib.txt" --seq-len 64
+       --threads 2)
+if(NOT OUT MATCHES "wrote .*/awq" OR NOT ERR MATCHES "scale search" OR NOT ERR MATCHES "RTN loss")
+    message(FATAL_ERROR "awq quantize: stdout ${OUT} stderr ${ERR}")
+endif()
+run_ok(${AWQ} info "${WORK}/awq")
+if(NOT OUT MATCHES "AWQ 4-bit, group 32, zero point, GEMM")
+    message(FATAL_ERROR "awq info on the quantized model: ${OUT}")
+endif()
+run_ok(${AWQ} perplexity "${WORK}/awq" --text "${WORK}/eval.txt" --seqlen 32)
+run_ok(${AWQ} quantize ${model} --out "${WORK}/rtn-w3" --method rtn --w-bit 3 --group-size 32 --fake-quant)
+
 # Bad input: one clear line on stderr, non-zero exit.
 run_fails(1 "no such folder" ${AWQ} info "${WORK}/does-not-exist")
 run_fails(2 "--prompt is required" ${AWQ} generate ${model})
@@ -78,4 +96,15 @@ run_fails(1 "cannot be opened" ${AWQ} perplexity ${model} --text "${WORK}/missin
 file(WRITE "${WORK}/broken/config.json" "{\"model_type\": \"gpt2\"}")
 run_fails(1 "model_type 'gpt2' is not supported; supported model types: llama, mistral, qwen2"
           ${AWQ} generate "${WORK}/broken" --prompt hi)
+run_fails(2 "the AWQ checkpoint formats are 4-bit" ${AWQ} quantize ${model} --out "${WORK}/w3" --w-bit 3
+          --group-size 32 --calib "${WORK}/calib.txt")
+run_fails(2 "exists and is not empty" ${AWQ} quantize ${model} --out "${WORK}/awq" --group-size 32
+          --calib "${WORK}/calib.txt")
+run_fails(1 "calibration file not found" ${AWQ} quantize ${model} --out "${WORK}/x" --group-size 32
+          --calib "${WORK}/no-such.txt")
+run_fails(2 "yields no calibration block" ${AWQ} quantize ${model} --out "${WORK}/x" --group-size 32
+          --calib "${WORK}/calib.txt" --seq-len 256 --n-samples 2)
+if(EXISTS "${WORK}/x" OR EXISTS "${WORK}/w3")
+    message(FATAL_ERROR "a failed quantization left an output folder")
+endif()
 message(STATUS "cli_smoke: all checks passed")

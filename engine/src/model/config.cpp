@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "awq/core/error.h"
+#include "awq/io/json_file.h"
 
 namespace awq {
 
@@ -217,29 +218,12 @@ ModelConfig ModelConfig::load(const std::filesystem::path &path)
     namespace fs = std::filesystem;
     const fs::path file = fs::is_directory(path) ? path / "config.json" : path;
     AWQ_CHECK(fs::exists(file), NotFound, file.string(), ": not found (a model folder needs a config.json)");
-    std::ifstream in(file, std::ios::binary);
-    AWQ_CHECK(in, Io, file.string(), ": cannot be opened for reading");
-    json j;
-    try {
-        j = json::parse(in);
-    } catch (const json::exception &e) {
-        fail(ErrorCode::Format, file.string(), ": not valid JSON (", e.what(), ")");
-    }
-    ModelConfig config = fromJson(j, file.string());
+    ModelConfig config = fromJson(readJsonFile(file), file.string());
     // AutoAWQ before 2024-02 kept the quantization settings in a separate quant_config.json
     // (AWQ-SPEC §3.2): {"zero_point", "q_group_size", "w_bit", "version": "GEMM"}.
     const fs::path legacy = file.parent_path() / "quant_config.json";
-    if (!config.quantization.present && fs::exists(legacy)) {
-        std::ifstream legacyIn(legacy, std::ios::binary);
-        AWQ_CHECK(legacyIn, Io, legacy.string(), ": cannot be opened for reading");
-        json q;
-        try {
-            q = json::parse(legacyIn);
-        } catch (const json::exception &e) {
-            fail(ErrorCode::Format, legacy.string(), ": not valid JSON (", e.what(), ")");
-        }
-        config.quantization = parseQuantization(q, legacy.string());
-    }
+    if (!config.quantization.present && fs::exists(legacy))
+        config.quantization = parseQuantization(readJsonFile(legacy), legacy.string());
     return config;
 }
 

@@ -11,6 +11,7 @@
 
 #include "awq/core/error.h"
 #include "awq/core/memory.h"
+#include "awq/io/json_file.h"
 #include "awq/io/safetensors.h"
 #include "awq/model/config.h"
 #include "awq/nn/linear.h"
@@ -124,26 +125,6 @@ struct SearchedGroup {
     at::Tensor scales;                // [K]
 };
 
-void writeJson(const fs::path &path, const json &j)
-{
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    AWQ_CHECK(out, Io, path.string(), ": cannot be created");
-    out << j.dump(2) << "\n";
-    out.flush();
-    AWQ_CHECK(out.good(), Io, path.string(), ": write failed (disk full?)");
-}
-
-json readJson(const fs::path &path)
-{
-    std::ifstream in(path, std::ios::binary);
-    AWQ_CHECK(in, Io, path.string(), ": cannot be opened for reading");
-    try {
-        return json::parse(in);
-    } catch (const json::exception &e) {
-        fail(ErrorCode::Format, path.string(), ": not valid JSON (", e.what(), ")");
-    }
-}
-
 // Tokenizer files, generation_config.json, chat templates...: every plain file of the
 // source folder except weights, config.json, model cards and earlier provenance.
 void copySideFiles(const fs::path &from, const fs::path &to)
@@ -206,12 +187,12 @@ QuantizeReport quantizeModel(const QuantOptions &requested, const QuantEventFn &
     AWQ_CHECK(!config.quantization.present, InvalidArgument, (source / "config.json").string(),
               ": the model is already quantized (quantization_config is present); AWQ needs a full-precision model");
     opt.validate(config);
+    OutputFolder output(opt.outputFolder, opt.overwrite); // refuses an existing folder before any work
     Reporter report(onEvent, config.numLayers);
     report.stage(QuantPhase::Loading, 0.0, "reading " + source.string());
 
     auto store = WeightStore::openFolder(source);
     auto tokenizer = Tokenizer::load(source);
-    OutputFolder output(opt.outputFolder, opt.overwrite);
     const bool awq = opt.method == QuantMethod::Awq;
     const QuantizerSpec &spec = opt.quantizer;
 
@@ -494,7 +475,7 @@ QuantizeReport quantizeModel(const QuantOptions &requested, const QuantEventFn &
     for (const auto &f : files)
         result.outputBytes += fs::file_size(output.path() / f.filename());
 
-    json cfg = readJson(source / "config.json");
+    json cfg = readJsonFile(source / "config.json");
     if (opt.format == OutputFormat::Packed) {
         cfg["quantization_config"] = {{"quant_method", "awq"},
                                       {"zero_point", spec.zeroPoint},
@@ -506,7 +487,7 @@ QuantizeReport quantizeModel(const QuantOptions &requested, const QuantEventFn &
                                                                      : json(opt.modulesToNotConvert)}};
         cfg["torch_dtype"] = "float16";
     }
-    writeJson(output.path() / "config.json", cfg);
+    writeJsonFile(output.path() / "config.json", cfg);
     copySideFiles(source, output.path());
     cancel.throwIfCancelled();
 
@@ -529,7 +510,7 @@ QuantizeReport quantizeModel(const QuantOptions &requested, const QuantEventFn &
                        {"peak_rss_bytes", result.peakRssBytes},
                        {"weight_bytes", result.outputBytes},
                        {"layers", layersJson}};
-    writeJson(output.path() / kProvenanceFile, provenance);
+    writeJsonFile(output.path() / kProvenanceFile, provenance);
     output.commit();
     result.outputFolder = output.finalPath();
     report.stage(QuantPhase::Done, 1.0, "wrote " + result.outputFolder.string());
