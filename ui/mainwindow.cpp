@@ -21,6 +21,7 @@
 
 #include "modelcontroller.h"
 #include "modelpage.h"
+#include "resourcemonitor.h"
 
 namespace {
 
@@ -87,6 +88,7 @@ MainWindow::MainWindow(QWidget *parent) : QMainWindow(parent)
     createMenus();
     m_statusModel = new QLabel;
     statusBar()->addPermanentWidget(m_statusModel);
+    statusBar()->addPermanentWidget(new ResourceMonitor(this));
     statusBar()->showMessage(tr("Open a model folder to begin (Ctrl+O)."));
 
     setAcceptDrops(true);

@@ -8,10 +8,10 @@
 namespace awq {
 
 namespace {
-// Reads a "Key:   1234 kB" line of /proc/self/status.
-uint64_t statusKilobytes(const char *key)
+// Reads a "Key:   1234 kB" line of a /proc file.
+uint64_t procKilobytes(const char *file, const char *key)
 {
-    std::FILE *f = std::fopen("/proc/self/status", "r");
+    std::FILE *f = std::fopen(file, "r");
     if (!f)
         return 0;
     char line[256];
@@ -28,9 +28,19 @@ uint64_t statusKilobytes(const char *key)
     std::fclose(f);
     return value;
 }
+
+uint64_t statusKilobytes(const char *key)
+{
+    return procKilobytes("/proc/self/status", key);
+}
 } // namespace
 
 uint64_t currentRssBytes() { return statusKilobytes("VmRSS"); }
+
+SystemMemory systemMemory()
+{
+    return {procKilobytes("/proc/meminfo", "MemTotal"), procKilobytes("/proc/meminfo", "MemAvailable")};
+}
 
 void configureAllocator()
 {

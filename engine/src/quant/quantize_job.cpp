@@ -20,6 +20,7 @@
 #include "awq/quant/pseudo_quant.h"
 #include "awq/runtime/threads.h"
 #include "awq/tokenizer/tokenizer.h"
+#include "layer_search.h"
 #include "llama_layer.h"
 #include "output_folder.h"
 
@@ -83,28 +84,8 @@ bool isExcluded(const std::string &name, const std::vector<std::string> &pattern
                        [&](const std::string &p) { return !p.empty() && name.find(p) != std::string::npos; });
 }
 
-// AutoAWQ does not clip the query and key projections (their errors meet in QKᵀ).
-bool isClipped(const std::string &name)
-{
-    for (const char *skip : {"q_", "k_", "query", "key", "Wqkv"})
-        if (name.find(skip) != std::string::npos)
-            return false;
-    return true;
-}
 
-std::string shortName(const std::string &name)
-{
-    const size_t dot = name.rfind('.');
-    return dot == std::string::npos ? name : name.substr(dot + 1);
-}
 
-std::string joinedShort(const std::vector<std::string> &names)
-{
-    std::string out;
-    for (const auto &n : names)
-        out += (out.empty() ? "" : ",") + shortName(n);
-    return out;
-}
 
 // Blocks used for the scale-search loss: all, or `count` spread evenly.
 at::Tensor searchBlockIndices(int64_t blocks, int64_t seqLen, int64_t maxSearchTokens)
@@ -118,12 +99,6 @@ at::Tensor searchBlockIndices(int64_t blocks, int64_t seqLen, int64_t maxSearchT
     return idx;
 }
 
-// One scaling group of AWQ-SPEC §1.4, searched on the original weights.
-struct SearchedGroup {
-    std::string prevOp;               // "input_layernorm", "post_attention_layernorm" or a linear name
-    std::vector<std::string> linears; // layer-relative linear names
-    at::Tensor scales;                // [K]
-};
 
 // Tokenizer files, generation_config.json, chat templates...: every plain file of the
 // source folder except weights, config.json, model cards and earlier provenance.
@@ -270,153 +245,38 @@ QuantizeReport quantizeModel(const QuantOptions &requested, const QuantEventFn &
             in.output = at::Tensor();
             cancel.throwIfCancelled();
             lap("capture");
-            auto featureOf = [&](const std::string &name) -> at::Tensor & {
-                if (name == "self_attn.o_proj")
-                    return in.attn;
-                if (name == "mlp.gate_proj" || name == "mlp.up_proj")
-                    return in.y;
-                if (name == "mlp.down_proj")
-                    return in.act;
-                return in.x1;
+            LayerSearchSettings settings{spec,
+                                         opt.nGrid,
+                                         opt.duoScaling,
+                                         opt.identityCandidate,
+                                         opt.applyClip,
+                                         opt.clipSampleTokens,
+                                         opt.maxSearchTokens,
+                                         searchIdx,
+                                         active};
+            LayerSearchHooks hooks;
+            bool clipping = false;
+            hooks.onGroup = [&](const std::string &group, double position, const GroupLoss *done) {
+                if (done)
+                    result.groupLosses.push_back(*done);
+                report.stage(QuantPhase::ScaleSearch, report.layerFraction(i, 0.1 + 0.65 * position),
+                             layerName + ": scale search " + group + (done ? " done" : ""), i,
+                             done ? &result.groupLosses.back() : nullptr);
             };
-            // Attention needs whole sequences: a subset of blocks. The other groups act
-            // token by token: an evenly strided subset of all calibration tokens.
-            auto searchBlocks = [&](const at::Tensor &t) {
-                return searchIdx.size(0) == t.size(0) ? t : t.index_select(0, searchIdx);
+            hooks.onClip = [&](const std::string &linear) {
+                if (!clipping)
+                    lap("scale_search");
+                clipping = true;
+                report.stage(QuantPhase::ClipSearch, report.layerFraction(i, 0.75), layerName + ": clip " + linear, i);
             };
-            auto searchTokens = [&](const at::Tensor &t) {
-                auto flat = t.reshape({-1, t.size(-1)});
-                const int64_t n = flat.size(0), want = opt.maxSearchTokens;
-                if (want <= 0 || n <= want)
-                    return flat;
-                const int64_t stride = (n + want - 1) / want;
-                return flat.slice(0, 0, n, stride);
-            };
-
-            // The scaling groups of AWQ-SPEC §1.4, each with the block whose output measures the loss.
-            struct Plan {
-                std::string prevOp;
-                std::vector<std::string> linears;
-                std::function<at::Tensor(const std::map<std::string, at::Tensor> &)> block;
-                at::Tensor input;
-            };
-            std::vector<Plan> plans;
-            const bool vToO = lw.weight.at("self_attn.v_proj").sizes() == lw.weight.at("self_attn.o_proj").sizes();
-            const at::Tensor xs1 = searchBlocks(in.x1);
-            plans.push_back({"input_layernorm",
-                             {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"},
-                             [&, xs1](const std::map<std::string, at::Tensor> &w) {
-                                 return attentionBlock(ctx, xs1, w.at("self_attn.q_proj"), lw.b("self_attn.q_proj"),
-                                                       w.at("self_attn.k_proj"), lw.b("self_attn.k_proj"),
-                                                       w.at("self_attn.v_proj"), lw.b("self_attn.v_proj"),
-                                                       w.at("self_attn.o_proj"));
-                             },
-                             in.x1});
-            if (vToO) {
-                const at::Tensor as = searchTokens(in.attn);
-                plans.push_back({"self_attn.v_proj",
-                                 {"self_attn.o_proj"},
-                                 [as](const std::map<std::string, at::Tensor> &w) {
-                                     return at::linear(as, w.at("self_attn.o_proj"));
-                                 },
-                                 in.attn});
-            }
-            const at::Tensor ys = searchTokens(in.y);
-            plans.push_back({"post_attention_layernorm",
-                             {"mlp.gate_proj", "mlp.up_proj"},
-                             [&, ys](const std::map<std::string, at::Tensor> &w) {
-                                 auto act = mlpCore(ys, w.at("mlp.gate_proj"), lw.b("mlp.gate_proj"),
-                                                    w.at("mlp.up_proj"), lw.b("mlp.up_proj"));
-                                 auto b = lw.b("mlp.down_proj");
-                                 return b.defined() ? at::linear(act, w.at("mlp.down_proj"), b)
-                                                    : at::linear(act, w.at("mlp.down_proj"));
-                             },
-                             in.y});
-            const at::Tensor acts = searchTokens(in.act);
-            plans.push_back({"mlp.up_proj",
-                             {"mlp.down_proj"},
-                             [acts](const std::map<std::string, at::Tensor> &w) {
-                                 return at::linear(acts, w.at("mlp.down_proj"));
-                             },
-                             in.act});
-
-            // Search every group on the original weights (AWQ-SPEC §1.3 step 4).
-            ScaleSearchOptions so{spec, opt.nGrid, opt.duoScaling, opt.identityCandidate};
-            std::vector<SearchedGroup> searched;
-            for (size_t g = 0; g < plans.size(); ++g) {
-                Plan &plan = plans[g];
-                std::vector<std::string> names;
-                for (const auto &n : plan.linears)
-                    if (isActive(n))
-                        names.push_back(n);
-                if (names.empty())
-                    continue;
-                const std::string groupName = joinedShort(names);
-                report.stage(QuantPhase::ScaleSearch,
-                             report.layerFraction(i, 0.1 + 0.65 * static_cast<double>(g) / plans.size()),
-                             layerName + ": scale search " + groupName, i);
-                std::vector<at::Tensor> weights;
-                for (const auto &n : names)
-                    weights.push_back(lw.weight.at(n));
-                const at::Tensor reference = plan.block(lw.weight);
-                BlockFn block = [&](const std::vector<at::Tensor> &ws) {
-                    std::map<std::string, at::Tensor> w = lw.weight;
-                    for (size_t j = 0; j < names.size(); ++j)
-                        w[names[j]] = ws[j];
-                    return plan.block(w);
-                };
-                const at::Tensor xMean = activationMean(plan.input);
-                const ScaleSearchResult r = searchScale(weights, xMean, reference, block, so, cancel);
-                const double spread = xMean.max().item<double>() / std::max(1e-12, xMean.median().item<double>());
-                GroupLoss loss{i, groupName, 0.0, r.rtnLoss, r.bestLoss, r.bestRatio, spread};
-                result.groupLosses.push_back(loss);
-                groupsJson.push_back({{"group", groupName},
-                                      {"prev_op", plan.prevOp},
-                                      {"rtn_loss", r.rtnLoss},
-                                      {"awq_loss", r.bestLoss},
-                                      {"ratio", r.bestRatio},
-                                      {"activation_max_over_median", spread}});
-                report.stage(QuantPhase::ScaleSearch,
-                             report.layerFraction(i, 0.1 + 0.65 * static_cast<double>(g + 1) / plans.size()),
-                             layerName + ": scale search " + groupName + " done", i, &result.groupLosses.back());
-                searched.push_back({plan.prevOp, names, r.scales});
-            }
-
-            lap("scale_search");
-            // Fold the scales (AWQ-SPEC §1.6): 1/s into the previous op, s into the linears' columns.
-            for (const SearchedGroup &g : searched) {
-                const at::Tensor &s = g.scales;
-                if (g.prevOp == "input_layernorm") {
-                    lw.inputNorm.div_(s);
-                } else if (g.prevOp == "post_attention_layernorm") {
-                    lw.postNorm.div_(s);
-                } else {
-                    at::Tensor &prev = lw.w(g.prevOp);
-                    prev.narrow(0, prev.size(0) - s.size(0), s.size(0)).div_(s.unsqueeze(1));
-                    if (lw.bias.count(g.prevOp))
-                        lw.bias.at(g.prevOp).div_(s);
-                }
-                for (const auto &n : g.linears)
-                    lw.w(n).mul_(s);
-                featureOf(g.linears.front()).div_(s);
-            }
-
-            // Clip search on the scaled weights and inputs (AWQ-SPEC §1.7).
-            if (opt.applyClip) {
-                ClipSearchOptions co;
-                co.quantizer = spec;
-                co.sampleTokens = opt.clipSampleTokens;
-                for (const auto &n : active) {
-                    if (!isClipped(n))
-                        continue;
-                    cancel.throwIfCancelled();
-                    report.stage(QuantPhase::ClipSearch, report.layerFraction(i, 0.75), layerName + ": clip " + shortName(n),
-                                 i);
-                    const at::Tensor maxVal = searchClip(lw.w(n), featureOf(n), co, cancel);
-                    applyClip(lw.w(n), maxVal);
-                }
-            }
-            lap("clip_search");
+            for (const SearchedGroup &g : searchLayer(ctx, lw, in, settings, hooks, cancel))
+                groupsJson.push_back({{"group", g.loss.group},
+                                      {"prev_op", g.prevOp},
+                                      {"rtn_loss", g.loss.rtnLoss},
+                                      {"awq_loss", g.loss.awqLoss},
+                                      {"ratio", g.loss.bestRatio},
+                                      {"activation_max_over_median", g.loss.activationSpread}});
+            lap(clipping ? "clip_search" : "scale_search");
             hidden = next;
         }
 

@@ -9,6 +9,13 @@ namespace awq {
 uint64_t currentRssBytes();
 uint64_t peakRssBytes();
 
+// The machine's memory (Linux /proc/meminfo MemTotal and MemAvailable); zeros if unknown.
+struct SystemMemory {
+    uint64_t totalBytes = 0;
+    uint64_t availableBytes = 0;
+};
+SystemMemory systemMemory();
+
 // Process-wide allocator policy for tensor-heavy jobs (call once, early, from main()).
 // glibc's default lets its mmap threshold float upwards, so tensors of tens of MB come and
 // go through fresh mmap()s: on a 2-core quantization run that cost a quarter of the CPU time
