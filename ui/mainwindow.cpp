@@ -21,6 +21,7 @@
 
 #include "modelcontroller.h"
 #include "modelpage.h"
+#include "quantizewizard.h"
 #include "resourcemonitor.h"
 
 namespace {
@@ -124,6 +125,13 @@ void MainWindow::createMenus()
     m_recentMenu = file->addMenu(tr("Open &Recent"));
     m_recentMenu->setObjectName(QStringLiteral("recentMenu"));
     rebuildRecentMenu();
+    QAction *quantize = file->addAction(tr("&Quantize…"), this, [this] {
+        auto *wizard = new QuantizeWizard(m_controller->folder(), this);
+        wizard->setAttribute(Qt::WA_DeleteOnClose);
+        wizard->show();
+    });
+    quantize->setObjectName(QStringLiteral("quantizeAction"));
+    quantize->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_Q));
     file->addSeparator();
     QAction *quit = file->addAction(tr("&Quit"), this, &QWidget::close);
     quit->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Q));

@@ -1,4 +1,4 @@
-// awq_make_fixture FOLDER [--gqa] [--tied] [--fp16] [--tinyllama]: writes a random Llama
+// awq_make_fixture FOLDER [--gqa] [--tied] [--fp16|--bf16] [--tinyllama]: writes a random Llama
 // model folder: tiny by default (the CLI smoke test), or TinyLlama-1.1B-shaped
 // (22 layers, hidden 2048, intermediate 5632, 32 heads / 4 KV heads, vocab 32000, fp16;
 // about 2.2 GB) for the quantization timing benchmark.
@@ -12,7 +12,7 @@
 int main(int argc, char **argv)
 {
     if (argc < 2 || argv[1][0] == '-') {
-        std::cerr << "usage: awq_make_fixture FOLDER [--gqa] [--tied] [--fp16] [--tinyllama]\n";
+        std::cerr << "usage: awq_make_fixture FOLDER [--gqa] [--tied] [--fp16|--bf16] [--tinyllama]\n";
         return 2;
     }
     awq::test::FixtureSpec spec;
@@ -23,6 +23,8 @@ int main(int argc, char **argv)
             spec.tieWordEmbeddings = true;
         else if (!std::strcmp(argv[i], "--fp16"))
             spec.torchDtype = "float16";
+        else if (!std::strcmp(argv[i], "--bf16"))
+            spec.torchDtype = "bfloat16";
         else if (!std::strcmp(argv[i], "--tinyllama")) {
             spec.hiddenSize = 2048;
             spec.intermediateSize = 5632;

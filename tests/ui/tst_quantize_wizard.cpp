@@ -1,0 +1,258 @@
+// The quantization wizard, driven offscreen through its widgets: a full AWQ run on a tiny
+// fixture model whose output loads back, a broken model folder stopping the wizard on
+// its first page, and a cancelled run leaving nothing behind.
+
+#include <filesystem>
+#include <fstream>
+
+#include <QAbstractButton>
+#include <QCheckBox>
+#include <QComboBox>
+#include <QFile>
+#include <QLabel>
+#include <QLineEdit>
+#include <QPlainTextEdit>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QRadioButton>
+#include <QSpinBox>
+#include <QtTest>
+
+#include "awq/runtime/loaded_model.h"
+#include "fixture_model.h"
+#include "quantizewizard.h"
+#include "quantizeworker.h"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+QString qpath(const fs::path &path)
+{
+    return QFile::decodeName(QByteArray::fromStdString(path.string()));
+}
+
+template <typename T>
+T *child(QWidget *parent, const char *name)
+{
+    T *widget = parent->findChild<T *>(QString::fromLatin1(name));
+    if (!widget)
+        qWarning("no widget named %s", name);
+    return widget;
+}
+
+void replaceText(QWidget *widget, const QString &text)
+{
+    widget->setFocus();
+    QTest::keyClick(widget, Qt::Key_A, Qt::ControlModifier);
+    QTest::keyClick(widget, Qt::Key_Delete);
+    QTest::keyClicks(widget, text);
+}
+
+// With AWQ_SCREENSHOT_DIR set, saves the wizard as <dir>/<name>.png (docs/screenshots).
+void snap(QWidget &wizard, const char *name)
+{
+    const QString dir = qEnvironmentVariable("AWQ_SCREENSHOT_DIR");
+    if (dir.isEmpty())
+        return;
+    QCoreApplication::processEvents();
+    wizard.grab().save(dir + QLatin1Char('/') + QLatin1String(name) + QStringLiteral(".png"));
+}
+
+bool hasSiblingWithPrefix(const fs::path &out)
+{
+    const std::string prefix = out.filename().string();
+    for (const auto &entry : fs::directory_iterator(out.parent_path()))
+        if (entry.path().filename().string().rfind(prefix, 0) == 0)
+            return true;
+    return false;
+}
+
+} // namespace
+
+class TestQuantizeWizard : public QObject
+{
+    Q_OBJECT
+
+    fs::path m_root, m_model, m_bigModel, m_calib;
+
+    // Fills every page through its widgets and stops on the Run page.
+    void walkToRunPage(QuantizeWizard &wizard, const fs::path &model, const fs::path &out)
+    {
+        QAbstractButton *next = wizard.button(QWizard::NextButton);
+        QVERIFY(next);
+
+        replaceText(child<QLineEdit>(&wizard, "modelPathEdit"), qpath(model));
+        QTRY_VERIFY(next->isEnabled());
+        snap(wizard, "wizard-1-model");
+        QTest::mouseClick(next, Qt::LeftButton);
+        QCOMPARE(wizard.currentId(), int(QuantizeWizard::CalibrationPageId));
+
+        QTest::mouseClick(child<QRadioButton>(&wizard, "calibTextRadio"), Qt::LeftButton);
+        QVERIFY(child<QRadioButton>(&wizard, "calibTextRadio")->isChecked());
+        QVERIFY(!next->isEnabled()); // no file chosen yet
+        replaceText(child<QLineEdit>(&wizard, "calibPathEdit"), qpath(m_calib));
+        replaceText(child<QSpinBox>(&wizard, "seqLenSpin"), QStringLiteral("64"));
+        QCOMPARE(child<QSpinBox>(&wizard, "seqLenSpin")->value(), 64);
+        QTest::mouseClick(child<QPushButton>(&wizard, "calibCheckButton"), Qt::LeftButton);
+        QLabel *calibStatus = child<QLabel>(&wizard, "calibStatusLabel");
+        QTRY_VERIFY_WITH_TIMEOUT(calibStatus->text().contains(QStringLiteral("blocks")), 20000);
+        QVERIFY2(!calibStatus->property("error").toBool(), qPrintable(calibStatus->text()));
+        QVERIFY(next->isEnabled());
+        snap(wizard, "wizard-2-calibration");
+        QTest::mouseClick(next, Qt::LeftButton);
+        QCOMPARE(wizard.currentId(), int(QuantizeWizard::ConfigPageId));
+
+        QComboBox *groupSize = child<QComboBox>(&wizard, "groupSizeCombo");
+        groupSize->setFocus();
+        QTest::keyClick(groupSize, Qt::Key_Home);
+        QCOMPARE(groupSize->currentData().toInt(), 32);
+        QVERIFY2(next->isEnabled(), qPrintable(child<QLabel>(&wizard, "configStatusLabel")->text()));
+        snap(wizard, "wizard-3-configuration");
+        QTest::mouseClick(next, Qt::LeftButton);
+        QCOMPARE(wizard.currentId(), int(QuantizeWizard::OutputPageId));
+
+        replaceText(child<QLineEdit>(&wizard, "outputPathEdit"), qpath(out));
+        QVERIFY2(next->isEnabled(), qPrintable(child<QLabel>(&wizard, "outputStatusLabel")->text()));
+        snap(wizard, "wizard-4-output");
+        QTest::mouseClick(next, Qt::LeftButton);
+        QCOMPARE(wizard.currentId(), int(QuantizeWizard::RunPageId));
+    }
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        m_root = awq::test::makeTempDir("quantize-wizard");
+        m_model = awq::test::makeFixtureModel(m_root / "model"); // hidden 64: group size 32
+        awq::test::FixtureSpec big;
+        big.numLayers = 16;
+        big.seed = 99;
+        m_bigModel = awq::test::makeFixtureModel(m_root / "model-big", big);
+        m_calib = m_root / "calib.txt";
+        std::ofstream calib(m_calib);
+        for (int i = 0; i < 80; ++i)
+            calib << "The old sailor " << i << " walked along the long road before the rain began.\n";
+    }
+
+    void quantizesAndTheOutputLoads()
+    {
+        QuantizeWizard wizard;
+        wizard.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&wizard));
+        const fs::path out = m_root / "out-awq";
+        walkToRunPage(wizard, m_model, out);
+        if (QTest::currentTestFailed())
+            return;
+
+        QAbstractButton *finish = wizard.button(QWizard::FinishButton);
+        QVERIFY(!finish->isEnabled());
+        QTest::mouseClick(child<QPushButton>(&wizard, "startButton"), Qt::LeftButton);
+        QLabel *result = child<QLabel>(&wizard, "runResultLabel");
+        QTRY_VERIFY2_WITH_TIMEOUT(finish->isEnabled() || result->property("error").toBool(),
+                                  qPrintable(result->text()), 120000);
+        QVERIFY2(finish->isEnabled(), qPrintable(result->text()));
+        snap(wizard, "wizard-5-run");
+        QCOMPARE(child<QProgressBar>(&wizard, "runProgress")->value(),
+                 child<QProgressBar>(&wizard, "runProgress")->maximum());
+        QVERIFY(result->text().contains(QStringLiteral("smaller")));
+        const QString log = child<QPlainTextEdit>(&wizard, "runLog")->toPlainText();
+        QVERIFY2(log.contains(QStringLiteral("layer 0 ")) && log.contains(QStringLiteral("RTN")) &&
+                     log.contains(QStringLiteral("-> AWQ")),
+                 qPrintable(log));
+
+        const awq::LoadedModel loaded = awq::loadModel(out);
+        QVERIFY(loaded.config.quantization.present);
+        QCOMPARE(loaded.config.quantization.groupSize, 32);
+
+        // A second wizard aimed at the same folder must be told to overwrite it.
+        QuantizeWizard again(qpath(m_model));
+        again.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&again));
+        QAbstractButton *next = again.button(QWizard::NextButton);
+        QVERIFY(next->isEnabled());
+        QTest::mouseClick(next, Qt::LeftButton);
+        QTest::mouseClick(next, Qt::LeftButton); // built-in calibration text
+        QCOMPARE(again.currentId(), int(QuantizeWizard::ConfigPageId));
+        QVERIFY(!next->isEnabled()); // group size 128 does not divide hidden 64
+        QLabel *configStatus = child<QLabel>(&again, "configStatusLabel");
+        QVERIFY2(configStatus->text().contains(QStringLiteral("does not divide")), qPrintable(configStatus->text()));
+        QComboBox *groupSize = child<QComboBox>(&again, "groupSizeCombo");
+        groupSize->setFocus();
+        QTest::keyClick(groupSize, Qt::Key_Home);
+        QVERIFY(next->isEnabled());
+        QTest::mouseClick(next, Qt::LeftButton);
+        QCOMPARE(again.currentId(), int(QuantizeWizard::OutputPageId));
+        replaceText(child<QLineEdit>(&again, "outputPathEdit"), qpath(out));
+        QCheckBox *overwrite = child<QCheckBox>(&again, "overwriteCheck");
+        QVERIFY(overwrite->isVisible());
+        QVERIFY(!next->isEnabled());
+        QTest::mouseClick(overwrite, Qt::LeftButton);
+        QVERIFY(overwrite->isChecked());
+        QVERIFY(next->isEnabled());
+    }
+
+    void brokenModelFolderStopsOnTheFirstPage()
+    {
+        const fs::path broken = m_root / "not-a-model";
+        fs::create_directories(broken);
+        std::ofstream(broken / "README.md") << "no config here\n";
+
+        QuantizeWizard wizard;
+        wizard.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&wizard));
+        replaceText(child<QLineEdit>(&wizard, "modelPathEdit"), qpath(broken));
+        QLabel *status = child<QLabel>(&wizard, "modelStatusLabel");
+        QVERIFY(status->property("error").toBool());
+        QVERIFY2(status->text().contains(QStringLiteral("config.json")), qPrintable(status->text()));
+        QVERIFY(!wizard.button(QWizard::NextButton)->isEnabled());
+
+        // An already-quantized model is refused with its own message.
+        replaceText(child<QLineEdit>(&wizard, "modelPathEdit"), qpath(m_root / "out-awq"));
+        if (fs::exists(m_root / "out-awq")) {
+            QVERIFY(status->property("error").toBool());
+            QVERIFY2(status->text().contains(QStringLiteral("already quantized")), qPrintable(status->text()));
+            QVERIFY(!wizard.button(QWizard::NextButton)->isEnabled());
+        }
+
+        replaceText(child<QLineEdit>(&wizard, "modelPathEdit"), qpath(m_model));
+        QVERIFY2(!status->property("error").toBool(), qPrintable(status->text()));
+        QVERIFY(wizard.button(QWizard::NextButton)->isEnabled());
+    }
+
+    void cancelLeavesNothingBehind()
+    {
+        QuantizeWizard wizard;
+        wizard.setConfirmCancel(false);
+        wizard.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&wizard));
+        const fs::path out = m_root / "out-cancelled";
+        walkToRunPage(wizard, m_bigModel, out);
+        if (QTest::currentTestFailed())
+            return;
+
+        QPushButton *cancel = child<QPushButton>(&wizard, "cancelButton");
+        QVERIFY(!cancel->isEnabled());
+        QTest::mouseClick(child<QPushButton>(&wizard, "startButton"), Qt::LeftButton);
+        QVERIFY(cancel->isEnabled());
+        // Cancel from the first progress event of the layer loop, as the user would.
+        bool clicked = false;
+        connect(wizard.controller(), &QuantizeController::progress, &wizard,
+                [&](const QString &, qint64 layer) {
+                    if (layer >= 0 && !clicked) {
+                        clicked = true;
+                        QTest::mouseClick(cancel, Qt::LeftButton);
+                    }
+                });
+        QTRY_VERIFY_WITH_TIMEOUT(clicked, 30000);
+        QLabel *result = child<QLabel>(&wizard, "runResultLabel");
+        QTRY_VERIFY_WITH_TIMEOUT(!wizard.isRunning(), 60000);
+        QVERIFY2(result->text().contains(QStringLiteral("Cancelled")), qPrintable(result->text()));
+        QVERIFY(!wizard.button(QWizard::FinishButton)->isEnabled());
+        QVERIFY(child<QPushButton>(&wizard, "startButton")->isEnabled());
+        QVERIFY(!fs::exists(out));
+        QVERIFY(!hasSiblingWithPrefix(out));
+    }
+};
+
+QTEST_MAIN(TestQuantizeWizard)
+#include "tst_quantize_wizard.moc"

@@ -1,0 +1,166 @@
+#pragma once
+// The pages of QuantizeWizard. Each validates its own input and shows problems with
+// the engine's message (which names the file and the problem); isComplete() gates Next.
+
+#include <optional>
+
+#include <QString>
+#include <QWizardPage>
+
+#include "metatypes.h"
+#include "awq/quant/quant_options.h"
+
+class QuantizeWizard;
+struct QuantizeSummary;
+class QButtonGroup;
+class QCheckBox;
+class QComboBox;
+class QLabel;
+class QLineEdit;
+class QPlainTextEdit;
+class QProgressBar;
+class QPushButton;
+class QRadioButton;
+class QSpinBox;
+
+class QuantModelPage final : public QWizardPage
+{
+    Q_OBJECT
+    Q_DISABLE_COPY_MOVE(QuantModelPage)
+
+public:
+    QuantModelPage(const QString &folder, QWidget *parent = nullptr);
+    bool isComplete() const override;
+    QString folder() const;
+    const std::optional<awq::ModelInfo> &info() const { return m_info; }
+
+private:
+    void validateFolder();
+    void browse();
+
+    QLineEdit *m_pathEdit = nullptr;
+    QLabel *m_statusLabel = nullptr;
+    std::optional<awq::ModelInfo> m_info;
+    bool m_usable = false;
+};
+
+class QuantCalibrationPage final : public QWizardPage
+{
+    Q_OBJECT
+    Q_DISABLE_COPY_MOVE(QuantCalibrationPage)
+
+public:
+    explicit QuantCalibrationPage(QuantizeWizard *wizard);
+    bool isComplete() const override;
+    awq::CalibrationOptions options() const;
+
+private:
+    void updateSourceWidgets();
+    void browse();
+    void check();
+    void showStatus(const QString &text, bool error);
+
+    QuantizeWizard *m_wizard;
+    QRadioButton *m_builtinRadio = nullptr;
+    QRadioButton *m_textRadio = nullptr;
+    QRadioButton *m_jsonlRadio = nullptr;
+    QRadioButton *m_folderRadio = nullptr;
+    QLineEdit *m_pathEdit = nullptr;
+    QPushButton *m_browseButton = nullptr;
+    QLineEdit *m_jsonFieldEdit = nullptr;
+    QSpinBox *m_nSamplesSpin = nullptr;
+    QSpinBox *m_seqLenSpin = nullptr;
+    QPushButton *m_checkButton = nullptr;
+    QLabel *m_statusLabel = nullptr;
+};
+
+class QuantConfigPage final : public QWizardPage
+{
+    Q_OBJECT
+    Q_DISABLE_COPY_MOVE(QuantConfigPage)
+
+public:
+    explicit QuantConfigPage(QuantizeWizard *wizard);
+    void initializePage() override;
+    bool isComplete() const override;
+    // Writes this page's choices into `options`.
+    void apply(awq::QuantOptions &options) const;
+
+private:
+    void revalidate();
+
+    QuantizeWizard *m_wizard;
+    QRadioButton *m_awqRadio = nullptr;
+    QRadioButton *m_rtnRadio = nullptr;
+    QSpinBox *m_bitsSpin = nullptr;
+    QComboBox *m_groupSizeCombo = nullptr;
+    QCheckBox *m_zeroPointCheck = nullptr;
+    QRadioButton *m_gemmRadio = nullptr;
+    QRadioButton *m_gemvRadio = nullptr;
+    QCheckBox *m_clipCheck = nullptr;
+    QComboBox *m_outputKindCombo = nullptr;
+    QLabel *m_statusLabel = nullptr;
+    QString m_error;
+};
+
+class QuantOutputPage final : public QWizardPage
+{
+    Q_OBJECT
+    Q_DISABLE_COPY_MOVE(QuantOutputPage)
+
+public:
+    explicit QuantOutputPage(QuantizeWizard *wizard);
+    void initializePage() override;
+    bool isComplete() const override;
+    QString folder() const;
+    bool overwrite() const;
+
+private:
+    void revalidate();
+    void browse();
+
+    QuantizeWizard *m_wizard;
+    QLineEdit *m_pathEdit = nullptr;
+    QCheckBox *m_overwriteCheck = nullptr;
+    QLabel *m_statusLabel = nullptr;
+    bool m_ok = false;
+};
+
+class QuantRunPage final : public QWizardPage
+{
+    Q_OBJECT
+    Q_DISABLE_COPY_MOVE(QuantRunPage)
+
+public:
+    explicit QuantRunPage(QuantizeWizard *wizard);
+    void initializePage() override;
+    bool isComplete() const override { return m_succeeded; }
+    bool succeeded() const { return m_succeeded; }
+    // Asks for confirmation (unless the wizard turned it off) and cancels the run.
+    // Returns false when the user chose to keep it running.
+    bool requestCancel();
+
+private:
+    void start();
+    void setRunning(bool running);
+    void handleProgress(const QString &phase, qint64 layer, qint64 layers, const QString &detail, double fraction,
+                        double etaSeconds, quint64 rssBytes, quint64 peakRssBytes);
+    void handleFinished(const QuantizeSummary &summary);
+    void handleFailed(const QString &message);
+    void handleCancelled();
+
+    QuantizeWizard *m_wizard;
+    QProgressBar *m_progress = nullptr;
+    QLabel *m_phaseLabel = nullptr;
+    QLabel *m_layerLabel = nullptr;
+    QLabel *m_detailLabel = nullptr;
+    QLabel *m_etaLabel = nullptr;
+    QLabel *m_memoryLabel = nullptr;
+    QPlainTextEdit *m_log = nullptr;
+    QPushButton *m_startButton = nullptr;
+    QPushButton *m_cancelButton = nullptr;
+    QLabel *m_resultLabel = nullptr;
+    bool m_succeeded = false;
+    bool m_cancelRequested = false;
+    quint64 m_inputWeightBytes = 0;
+};

@@ -1,0 +1,167 @@
+#include "quantizeworker.h"
+
+#include <exception>
+#include <filesystem>
+
+#include <QFile>
+#include <QMetaObject>
+
+#include "awq/core/error.h"
+#include "awq/quant/calibration.h"
+#include "awq/quant/quantize_job.h"
+#include "awq/tokenizer/tokenizer.h"
+
+namespace {
+
+std::filesystem::path toPath(const QString &path)
+{
+    return std::filesystem::path(QFile::encodeName(path).toStdString());
+}
+
+QString fromPath(const std::filesystem::path &path)
+{
+    return QFile::decodeName(QByteArray::fromStdString(path.string()));
+}
+
+} // namespace
+
+QuantizeWorker::QuantizeWorker(QObject *parent) : QObject(parent)
+{
+}
+
+void QuantizeWorker::run(const awq::QuantOptions &options, const awq::CancelToken &cancel)
+{
+    // No exception may leave this function: it runs inside a queued call.
+    try {
+        const awq::QuantEventFn onEvent = [this](const awq::QuantEvent &event) {
+            Q_EMIT progress(QString::fromUtf8(awq::phaseName(event.phase)), event.layer, event.layers,
+                            QString::fromStdString(event.detail), event.fraction, event.etaSeconds,
+                            event.rssBytes, event.peakRssBytes);
+            if (event.groupLoss)
+                Q_EMIT groupLoss(event.groupLoss->layer, QString::fromStdString(event.groupLoss->group),
+                                 event.groupLoss->rtnLoss, event.groupLoss->awqLoss);
+        };
+        const awq::QuantizeReport report = awq::quantizeModel(options, onEvent, cancel);
+        QuantizeSummary summary;
+        summary.outputFolder = fromPath(report.outputFolder);
+        summary.layers = report.layers;
+        summary.calibrationBlocks = report.calibrationBlocks;
+        summary.calibrationTokens = report.calibrationTokens;
+        summary.seconds = report.seconds;
+        summary.calibrationSeconds = report.calibrationSeconds;
+        summary.searchSeconds = report.searchSeconds;
+        summary.writeSeconds = report.writeSeconds;
+        summary.peakRssBytes = report.peakRssBytes;
+        summary.outputBytes = report.outputBytes;
+        Q_EMIT finished(summary);
+    } catch (const awq::Error &error) {
+        if (error.code() == awq::ErrorCode::Cancelled)
+            Q_EMIT cancelled();
+        else
+            Q_EMIT failed(QString::fromStdString(error.what()));
+    } catch (const std::exception &error) {
+        Q_EMIT failed(tr("Internal error: %1").arg(QString::fromStdString(error.what())));
+    } catch (...) {
+        Q_EMIT failed(tr("Internal error while quantizing"));
+    }
+}
+
+void QuantizeWorker::checkCalibration(const QString &modelFolder, const awq::CalibrationOptions &options,
+                                      quint64 checkId)
+{
+    try {
+        const std::unique_ptr<awq::Tokenizer> tokenizer = awq::Tokenizer::load(toPath(modelFolder));
+        const awq::CalibrationData data = awq::buildCalibration(options, *tokenizer);
+        Q_EMIT calibrationChecked(checkId, data.numBlocks(), data.tokensUsed, data.recordsUsed,
+                                  data.recordsSkippedLong + data.recordsSkippedEmpty,
+                                  QString::fromStdString(data.sourceDescription));
+    } catch (const std::exception &error) {
+        Q_EMIT calibrationFailed(checkId, QString::fromStdString(error.what()));
+    } catch (...) {
+        Q_EMIT calibrationFailed(checkId, tr("Internal error while building the calibration data"));
+    }
+}
+
+QuantizeController::QuantizeController(QObject *parent) : QObject(parent)
+{
+    qRegisterMetaType<QuantizeSummary>();
+
+    m_thread.setObjectName(QStringLiteral("awq-quantize"));
+    m_worker = new QuantizeWorker; // parentless: it moves to m_thread
+    m_worker->moveToThread(&m_thread);
+    connect(&m_thread, &QThread::finished, m_worker, &QObject::deleteLater);
+
+    connect(m_worker, &QuantizeWorker::progress, this, &QuantizeController::progress, Qt::QueuedConnection);
+    connect(m_worker, &QuantizeWorker::groupLoss, this, &QuantizeController::groupLoss, Qt::QueuedConnection);
+    connect(
+        m_worker, &QuantizeWorker::finished, this,
+        [this](const QuantizeSummary &summary) {
+            m_running = false;
+            Q_EMIT finished(summary);
+        },
+        Qt::QueuedConnection);
+    connect(
+        m_worker, &QuantizeWorker::failed, this,
+        [this](const QString &message) {
+            m_running = false;
+            Q_EMIT failed(message);
+        },
+        Qt::QueuedConnection);
+    connect(
+        m_worker, &QuantizeWorker::cancelled, this,
+        [this] {
+            m_running = false;
+            Q_EMIT cancelled();
+        },
+        Qt::QueuedConnection);
+    connect(
+        m_worker, &QuantizeWorker::calibrationChecked, this,
+        [this](quint64 id, qint64 blocks, qint64 tokens, qint64 used, qint64 skipped, const QString &description) {
+            if (id == m_checkId)
+                Q_EMIT calibrationChecked(blocks, tokens, used, skipped, description);
+        },
+        Qt::QueuedConnection);
+    connect(
+        m_worker, &QuantizeWorker::calibrationFailed, this,
+        [this](quint64 id, const QString &message) {
+            if (id == m_checkId)
+                Q_EMIT calibrationFailed(message);
+        },
+        Qt::QueuedConnection);
+    m_thread.start();
+}
+
+QuantizeController::~QuantizeController()
+{
+    m_cancel.cancel();
+    m_thread.quit();
+    m_thread.wait();
+}
+
+void QuantizeController::start(const awq::QuantOptions &options)
+{
+    if (m_running)
+        return;
+    m_running = true;
+    m_cancel = awq::CancelToken(); // a fresh token per run
+    QuantizeWorker *worker = m_worker;
+    const awq::CancelToken token = m_cancel;
+    QMetaObject::invokeMethod(
+        worker, [worker, options, token] { worker->run(options, token); }, Qt::QueuedConnection);
+}
+
+void QuantizeController::cancel()
+{
+    if (m_running)
+        m_cancel.cancel();
+}
+
+quint64 QuantizeController::checkCalibration(const QString &modelFolder, const awq::CalibrationOptions &options)
+{
+    const quint64 id = ++m_checkId;
+    QuantizeWorker *worker = m_worker;
+    QMetaObject::invokeMethod(
+        worker, [worker, modelFolder, options, id] { worker->checkCalibration(modelFolder, options, id); },
+        Qt::QueuedConnection);
+    return id;
+}
