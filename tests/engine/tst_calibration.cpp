@@ -18,58 +18,19 @@
 #include "awq/runtime/threads.h"
 #include "awq/tokenizer/tokenizer.h"
 #include "fixture_model.h"
+#include "test_support.h"
 
 namespace fs = std::filesystem;
 using namespace awq;
+using namespace awq::test;
 
 namespace {
 
-using Shape = std::vector<int64_t>;
 
-Shape shape(const at::Tensor &t)
-{
-    return t.sizes().vec();
-}
 
-template <typename T>
-at::Tensor fromVector(const std::vector<T> &v, at::ScalarType type, at::IntArrayRef shape)
-{
-    return at::from_blob(const_cast<T *>(v.data()), shape, type).clone();
-}
 
-struct Thrown {
-    bool thrown = false;
-    ErrorCode code = ErrorCode::Internal;
-    std::string message;
-};
 
-template <typename F>
-Thrown catchError(F &&f)
-{
-    try {
-        f();
-    } catch (const awq::Error &e) {
-        return {true, e.code(), e.what()};
-    }
-    return {};
-}
 
-// Exact equality of two numbers (QCOMPARE on floating point is fuzzy).
-#define EXACT(actual, expected)                                                                             \
-    QVERIFY2((actual) == (expected), qPrintable(QString::fromLatin1(#actual " = %1, expected %2")          \
-                                                    .arg(double(actual), 0, 'g', 17)                         \
-                                                    .arg(double(expected), 0, 'g', 17)))
-
-bool contains(const std::string &haystack, const std::string &needle)
-{
-    return haystack.find(needle) != std::string::npos;
-}
-
-void writeFile(const fs::path &path, const std::string &content)
-{
-    std::ofstream out(path, std::ios::binary);
-    out << content;
-}
 
 std::vector<std::string> corpusLines()
 {
