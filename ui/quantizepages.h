@@ -18,6 +18,7 @@ class QComboBox;
 class QLabel;
 class QLineEdit;
 class QPlainTextEdit;
+class LayerLossChart;
 class QProgressBar;
 class QPushButton;
 class QRadioButton;
@@ -157,6 +158,7 @@ private:
     QLabel *m_etaLabel = nullptr;
     QLabel *m_memoryLabel = nullptr;
     QPlainTextEdit *m_log = nullptr;
+    LayerLossChart *m_lossChart = nullptr;
     QPushButton *m_startButton = nullptr;
     QPushButton *m_cancelButton = nullptr;
     QLabel *m_resultLabel = nullptr;

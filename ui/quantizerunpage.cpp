@@ -1,4 +1,5 @@
 #include "quantizepages.h"
+#include "layerlosschart.h"
 #include "quantizepagehelpers.h"
 
 #include <filesystem>
@@ -155,6 +156,8 @@ QuantRunPage::QuantRunPage(QuantizeWizard *wizard) : QWizardPage(wizard), m_wiza
     m_log->setObjectName(QStringLiteral("runLog"));
     m_log->setReadOnly(true);
     m_log->setMaximumBlockCount(100000);
+    m_log->setLineWrapMode(QPlainTextEdit::NoWrap);
+    m_lossChart = new LayerLossChart(this);
     m_startButton = new QPushButton(tr("Start"), this);
     m_startButton->setObjectName(QStringLiteral("startButton"));
     m_cancelButton = new QPushButton(tr("Cancel Run"), this);
@@ -182,7 +185,10 @@ QuantRunPage::QuantRunPage(QuantizeWizard *wizard) : QWizardPage(wizard), m_wiza
     layout->addLayout(buttons);
     layout->addWidget(m_progress);
     layout->addLayout(grid);
-    layout->addWidget(m_log, 1);
+    auto *live = new QHBoxLayout;
+    live->addWidget(m_lossChart, 3);
+    live->addWidget(m_log, 2);
+    layout->addLayout(live, 1);
     layout->addWidget(m_resultLabel);
 
     connect(m_startButton, &QPushButton::clicked, this, &QuantRunPage::start);
@@ -191,6 +197,7 @@ QuantRunPage::QuantRunPage(QuantizeWizard *wizard) : QWizardPage(wizard), m_wiza
     connect(controller, &QuantizeController::progress, this, &QuantRunPage::handleProgress);
     connect(controller, &QuantizeController::groupLoss, this,
             [this](qint64 layer, const QString &group, double rtnLoss, double awqLoss) {
+                m_lossChart->addGroupLoss(layer, rtnLoss, awqLoss);
                 m_log->appendPlainText(tr("layer %1 %2: RTN %3 -> AWQ %4")
                                            .arg(layer)
                                            .arg(group)
@@ -209,6 +216,7 @@ void QuantRunPage::initializePage()
     for (QLabel *label : {m_phaseLabel, m_layerLabel, m_detailLabel, m_etaLabel, m_memoryLabel})
         label->clear();
     m_log->clear();
+    m_lossChart->clear();
     const awq::QuantOptions options = m_wizard->options();
     setStatus(m_resultLabel,
               tr("Ready: %1, %2-bit, group %3, %4 output to %5.")
@@ -231,6 +239,7 @@ void QuantRunPage::start()
     m_cancelRequested = false;
     m_progress->setValue(0);
     m_log->clear();
+    m_lossChart->clear();
     setStatus(m_resultLabel, tr("Running…"), false);
     m_wizard->controller()->start(m_wizard->options());
     setRunning(true);

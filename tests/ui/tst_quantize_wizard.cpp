@@ -22,6 +22,7 @@
 
 #include "awq/runtime/loaded_model.h"
 #include "fixture_model.h"
+#include "layerlosschart.h"
 #include "quantizewizard.h"
 #include "quantizeworker.h"
 
@@ -154,6 +155,14 @@ private Q_SLOTS:
                                   qPrintable(result->text()), 120000);
         QVERIFY2(finish->isEnabled(), qPrintable(result->text()));
         snap(wizard, "wizard-5-run");
+        // The live chart holds one point per layer; AWQ never loses to RTN (s = 1 is a candidate).
+        auto *chart = child<LayerLossChart>(&wizard, "layerLossChart");
+        QCOMPARE(chart->layerCount(), 2);
+        for (int layer = 0; layer < 2; ++layer) {
+            const QPointF loss = chart->layerLoss(layer);
+            QVERIFY(loss.x() > 0);
+            QVERIFY(loss.y() <= loss.x());
+        }
         QCOMPARE(child<QProgressBar>(&wizard, "runProgress")->value(),
                  child<QProgressBar>(&wizard, "runProgress")->maximum());
         QVERIFY(result->text().contains(QStringLiteral("smaller")));
