@@ -1,6 +1,6 @@
 #pragma once
-// Small helpers shared by the quantization wizard's pages (quantizepages.cpp,
-// quantizerunpage.cpp): path conversions, human-readable sizes and times, status labels.
+// Small helpers shared by the quantization wizard's code (pages, run page, worker): path
+// conversions, human-readable sizes and times, status labels.
 
 #include <filesystem>
 

@@ -1,4 +1,5 @@
 #include "quantizepages.h"
+#include "modelcontroller.h"
 #include "quantizepagehelpers.h"
 
 #include <filesystem>
@@ -53,6 +54,12 @@ QuantModelPage::QuantModelPage(const QString &folder, QWidget *parent) : QWizard
     layout->addWidget(m_statusLabel);
     layout->addStretch(1);
 
+    m_inspector = new ModelController(this);
+    connect(m_inspector, &ModelController::modelInspected, this,
+            [this](const awq::ModelInfo &info, qint64) { showInspection(info); });
+    connect(m_inspector, &ModelController::inspectionFailed, this, [this](const QString &, const QString &message) {
+        setStatus(m_statusLabel, message, true);
+    });
     connect(m_pathEdit, &QLineEdit::textChanged, this, &QuantModelPage::validateFolder);
     connect(browseButton, &QPushButton::clicked, this, &QuantModelPage::browse);
 
@@ -79,50 +86,51 @@ void QuantModelPage::browse()
 
 void QuantModelPage::validateFolder()
 {
-    // Headers only (config.json and the safetensors headers): quick enough for the GUI thread.
+    // Every edit starts an inspection on the controller's worker thread; only the latest
+    // one reports back (a path typed character by character never blocks the GUI).
     m_info.reset();
     m_usable = false;
     const QString path = folder();
-    if (path.isEmpty()) {
+    if (path.isEmpty())
         setStatus(m_statusLabel, tr("Choose a model folder."), false);
+    else {
+        setStatus(m_statusLabel, tr("Checking %1…").arg(QDir::toNativeSeparators(path)), false);
+        m_inspector->openModel(path);
+    }
+    Q_EMIT completeChanged();
+}
+
+void QuantModelPage::showInspection(const awq::ModelInfo &inspected)
+{
+    m_info = inspected;
+    const awq::ModelInfo &info = *m_info;
+    const awq::ModelConfig &c = info.config;
+    QString facts = tr("%1 (%2): %3 parameters, %4 layers, hidden %5, intermediate %6, %7 heads (%8 KV), "
+                       "vocabulary %9.\nWeights %10 in %11 shard(s); %12.")
+                        .arg(QString::fromStdString(c.architecture), QString::fromStdString(c.modelType),
+                             QString::fromStdString(awq::formatCount(info.parameterCount)))
+                        .arg(c.numLayers)
+                        .arg(c.hiddenSize)
+                        .arg(c.intermediateSize)
+                        .arg(c.numHeads)
+                        .arg(c.numKvHeads)
+                        .arg(c.vocabSize)
+                        .arg(bytesText(info.weightBytes))
+                        .arg(info.shardCount)
+                        .arg(QString::fromStdString(info.precisionSummary()));
+    if (!info.loadable()) {
+        QStringList problems;
+        for (const std::string &problem : info.problems)
+            problems << QString::fromStdString(problem);
+        setStatus(m_statusLabel,
+                  facts + QLatin1Char('\n') + tr("This folder cannot be quantized:\n") + problems.join(QLatin1Char('\n')),
+                  true);
+    } else if (info.quantized()) {
+        setStatus(m_statusLabel,
+                  facts + QLatin1Char('\n') + tr("This model is already quantized; choose a full-precision model."), true);
     } else {
-        awq::Result<awq::ModelInfo> result = awq::tryInspectModel(toPath(path));
-        if (!result.ok()) {
-            setStatus(m_statusLabel, QString::fromStdString(result.error().message), true);
-        } else {
-            m_info = std::move(result).value();
-            const awq::ModelInfo &info = *m_info;
-            const awq::ModelConfig &c = info.config;
-            QString facts = tr("%1 (%2): %3 parameters, %4 layers, hidden %5, intermediate %6, %7 heads (%8 KV), "
-                               "vocabulary %9.\nWeights %10 in %11 shard(s); %12.")
-                                .arg(QString::fromStdString(c.architecture), QString::fromStdString(c.modelType),
-                                     QString::fromStdString(awq::formatCount(info.parameterCount)))
-                                .arg(c.numLayers)
-                                .arg(c.hiddenSize)
-                                .arg(c.intermediateSize)
-                                .arg(c.numHeads)
-                                .arg(c.numKvHeads)
-                                .arg(c.vocabSize)
-                                .arg(bytesText(info.weightBytes))
-                                .arg(info.shardCount)
-                                .arg(QString::fromStdString(info.precisionSummary()));
-            if (!info.loadable()) {
-                QStringList problems;
-                for (const std::string &problem : info.problems)
-                    problems << QString::fromStdString(problem);
-                setStatus(m_statusLabel, facts + QLatin1Char('\n') + tr("This folder cannot be quantized:\n") +
-                                             problems.join(QLatin1Char('\n')),
-                          true);
-            } else if (info.quantized()) {
-                setStatus(m_statusLabel,
-                          facts + QLatin1Char('\n') +
-                              tr("This model is already quantized; choose a full-precision model."),
-                          true);
-            } else {
-                setStatus(m_statusLabel, facts, false);
-                m_usable = true;
-            }
-        }
+        setStatus(m_statusLabel, facts, false);
+        m_usable = true;
     }
     Q_EMIT completeChanged();
 }

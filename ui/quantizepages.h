@@ -23,6 +23,7 @@ class QProgressBar;
 class QPushButton;
 class QRadioButton;
 class QSpinBox;
+class ModelController;
 
 class QuantModelPage final : public QWizardPage
 {
@@ -37,8 +38,10 @@ public:
 
 private:
     void validateFolder();
+    void showInspection(const awq::ModelInfo &info);
     void browse();
 
+    ModelController *m_inspector = nullptr; // headers are read on its worker thread
     QLineEdit *m_pathEdit = nullptr;
     QLabel *m_statusLabel = nullptr;
     std::optional<awq::ModelInfo> m_info;

@@ -10,20 +10,10 @@
 #include "awq/quant/calibration.h"
 #include "awq/quant/quantize_job.h"
 #include "awq/tokenizer/tokenizer.h"
+#include "quantizepagehelpers.h"
 
-namespace {
-
-std::filesystem::path toPath(const QString &path)
-{
-    return std::filesystem::path(QFile::encodeName(path).toStdString());
-}
-
-QString fromPath(const std::filesystem::path &path)
-{
-    return QFile::decodeName(QByteArray::fromStdString(path.string()));
-}
-
-} // namespace
+using quantui::fromPath;
+using quantui::toPath;
 
 QuantizeWorker::QuantizeWorker(QObject *parent) : QObject(parent)
 {

@@ -180,7 +180,7 @@ private Q_SLOTS:
         again.show();
         QVERIFY(QTest::qWaitForWindowExposed(&again));
         QAbstractButton *next = again.button(QWizard::NextButton);
-        QVERIFY(next->isEnabled());
+        QTRY_VERIFY(next->isEnabled()); // once the prefilled folder is inspected
         QTest::mouseClick(next, Qt::LeftButton);
         QTest::mouseClick(next, Qt::LeftButton); // built-in calibration text
         QCOMPARE(again.currentId(), int(QuantizeWizard::ConfigPageId));
@@ -213,21 +213,22 @@ private Q_SLOTS:
         QVERIFY(QTest::qWaitForWindowExposed(&wizard));
         replaceText(child<QLineEdit>(&wizard, "modelPathEdit"), qpath(broken));
         QLabel *status = child<QLabel>(&wizard, "modelStatusLabel");
-        QVERIFY(status->property("error").toBool());
+        // Inspection runs on a worker thread: wait for its verdict.
+        QTRY_VERIFY(status->property("error").toBool());
         QVERIFY2(status->text().contains(QStringLiteral("config.json")), qPrintable(status->text()));
         QVERIFY(!wizard.button(QWizard::NextButton)->isEnabled());
 
         // An already-quantized model is refused with its own message.
         replaceText(child<QLineEdit>(&wizard, "modelPathEdit"), qpath(m_root / "out-awq"));
         if (fs::exists(m_root / "out-awq")) {
+            QTRY_VERIFY2(status->text().contains(QStringLiteral("already quantized")), qPrintable(status->text()));
             QVERIFY(status->property("error").toBool());
-            QVERIFY2(status->text().contains(QStringLiteral("already quantized")), qPrintable(status->text()));
             QVERIFY(!wizard.button(QWizard::NextButton)->isEnabled());
         }
 
         replaceText(child<QLineEdit>(&wizard, "modelPathEdit"), qpath(m_model));
+        QTRY_VERIFY(wizard.button(QWizard::NextButton)->isEnabled());
         QVERIFY2(!status->property("error").toBool(), qPrintable(status->text()));
-        QVERIFY(wizard.button(QWizard::NextButton)->isEnabled());
     }
 
     // The GUI thread keeps serving events while the engine works: a 5 ms timer's ticks
