@@ -1,0 +1,37 @@
+#pragma once
+// Shared by the W4 kernel translation units (one per instruction set): the layout of
+// the w4_prepare workspace and the per-ISA entry points the dispatcher calls.
+// Internal to kernels/; not installed.
+
+#include <cstddef>
+
+#include "awq/kernels/w4_linear.h"
+
+namespace awq::kernels::detail {
+
+// Views into the w4_prepare workspace of M rows.
+struct Prepared {
+    int W = 0;  // K / 8
+    int G = 0;  // K / group
+    const float* planes = nullptr;     // [M][8][W]
+    const float* wordSums = nullptr;   // [M][W]
+    const float* groupSums = nullptr;  // [M][G]
+    const float* planesOf(int m) const { return planes + static_cast<std::size_t>(m) * 8 * W; }
+    const float* wordSumsOf(int m) const { return wordSums + static_cast<std::size_t>(m) * W; }
+    const float* groupSumsOf(int m) const { return groupSums + static_cast<std::size_t>(m) * G; }
+};
+Prepared preparedView(const float* work, int M, int K, int group);
+
+// Each returns false when it does not handle this geometry (the dispatcher then falls
+// back to the scalar path), true when y[m][n0..n1) has been written.
+bool gemv_avx512(const W4Matrix& w, const float* x, int ldx, const Prepared& p, int M, float* y, int ldy, int n0,
+                 int n1);
+bool gemv_avx2(const W4Matrix& w, const float* x, int ldx, const Prepared& p, int M, float* y, int ldy, int n0,
+               int n1);
+void gemv_scalar(const W4Matrix& w, const float* x, int ldx, int M, float* y, int ldy, int n0, int n1);
+
+void dequantize_rows_avx512(const W4Matrix& w, int n0, int n1, float* panel, int ldp);
+void dequantize_rows_avx2(const W4Matrix& w, int n0, int n1, float* panel, int ldp);
+void dequantize_rows_scalar(const W4Matrix& w, int n0, int n1, float* panel, int ldp);
+
+}  // namespace awq::kernels::detail

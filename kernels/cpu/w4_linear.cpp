@@ -1,0 +1,215 @@
+// W4 kernels: validation, activation preparation, run-time ISA choice, and the portable
+// scalar path (the fallback, and the shape of the arithmetic the vector paths follow).
+#include "awq/kernels/w4_linear.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+#include "awq/kernels/awq_format.h"
+#include "awq/kernels/half.h"
+#include "w4_internal.h"
+
+namespace awq::kernels {
+
+namespace detail {
+namespace {
+#include "w4_dequant_rows.inc"
+}  // namespace
+
+void dequantize_rows_scalar(const W4Matrix& w, int n0, int n1, float* panel, int ldp) {
+    dequantizeRowsGeneric(w, n0, n1, panel, ldp);
+}
+
+// Exact per-group arithmetic: y += s * Σ (q - z) x, integer codes, float sums.
+void gemv_scalar(const W4Matrix& w, const float* x, int ldx, int M, float* y, int ldy, int n0, int n1) {
+    const int K = w.K, N = w.N, g = w.group, G = K / g;
+    const uint32_t* qw = reinterpret_cast<const uint32_t*>(w.qweight);
+    const uint32_t* qz = reinterpret_cast<const uint32_t*>(w.qzeros);
+    const bool gemv = w.packing == W4Packing::Gemv;
+    const int W = K / 8, NW = N / 8;
+    const int ZW = gemv ? gemvZerosWidth(K, g) : 0;
+    for (int n = n0; n < n1; ++n) {
+        const int shiftGemm = 4 * AWQ_REVERSE_ORDER[n % 8];
+        for (int m = 0; m < M; ++m) {
+            const float* xr = x + static_cast<std::size_t>(m) * ldx;
+            float total = 0.0f;
+            for (int gi = 0; gi < G; ++gi) {
+                float s;
+                int z;
+                if (gemv) {
+                    s = half_to_float(w.scales[static_cast<std::size_t>(n) * ZW * 8 + gi]);
+                    z = static_cast<int>((qz[static_cast<std::size_t>(n) * ZW + gi / 8] >> (4 * (gi % 8))) & 0xFu);
+                } else {
+                    s = half_to_float(w.scales[static_cast<std::size_t>(gi) * N + n]);
+                    z = static_cast<int>((qz[static_cast<std::size_t>(gi) * NW + n / 8] >> shiftGemm) & 0xFu);
+                }
+                float acc = 0.0f;
+                for (int k = gi * g; k < (gi + 1) * g; ++k) {
+                    const uint32_t code = gemv ? (qw[static_cast<std::size_t>(n) * W + k / 8] >> (4 * (k % 8))) & 0xFu
+                                               : (qw[static_cast<std::size_t>(k) * NW + n / 8] >> shiftGemm) & 0xFu;
+                    acc += static_cast<float>(static_cast<int>(code) - z) * xr[k];
+                }
+                total += s * acc;
+            }
+            y[static_cast<std::size_t>(m) * ldy + n] = total;
+        }
+    }
+}
+
+Prepared preparedView(const float* work, int M, int K, int group) {
+    Prepared p;
+    p.W = K / 8;
+    p.G = K / group;
+    p.planes = work;
+    p.wordSums = work + static_cast<std::size_t>(M) * 8 * p.W;
+    p.groupSums = p.wordSums + static_cast<std::size_t>(M) * p.W;
+    return p;
+}
+
+}  // namespace detail
+
+namespace {
+
+[[noreturn]] void fail(const std::string& what) { throw std::invalid_argument("w4 kernels: " + what); }
+
+bool cpuHas(CpuIsa isa) {
+#if defined(__x86_64__) || defined(__i386__)
+    switch (isa) {
+    case CpuIsa::Scalar:
+        return true;
+    case CpuIsa::Avx2:
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+    case CpuIsa::Avx512:
+        return cpuHas(CpuIsa::Avx2) && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+               __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+    }
+    return false;
+#else
+    return isa == CpuIsa::Scalar;
+#endif
+}
+
+void checkRange(const W4Matrix& w, int n0, int n1) {
+    if (n0 < 0 || n1 > w.N || n0 > n1 || n0 % 8 != 0 || (n1 % 8 != 0 && n1 != w.N))
+        fail("channel range [" + std::to_string(n0) + ", " + std::to_string(n1) + ") of N=" + std::to_string(w.N) +
+             " must be within [0, N) and start/end on multiples of 8");
+}
+
+}  // namespace
+
+void w4_validate(const W4Matrix& w) {
+    const std::string shape = "K=" + std::to_string(w.K) + ", N=" + std::to_string(w.N) +
+                              ", group=" + std::to_string(w.group);
+    if (w.K <= 0 || w.N <= 0 || w.group <= 0)
+        fail("sizes must be positive (" + shape + ")");
+    if (w.K % w.group != 0)
+        fail("in_features must be a multiple of the group size (" + shape + ")");
+    if (w.N % 8 != 0 || w.K % 8 != 0)
+        fail("in_features and out_features must be multiples of 8 (" + shape + ")");
+    if (w.packing == W4Packing::Gemv && !(w.group == 32 || w.group == 64 || w.group >= 128))
+        fail("the GEMV packing supports group sizes 32, 64 or >= 128 (" + shape + ")");
+    if (!w.qweight || !w.qzeros || !w.scales)
+        fail("null tensor pointer (" + shape + ")");
+}
+
+const char* cpuIsaName(CpuIsa isa) {
+    switch (isa) {
+    case CpuIsa::Scalar:
+        return "scalar";
+    case CpuIsa::Avx2:
+        return "avx2";
+    case CpuIsa::Avx512:
+        return "avx512";
+    }
+    return "?";
+}
+
+bool cpuIsaSupported(CpuIsa isa) {
+    static const bool supported[3] = {cpuHas(CpuIsa::Scalar), cpuHas(CpuIsa::Avx2), cpuHas(CpuIsa::Avx512)};
+    return supported[static_cast<int>(isa)];
+}
+
+CpuIsa bestCpuIsa() {
+    static const CpuIsa best = [] {
+        CpuIsa cap = CpuIsa::Avx512;
+        if (const char* env = std::getenv("AWQ_CPU_ISA")) {
+            if (!std::strcmp(env, "scalar"))
+                cap = CpuIsa::Scalar;
+            else if (!std::strcmp(env, "avx2"))
+                cap = CpuIsa::Avx2;
+        }
+        for (int i = static_cast<int>(cap); i > 0; --i)
+            if (cpuIsaSupported(static_cast<CpuIsa>(i)))
+                return static_cast<CpuIsa>(i);
+        return CpuIsa::Scalar;
+    }();
+    return best;
+}
+
+std::size_t w4_prepare_floats(int M, int K, int group) {
+    const std::size_t W = static_cast<std::size_t>(K / 8), G = static_cast<std::size_t>(K / group);
+    return static_cast<std::size_t>(M) * (8 * W + W + G);
+}
+
+void w4_prepare(const float* x, int M, int K, int ldx, int group, float* work) {
+    const detail::Prepared p = detail::preparedView(work, M, K, group);
+    for (int m = 0; m < M; ++m) {
+        const float* xr = x + static_cast<std::size_t>(m) * ldx;
+        float* planes = const_cast<float*>(p.planesOf(m));
+        float* wordSums = const_cast<float*>(p.wordSumsOf(m));
+        float* groupSums = const_cast<float*>(p.groupSumsOf(m));
+        for (int c = 0; c < p.W; ++c) {
+            float sum = 0.0f;
+            for (int i = 0; i < 8; ++i) {
+                planes[static_cast<std::size_t>(i) * p.W + c] = xr[8 * c + i];
+                sum += xr[8 * c + i];
+            }
+            wordSums[c] = sum;
+        }
+        const int wordsPerGroup = group / 8;
+        for (int gi = 0; gi < p.G; ++gi) {
+            float sum = 0.0f;
+            for (int c = gi * wordsPerGroup; c < (gi + 1) * wordsPerGroup; ++c)
+                sum += wordSums[c];
+            groupSums[gi] = sum;
+        }
+    }
+}
+
+void w4_gemv(const W4Matrix& w, const float* x, int ldx, const float* prepared, int M, float* y, int ldy, int n0,
+             int n1, CpuIsa isa) {
+    checkRange(w, n0, n1);
+    if (!cpuIsaSupported(isa))
+        fail(std::string("this CPU cannot run the ") + cpuIsaName(isa) + " path");
+    if (n0 == n1 || M <= 0)
+        return;
+    const detail::Prepared p = detail::preparedView(prepared, M, w.K, w.group);
+    if (isa == CpuIsa::Avx512 && detail::gemv_avx512(w, x, ldx, p, M, y, ldy, n0, n1))
+        return;
+    if (isa != CpuIsa::Scalar && detail::gemv_avx2(w, x, ldx, p, M, y, ldy, n0, n1))
+        return;
+    detail::gemv_scalar(w, x, ldx, M, y, ldy, n0, n1);
+}
+
+void w4_dequantize_rows(const W4Matrix& w, int n0, int n1, float* panel, int ldp, CpuIsa isa) {
+    checkRange(w, n0, n1);
+    if (!cpuIsaSupported(isa))
+        fail(std::string("this CPU cannot run the ") + cpuIsaName(isa) + " path");
+    if (ldp < w.K)
+        fail("panel row stride " + std::to_string(ldp) + " is smaller than K=" + std::to_string(w.K));
+    switch (isa) {
+    case CpuIsa::Avx512:
+        detail::dequantize_rows_avx512(w, n0, n1, panel, ldp);
+        return;
+    case CpuIsa::Avx2:
+        detail::dequantize_rows_avx2(w, n0, n1, panel, ldp);
+        return;
+    case CpuIsa::Scalar:
+        detail::dequantize_rows_scalar(w, n0, n1, panel, ldp);
+        return;
+    }
+}
+
+}  // namespace awq::kernels

@@ -1,0 +1,344 @@
+// The W4A16 CPU kernels (kernels/w4_linear.h) against a float64 dequantize-then-matmul
+// oracle, for both packings, both kernels and every instruction set this CPU runs.
+#include <QtTest>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "awq/kernels/awq_format.h"
+#include "awq/kernels/awq_unpack.h"
+#include "awq/kernels/half.h"
+#include "awq/kernels/w4_linear.h"
+
+using namespace awq::kernels;
+
+namespace {
+
+// One random quantized linear, kept as codes (the truth) and in both packings.
+struct Case {
+    int K, N, group;
+    std::vector<uint8_t> codes;   // [N][K]
+    std::vector<uint8_t> zeros;   // [N][G]
+    std::vector<float> scale;     // [N][G], exactly fp16 values
+    std::vector<int32_t> gemmQ, gemmZ, gemvQ, gemvZ;
+    std::vector<uint16_t> gemmS, gemvS;
+
+    W4Matrix matrix(W4Packing packing) const {
+        W4Matrix m;
+        m.packing = packing;
+        m.K = K;
+        m.N = N;
+        m.group = group;
+        const bool gemm = packing == W4Packing::Gemm;
+        m.qweight = gemm ? gemmQ.data() : gemvQ.data();
+        m.qzeros = gemm ? gemmZ.data() : gemvZ.data();
+        m.scales = gemm ? gemmS.data() : gemvS.data();
+        return m;
+    }
+    // Exact dequantized weight (q - z) * s in double.
+    double weight(int n, int k) const {
+        const int gi = k / group, G = K / group;
+        return (static_cast<int>(codes[static_cast<std::size_t>(n) * K + k]) -
+                static_cast<int>(zeros[static_cast<std::size_t>(n) * G + gi])) *
+               static_cast<double>(scale[static_cast<std::size_t>(n) * G + gi]);
+    }
+};
+
+Case makeCase(int K, int N, int group, uint32_t seed, bool withGemv = true) {
+    std::mt19937 rng(seed);
+    std::uniform_int_distribution<int> code(0, 15);
+    std::uniform_real_distribution<float> mag(1e-3f, 0.05f);
+    Case c{K, N, group, {}, {}, {}, {}, {}, {}, {}, {}, {}};
+    const int G = K / group;
+    c.codes.resize(static_cast<std::size_t>(N) * K);
+    for (auto& v : c.codes) v = static_cast<uint8_t>(code(rng));
+    c.zeros.resize(static_cast<std::size_t>(N) * G);
+    for (auto& v : c.zeros) v = static_cast<uint8_t>(code(rng));
+    c.scale.resize(c.zeros.size());
+    std::vector<uint16_t> scaleBits(c.zeros.size());
+    for (std::size_t i = 0; i < c.scale.size(); ++i) {
+        float s = mag(rng);
+        if (i % 7 == 3) s = -s;  // the kernels must not assume positive scales
+        scaleBits[i] = float_to_half(s);
+        c.scale[i] = half_to_float(scaleBits[i]);
+    }
+    // GEMM: qweight [K][N/8] packs codes given as [N][K]; zeros [G][N/8]; scales [G][N].
+    c.gemmQ.resize(static_cast<std::size_t>(K) * N / 8);
+    pack_gemm(c.codes.data(), K, N, c.gemmQ.data());
+    c.gemmZ.resize(static_cast<std::size_t>(G) * N / 8);
+    pack_gemm_zeros(c.zeros.data(), G, N, c.gemmZ.data());
+    c.gemmS.resize(static_cast<std::size_t>(G) * N);
+    for (int n = 0; n < N; ++n)
+        for (int gi = 0; gi < G; ++gi)
+            c.gemmS[static_cast<std::size_t>(gi) * N + n] = scaleBits[static_cast<std::size_t>(n) * G + gi];
+    if (withGemv) {
+        const int ZW = gemvZerosWidth(K, group);
+        c.gemvQ.resize(static_cast<std::size_t>(N) * K / 8);
+        pack_gemv(c.codes.data(), K, N, c.gemvQ.data());
+        c.gemvZ.resize(static_cast<std::size_t>(N) * ZW);
+        pack_gemv_zeros(c.zeros.data(), K, N, group, c.gemvZ.data());
+        c.gemvS.assign(static_cast<std::size_t>(N) * ZW * 8, 0);
+        for (int n = 0; n < N; ++n)
+            for (int gi = 0; gi < G; ++gi)
+                c.gemvS[static_cast<std::size_t>(n) * ZW * 8 + gi] = scaleBits[static_cast<std::size_t>(n) * G + gi];
+    }
+    return c;
+}
+
+std::vector<float> randomActivations(int M, int ld, uint32_t seed) {
+    std::mt19937 rng(seed);
+    std::normal_distribution<float> d(0.0f, 1.0f);
+    std::vector<float> x(static_cast<std::size_t>(M) * ld);
+    for (auto& v : x) v = d(rng);
+    return x;
+}
+
+// y = x · W^T in double over the exact weights.
+std::vector<double> reference(const Case& c, const std::vector<float>& x, int M, int ldx) {
+    std::vector<double> w(static_cast<std::size_t>(c.N) * c.K);
+    for (int n = 0; n < c.N; ++n)
+        for (int k = 0; k < c.K; ++k) w[static_cast<std::size_t>(n) * c.K + k] = c.weight(n, k);
+    std::vector<double> y(static_cast<std::size_t>(M) * c.N, 0.0);
+    for (int m = 0; m < M; ++m)
+        for (int n = 0; n < c.N; ++n) {
+            double acc = 0.0;
+            const double* wr = &w[static_cast<std::size_t>(n) * c.K];
+            const float* xr = &x[static_cast<std::size_t>(m) * ldx];
+            for (int k = 0; k < c.K; ++k) acc += wr[k] * xr[k];
+            y[static_cast<std::size_t>(m) * c.N + n] = acc;
+        }
+    return y;
+}
+
+// max |y - ref| / max |ref| over the columns [n0, n1).
+double relativeError(const std::vector<float>& y, int ldy, const std::vector<double>& ref, int M, int N, int n0,
+                     int n1) {
+    double err = 0.0, scale = 0.0;
+    for (int m = 0; m < M; ++m)
+        for (int n = n0; n < n1; ++n) {
+            const double r = ref[static_cast<std::size_t>(m) * N + n];
+            err = std::max(err, std::abs(y[static_cast<std::size_t>(m) * ldy + n] - r));
+            scale = std::max(scale, std::abs(r));
+        }
+    return scale > 0 ? err / scale : err;
+}
+
+std::vector<CpuIsa> supportedIsas() {
+    std::vector<CpuIsa> isas;
+    for (CpuIsa isa : {CpuIsa::Scalar, CpuIsa::Avx2, CpuIsa::Avx512})
+        if (cpuIsaSupported(isa)) isas.push_back(isa);
+    return isas;
+}
+
+std::vector<float> runGemv(const Case& c, W4Packing packing, CpuIsa isa, const std::vector<float>& x, int M, int ldx,
+                           int ldy, int n0, int n1, float fill = NAN) {
+    std::vector<float> work(w4_prepare_floats(M, c.K, c.group));
+    w4_prepare(x.data(), M, c.K, ldx, c.group, work.data());
+    std::vector<float> y(static_cast<std::size_t>(M) * ldy, fill);
+    w4_gemv(c.matrix(packing), x.data(), ldx, work.data(), M, y.data(), ldy, n0, n1, isa);
+    return y;
+}
+
+std::string label(const Case& c, W4Packing p, CpuIsa isa, int M) {
+    return std::string(p == W4Packing::Gemm ? "gemm" : "gemv") + " " + cpuIsaName(isa) + " K=" + std::to_string(c.K) +
+           " N=" + std::to_string(c.N) + " g=" + std::to_string(c.group) + " M=" + std::to_string(M);
+}
+
+}  // namespace
+
+class TestW4Kernels : public QObject {
+    Q_OBJECT
+
+private Q_SLOTS:
+    void reportsInstructionSets() {
+        qInfo("best ISA on this machine: %s", cpuIsaName(bestCpuIsa()));
+        QVERIFY(cpuIsaSupported(CpuIsa::Scalar));
+        QVERIFY(cpuIsaSupported(bestCpuIsa()));
+    }
+
+    // The GEMV-style kernel over many shapes, group sizes and row counts.
+    void gemvKernelMatchesReference_data() {
+        QTest::addColumn<int>("K");
+        QTest::addColumn<int>("N");
+        QTest::addColumn<int>("group");
+        QTest::addColumn<QList<int>>("rows");
+        const QList<int> all = {1, 2, 3, 7, 8, 9, 17};
+        QTest::newRow("128x128 g32") << 128 << 128 << 32 << (all + QList<int>{64});
+        QTest::newRow("128x128 g64") << 128 << 128 << 64 << (all + QList<int>{64});
+        QTest::newRow("128x128 g128") << 128 << 128 << 128 << (all + QList<int>{64, 512});
+        QTest::newRow("256x136 g64 (N tail)") << 256 << 136 << 64 << all;
+        QTest::newRow("160x64 g32 (K tail)") << 160 << 64 << 32 << all;
+        QTest::newRow("2048x2560 g128") << 2048 << 2560 << 128 << QList<int>{1, 8};
+        QTest::newRow("2048x512 g32") << 2048 << 512 << 32 << QList<int>{1, 3, 9};
+        QTest::newRow("5632x256 g64") << 5632 << 256 << 64 << QList<int>{1, 8};
+        QTest::newRow("11008x128 g128") << 11008 << 128 << 128 << QList<int>{1, 2};
+        QTest::newRow("128x11008 g128") << 128 << 11008 << 128 << QList<int>{1, 7};
+        QTest::newRow("512x384 g256") << 512 << 384 << 256 << QList<int>{1, 5};
+        QTest::newRow("384x64 per-channel") << 384 << 64 << 384 << QList<int>{1, 4};
+    }
+    void gemvKernelMatchesReference() {
+        QFETCH(int, K);
+        QFETCH(int, N);
+        QFETCH(int, group);
+        QFETCH(QList<int>, rows);
+        const Case c = makeCase(K, N, group, static_cast<uint32_t>(K * 31 + N * 7 + group));
+        for (int M : rows) {
+            const auto x = randomActivations(M, K, static_cast<uint32_t>(M));
+            const auto ref = reference(c, x, M, K);
+            for (W4Packing p : {W4Packing::Gemm, W4Packing::Gemv})
+                for (CpuIsa isa : supportedIsas()) {
+                    const auto y = runGemv(c, p, isa, x, M, K, N, 0, N);
+                    const double err = relativeError(y, N, ref, M, N, 0, N);
+                    QVERIFY2(err < 1e-4, (label(c, p, isa, M) + ": relative error " + std::to_string(err)).c_str());
+                }
+        }
+    }
+
+    // The dequantize-rows kernel gives exactly (q - z) * s, for both packings and a sub-range.
+    void dequantizeRowsIsExact_data() {
+        QTest::addColumn<int>("K");
+        QTest::addColumn<int>("N");
+        QTest::addColumn<int>("group");
+        QTest::newRow("128x64 g32") << 128 << 64 << 32;
+        QTest::newRow("256x136 g64") << 256 << 136 << 64;
+        QTest::newRow("2048x256 g128") << 2048 << 256 << 128;
+        QTest::newRow("5632x64 g128") << 5632 << 64 << 128;
+    }
+    void dequantizeRowsIsExact() {
+        QFETCH(int, K);
+        QFETCH(int, N);
+        QFETCH(int, group);
+        const Case c = makeCase(K, N, group, 99u + static_cast<uint32_t>(K));
+        const int n0 = 8, n1 = N - 8, ldp = K + 3;
+        for (W4Packing p : {W4Packing::Gemm, W4Packing::Gemv})
+            for (CpuIsa isa : supportedIsas()) {
+                std::vector<float> panel(static_cast<std::size_t>(n1 - n0) * ldp, -777.0f);
+                w4_dequantize_rows(c.matrix(p), n0, n1, panel.data(), ldp, isa);
+                for (int n = n0; n < n1; ++n)
+                    for (int k = 0; k < K; ++k) {
+                        const float got = panel[static_cast<std::size_t>(n - n0) * ldp + k];
+                        const auto want = static_cast<float>(c.weight(n, k));
+                        if (got != want)
+                            QFAIL((label(c, p, isa, 0) + ": n=" + std::to_string(n) + " k=" + std::to_string(k) +
+                                   " got " + std::to_string(got) + " want " + std::to_string(want))
+                                      .c_str());
+                    }
+                QCOMPARE(panel[static_cast<std::size_t>(n1 - n0 - 1) * ldp + K], -777.0f);  // stride padding untouched
+            }
+    }
+
+    // Many rows through dequantize + matmul agree with the reference too (what QuantLinear does for prefill).
+    void panelMatmulMatchesReference() {
+        const Case c = makeCase(512, 192, 128, 5u);
+        const int M = 64;
+        const auto x = randomActivations(M, c.K, 11u);
+        const auto ref = reference(c, x, M, c.K);
+        for (W4Packing p : {W4Packing::Gemm, W4Packing::Gemv}) {
+            std::vector<float> panel(static_cast<std::size_t>(c.N) * c.K);
+            w4_dequantize_rows(c.matrix(p), 0, c.N, panel.data(), c.K, bestCpuIsa());
+            std::vector<float> y(static_cast<std::size_t>(M) * c.N);
+            for (int m = 0; m < M; ++m)
+                for (int n = 0; n < c.N; ++n) {
+                    float acc = 0.0f;
+                    for (int k = 0; k < c.K; ++k)
+                        acc += x[static_cast<std::size_t>(m) * c.K + k] * panel[static_cast<std::size_t>(n) * c.K + k];
+                    y[static_cast<std::size_t>(m) * c.N + n] = acc;
+                }
+            QVERIFY(relativeError(y, c.N, ref, M, c.N, 0, c.N) < 1e-4);
+        }
+    }
+
+    // Partial channel ranges (how threads split N) write only their columns; strided x and y work.
+    void channelRangesAndStrides() {
+        const Case c = makeCase(256, 272, 64, 7u);
+        const int M = 5, ldx = c.K + 5, ldy = c.N + 9;
+        const auto x = randomActivations(M, ldx, 3u);
+        const auto ref = reference(c, x, M, ldx);
+        for (W4Packing p : {W4Packing::Gemm, W4Packing::Gemv})
+            for (CpuIsa isa : supportedIsas()) {
+                std::vector<float> work(w4_prepare_floats(M, c.K, c.group));
+                w4_prepare(x.data(), M, c.K, ldx, c.group, work.data());
+                std::vector<float> y(static_cast<std::size_t>(M) * ldy, -1.0f);
+                const W4Matrix w = c.matrix(p);
+                w4_gemv(w, x.data(), ldx, work.data(), M, y.data(), ldy, 0, 136, isa);
+                w4_gemv(w, x.data(), ldx, work.data(), M, y.data(), ldy, 136, 264, isa);
+                QVERIFY2(relativeError(y, ldy, ref, M, c.N, 0, 264) < 1e-4, label(c, p, isa, M).c_str());
+                for (int m = 0; m < M; ++m)
+                    for (int n = 264; n < ldy; ++n)
+                        QCOMPARE(y[static_cast<std::size_t>(m) * ldy + n], -1.0f);
+            }
+    }
+
+    // Extreme codes and zero points: all 0, all 15, zero point 15 with code 0.
+    void extremeCodes() {
+        Case c = makeCase(256, 64, 128, 1u);
+        for (int variant = 0; variant < 2; ++variant) {
+            std::fill(c.codes.begin(), c.codes.end(), variant == 0 ? 0 : 15);
+            std::fill(c.zeros.begin(), c.zeros.end(), variant == 0 ? 15 : 0);
+            const Case packed = [&] {
+                Case d = makeCase(256, 64, 128, 1u);
+                d.codes = c.codes;
+                d.zeros = c.zeros;
+                d.scale = c.scale;
+                pack_gemm(d.codes.data(), d.K, d.N, d.gemmQ.data());
+                pack_gemm_zeros(d.zeros.data(), d.K / d.group, d.N, d.gemmZ.data());
+                pack_gemv(d.codes.data(), d.K, d.N, d.gemvQ.data());
+                pack_gemv_zeros(d.zeros.data(), d.K, d.N, d.group, d.gemvZ.data());
+                return d;
+            }();
+            const auto x = randomActivations(2, packed.K, 8u);
+            const auto ref = reference(packed, x, 2, packed.K);
+            for (W4Packing p : {W4Packing::Gemm, W4Packing::Gemv})
+                for (CpuIsa isa : supportedIsas()) {
+                    const auto y = runGemv(packed, p, isa, x, 2, packed.K, packed.N, 0, packed.N);
+                    QVERIFY2(relativeError(y, packed.N, ref, 2, packed.N, 0, packed.N) < 1e-4,
+                             label(packed, p, isa, 2).c_str());
+                }
+        }
+    }
+
+    void rejectsBadGeometry() {
+        const Case c = makeCase(128, 64, 64, 2u);
+        W4Matrix w = c.matrix(W4Packing::Gemm);
+        w4_validate(w);
+        auto rejects = [](W4Matrix bad, const char* needle) {
+            try {
+                w4_validate(bad);
+            } catch (const std::invalid_argument& e) {
+                QVERIFY2(std::string(e.what()).find(needle) != std::string::npos, e.what());
+                return;
+            }
+            QFAIL(needle);
+        };
+        W4Matrix bad = w;
+        bad.N = 60;
+        rejects(bad, "multiples of 8");
+        bad = w;
+        bad.group = 96;
+        rejects(bad, "multiple of the group size");
+        bad = w;
+        bad.K = 192;
+        bad.group = 96;
+        bad.packing = W4Packing::Gemv;
+        rejects(bad, "group sizes 32, 64");
+        bad = w;
+        bad.scales = nullptr;
+        rejects(bad, "null");
+        // Ranges must start on a multiple of 8.
+        std::vector<float> work(w4_prepare_floats(1, 128, 64)), x(128, 1.0f), y(64);
+        w4_prepare(x.data(), 1, 128, 128, 64, work.data());
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument,
+                                 w4_gemv(w, x.data(), 128, work.data(), 1, y.data(), 64, 4, 64, CpuIsa::Scalar));
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument,
+                                 w4_gemv(w, x.data(), 128, work.data(), 1, y.data(), 64, 0, 72, CpuIsa::Scalar));
+    }
+};
+
+QTEST_APPLESS_MAIN(TestW4Kernels)
+#include "tst_w4_kernels.moc"
