@@ -124,8 +124,11 @@ private Q_SLOTS:
         QVERIFY(fs::exists(packed.outputFolder / "tokenizer.model"));
         QVERIFY(!hasPartialSibling(packed.outputFolder));
 
-        LoadedModel a = loadModel(packed.outputFolder);
-        LoadedModel b = loadModel(fake.outputFolder);
+        // float64 loads take the reference dequantization (AutoAWQ's fp16 rounding), not the
+        // int4 kernels, so the packed weights can be compared bit for bit.
+        const TensorTarget reference{at::kDouble};
+        LoadedModel a = loadModel(packed.outputFolder, reference);
+        LoadedModel b = loadModel(fake.outputFolder, reference);
         for (int64_t i = 0; i < a.config.numLayers; ++i) {
             for (const char *name : kLinears) {
                 const at::Tensor wa = weightOf(a.model->layer(i), name), wb = weightOf(b.model->layer(i), name);

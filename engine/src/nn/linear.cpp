@@ -7,6 +7,7 @@
 #include "awq/core/error.h"
 #include "awq/io/safetensors.h"
 #include "awq/nn/awq_dequant.h"
+#include "awq/nn/quant_linear.h"
 
 namespace awq {
 
@@ -18,6 +19,46 @@ DenseLinear::DenseLinear(at::Tensor weight, at::Tensor bias) : m_weight(std::mov
 at::Tensor DenseLinear::forward(const at::Tensor &x) const
 {
     return m_bias.defined() ? at::linear(x, m_weight, m_bias) : at::linear(x, m_weight);
+}
+
+void DenseLinear::forwardInto(const at::Tensor &x, at::Tensor &y) const
+{
+    at::mm_out(y, x, m_weight.t());
+    if (m_bias.defined())
+        y.add_(m_bias);
+}
+
+uint64_t DenseLinear::weightBytes() const
+{
+    return m_weight.nbytes() + (m_bias.defined() ? m_bias.nbytes() : 0);
+}
+
+std::unique_ptr<Linear> stackOutputs(const std::vector<const Linear *> &parts)
+{
+    AWQ_CHECK(!parts.empty(), InvalidArgument, "nothing to stack");
+    std::vector<const DenseLinear *> dense;
+    std::vector<const QuantLinear *> quant;
+    for (const Linear *p : parts) {
+        if (auto *d = dynamic_cast<const DenseLinear *>(p))
+            dense.push_back(d);
+        else if (auto *q = dynamic_cast<const QuantLinear *>(p))
+            quant.push_back(q);
+    }
+    if (quant.size() == parts.size())
+        return stackQuantLinears(quant);
+    AWQ_CHECK(dense.size() == parts.size(), InvalidArgument, "cannot stack ", parts.front()->describe(), " and ",
+              parts.back()->describe(), ": mixed or unknown kinds of linear");
+    std::vector<at::Tensor> weights, biases;
+    bool anyBias = false;
+    for (const DenseLinear *d : dense) {
+        AWQ_CHECK(d->inFeatures() == dense.front()->inFeatures() &&
+                      d->weight().scalar_type() == dense.front()->weight().scalar_type(),
+                  InvalidArgument, "cannot stack ", d->describe(), " onto ", dense.front()->describe());
+        weights.push_back(d->weight());
+        anyBias = anyBias || d->bias().defined();
+        biases.push_back(d->bias().defined() ? d->bias() : at::zeros({d->outFeatures()}, d->weight().options()));
+    }
+    return std::make_unique<DenseLinear>(at::cat(weights, 0), anyBias ? at::cat(biases, 0) : at::Tensor());
 }
 
 std::string DenseLinear::describe() const
@@ -51,6 +92,12 @@ std::unique_ptr<Linear> loadLinear(const WeightStore &store, const std::string &
               ".weight' nor '", prefix, ".qweight' is present");
     AWQ_CHECK(quant.present, Format, store.folder().string(), ": '", prefix,
               ".qweight' is present but config.json has no quantization_config");
+    if (target.dtype == at::kFloat && target.device.is_cpu()) {
+        // The int4 kernels run on the packed tensors (copied out of the memory-mapped file).
+        const AwqTensors t = readAwqTensors(store, prefix, inFeatures, outFeatures, quant);
+        return std::make_unique<QuantLinear>(t.packing, inFeatures, outFeatures, t.groupSize, t.qweight.clone(),
+                                             t.qzeros.clone(), t.scales.clone(), bias);
+    }
     at::Tensor weight = dequantizeAwqLinear(store, prefix, inFeatures, outFeatures, quant);
     return std::make_unique<DenseLinear>(weight.to(target.dtype).to(target.device), bias);
 }

@@ -123,6 +123,20 @@ std::unique_ptr<LlamaModel> LlamaModel::fromTensors(const ModelConfig &config,
     return model;
 }
 
+std::unique_ptr<LlamaModel> LlamaModel::fromParts(const ModelConfig &config, at::Tensor embed,
+                                                  std::vector<DecoderLayer> layers, at::Tensor finalNorm,
+                                                  at::Tensor lmHead)
+{
+    AWQ_CHECK(static_cast<int64_t>(layers.size()) == config.numLayers, InvalidArgument, "model has ", layers.size(),
+              " layers, config says ", config.numLayers);
+    std::unique_ptr<LlamaModel> model(new LlamaModel(config));
+    model->m_embed = std::move(embed);
+    model->m_layers = std::move(layers);
+    model->m_finalNorm = std::move(finalNorm);
+    model->m_lmHead = std::move(lmHead);
+    return model;
+}
+
 std::string LlamaModel::describe() const
 {
     std::string linear = m_layers.empty() ? std::string() : ", linears " + m_layers.front().qProj->describe();

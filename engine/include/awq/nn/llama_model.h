@@ -45,6 +45,11 @@ public:
     // Builds a model over existing tensors named as in a HF checkpoint (no copies).
     static std::unique_ptr<LlamaModel> fromTensors(const ModelConfig &config,
                                                    const std::map<std::string, at::Tensor> &tensors);
+    // Builds a model from parts made elsewhere (synthetic benchmark models, tests).
+    // lmHead may be the same tensor as embed (tied).
+    static std::unique_ptr<LlamaModel> fromParts(const ModelConfig &config, at::Tensor embed,
+                                                 std::vector<DecoderLayer> layers, at::Tensor finalNorm,
+                                                 at::Tensor lmHead);
     ~LlamaModel();
 
     const ModelConfig &config() const { return m_config; }
@@ -62,6 +67,9 @@ public:
     at::Tensor layerForward(int64_t layer, const at::Tensor &hidden, int64_t start, KVCache *cache);
     at::Tensor head(const at::Tensor &hidden) const; // final norm + lm_head -> float32 logits
 
+    const at::Tensor &embedWeight() const { return m_embed; }
+    const at::Tensor &finalNormWeight() const { return m_finalNorm; }
+    const at::Tensor &lmHeadWeight() const { return m_lmHead; }
     const DecoderLayer &layer(int64_t i) const { return m_layers.at(static_cast<size_t>(i)); }
     DecoderLayer &layer(int64_t i) { return m_layers.at(static_cast<size_t>(i)); }
     RotaryEmbedding &rotary() { return m_rotary; }

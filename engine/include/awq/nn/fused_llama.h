@@ -1,0 +1,85 @@
+#pragma once
+// FusedLlama: the CPU inference path of a Llama-family model.
+//
+// - q/k/v are stacked into one linear (one kernel call, x read once), gate/up into one,
+//   with SiLU(gate)·up computed in one pass over its output;
+// - RMSNorm, RoPE (from a precomputed cos/sin table), the KV-cache write, the residual
+//   adds and decode attention are plain loops over preallocated buffers;
+// - the KV cache and every buffer are sized for (batch, maxSeqLen) by reset(), so a
+//   decode step (T = 1) allocates no tensor storage at all.
+// Prefill (T > 1) uses the same buffers when they are large enough and ATen for the
+// causal attention over the prompt.
+//
+// Float32 on the CPU only. The unfused LlamaModel stays the oracle (tst_fused_llama
+// compares the two). Not thread-safe; one thread drives it.
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include <ATen/Tensor.h>
+
+#include "awq/model/config.h"
+#include "awq/nn/linear.h"
+
+namespace awq {
+
+class LlamaModel;
+
+class FusedLlama
+{
+public:
+    // Takes the model's weights (its q/k/v and gate/up linears are released once
+    // stacked) and sizes the cache for (batch, maxSeqLen); maxSeqLen 0 means the
+    // model's max_position_embeddings. Throws Error(UnsupportedModel) for a model that is not
+    // float32 on the CPU.
+    FusedLlama(std::unique_ptr<LlamaModel> model, int64_t batch = 1, int64_t maxSeqLen = 0);
+    ~FusedLlama();
+
+    const ModelConfig &config() const { return m_config; }
+    // Reallocates the cache and buffers (and forgets the context).
+    void reset(int64_t batch, int64_t maxSeqLen);
+    // Forgets the context, keeps the allocation.
+    void clear() { m_length = 0; }
+    // Drops cached positions from `length` on.
+    void truncate(int64_t length);
+
+    int64_t batch() const { return m_batch; }
+    int64_t maxSeqLen() const { return m_maxSeqLen; }
+    int64_t length() const { return m_length; } // positions already in the cache
+
+    // ids [batch, T] (int64, T >= 1): runs the T positions after length() and returns the
+    // logits of the last one, [batch, vocab] float32, a view of an internal buffer that
+    // the next call overwrites. Throws Error(InvalidArgument) when the batch differs or
+    // the context would exceed maxSeqLen (naming both).
+    at::Tensor forward(const at::Tensor &ids);
+
+    uint64_t weightBytes() const;   // every linear, norms, embeddings, lm_head
+    uint64_t kvCacheBytes() const;
+    uint64_t bufferBytes() const;   // activations workspace
+    std::string describe() const;   // "llama, 22 layers, linears int4 gemv g128 [...]"
+
+private:
+    struct Layer;
+    // Activations of `rows` = batch * T positions.
+    struct Buffers {
+        int64_t rows = 0;
+        at::Tensor hidden, normed, qkv, attn, attnOut, gateUp, act, mlpOut;
+    };
+    Buffers makeBuffers(int64_t rows) const;
+    void layerStep(Layer &layer, int64_t layerIndex, Buffers &buf, int64_t t);
+    void attention(int64_t layerIndex, Buffers &buf, int64_t t);
+
+    ModelConfig m_config;
+    at::Tensor m_embed, m_finalNorm;
+    std::unique_ptr<Linear> m_lmHead;
+    std::vector<Layer> m_layers;
+    at::Tensor m_cos, m_sin;          // [maxSeqLen, headDim]
+    at::Tensor m_keys, m_values;      // [layers, batch, kvHeads, maxSeqLen, headDim]
+    int64_t m_batch = 0, m_maxSeqLen = 0, m_length = 0;
+    Buffers m_decode;                 // rows = batch, reused by every decode step
+    at::Tensor m_scores;              // [batch, heads, maxSeqLen] decode attention scratch
+    at::Tensor m_lastHidden, m_logits; // [batch, hidden], [batch, vocab]
+};
+
+} // namespace awq

@@ -1,0 +1,272 @@
+#include "awq/nn/fused_llama.h"
+
+#include <cmath>
+#include <cstring>
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+
+#include "awq/core/error.h"
+#include "awq/kernels/cpu_ops.h"
+#include "awq/nn/llama_model.h"
+#include "awq/nn/quant_linear.h"
+#include "awq/nn/rope.h"
+
+namespace awq {
+
+struct FusedLlama::Layer {
+    at::Tensor inputNorm, postAttentionNorm; // [hidden]
+    std::unique_ptr<Linear> qkv;             // [hidden -> (heads + 2 kvHeads) * headDim]
+    std::unique_ptr<Linear> o;               // [heads * headDim -> hidden]
+    std::unique_ptr<Linear> gateUp;          // [hidden -> 2 * intermediate]
+    std::unique_ptr<Linear> down;            // [intermediate -> hidden]
+};
+
+namespace {
+
+at::Tensor floatBuffer(int64_t rows, int64_t cols)
+{
+    return at::empty({rows, cols}, at::kFloat);
+}
+
+// x += y over n floats.
+void addInPlace(float *x, const float *y, int64_t n)
+{
+    for (int64_t i = 0; i < n; ++i)
+        x[i] += y[i];
+}
+
+// HF "rotate half" RoPE on one head vector in place, with the position's cos/sin rows.
+void rotate(float *x, const float *cos, const float *sin, int64_t d)
+{
+    const int64_t half = d / 2;
+    for (int64_t i = 0; i < half; ++i) {
+        const float a = x[i], b = x[i + half];
+        x[i] = a * cos[i] - b * sin[i];
+        x[i + half] = b * cos[i + half] + a * sin[i + half];
+    }
+}
+
+} // namespace
+
+FusedLlama::FusedLlama(std::unique_ptr<LlamaModel> model, int64_t batch, int64_t maxSeqLen)
+    : m_config(model->config())
+{
+    AWQ_CHECK(model->dtype() == at::kFloat && model->device().is_cpu(), UnsupportedModel,
+              "the fused CPU decoder runs float32 models on the CPU; this one is ", c10::toString(model->dtype()),
+              " on ", model->device().str());
+    m_embed = model->embedWeight().contiguous();
+    m_finalNorm = model->finalNormWeight().contiguous();
+    m_lmHead = std::make_unique<DenseLinear>(model->lmHeadWeight().contiguous());
+    for (int64_t i = 0; i < m_config.numLayers; ++i) {
+        DecoderLayer &src = model->layer(i);
+        Layer layer;
+        layer.inputNorm = src.inputNorm.contiguous();
+        layer.postAttentionNorm = src.postAttentionNorm.contiguous();
+        layer.qkv = stackOutputs({src.qProj.get(), src.kProj.get(), src.vProj.get()});
+        layer.gateUp = stackOutputs({src.gateProj.get(), src.upProj.get()});
+        layer.o = std::move(src.oProj);
+        layer.down = std::move(src.downProj);
+        // The stacked copies replace the originals: free them layer by layer.
+        src.qProj.reset();
+        src.kProj.reset();
+        src.vProj.reset();
+        src.gateProj.reset();
+        src.upProj.reset();
+        m_layers.push_back(std::move(layer));
+    }
+    model.reset();
+    reset(batch, maxSeqLen > 0 ? maxSeqLen : m_config.maxPositionEmbeddings);
+}
+
+FusedLlama::~FusedLlama() = default;
+
+FusedLlama::Buffers FusedLlama::makeBuffers(int64_t rows) const
+{
+    const ModelConfig &c = m_config;
+    Buffers b;
+    b.rows = rows;
+    b.hidden = floatBuffer(rows, c.hiddenSize);
+    b.normed = floatBuffer(rows, c.hiddenSize);
+    b.qkv = floatBuffer(rows, (c.numHeads + 2 * c.numKvHeads) * c.headDim);
+    b.attn = floatBuffer(rows, c.numHeads * c.headDim);
+    b.attnOut = floatBuffer(rows, c.hiddenSize);
+    b.gateUp = floatBuffer(rows, 2 * c.intermediateSize);
+    b.act = floatBuffer(rows, c.intermediateSize);
+    b.mlpOut = floatBuffer(rows, c.hiddenSize);
+    return b;
+}
+
+void FusedLlama::reset(int64_t batch, int64_t maxSeqLen)
+{
+    const ModelConfig &c = m_config;
+    AWQ_CHECK(batch >= 1 && maxSeqLen >= 1, InvalidArgument, "the fused decoder needs batch >= 1 and max_seq_len >= 1, got ",
+              batch, " and ", maxSeqLen);
+    // Release the old cache before allocating the new one (they may both be large).
+    m_keys = m_values = at::Tensor();
+    m_batch = batch;
+    m_maxSeqLen = maxSeqLen;
+    m_length = 0;
+    m_keys = at::zeros({c.numLayers, batch, c.numKvHeads, maxSeqLen, c.headDim}, at::kFloat);
+    m_values = at::zeros({c.numLayers, batch, c.numKvHeads, maxSeqLen, c.headDim}, at::kFloat);
+    RotaryEmbedding rope(c);
+    auto [cos, sin] = rope.cosSin(0, maxSeqLen);
+    m_cos = cos.to(at::kFloat).contiguous();
+    m_sin = sin.to(at::kFloat).contiguous();
+    m_decode = makeBuffers(batch);
+    m_scores = at::empty({batch, c.numHeads, maxSeqLen}, at::kFloat);
+    m_lastHidden = floatBuffer(batch, c.hiddenSize);
+    m_logits = floatBuffer(batch, c.vocabSize);
+}
+
+void FusedLlama::truncate(int64_t length)
+{
+    AWQ_CHECK(length >= 0 && length <= m_length, InvalidArgument, "cannot truncate a context of ", m_length,
+              " tokens to ", length);
+    m_length = length;
+}
+
+at::Tensor FusedLlama::forward(const at::Tensor &ids)
+{
+    const ModelConfig &c = m_config;
+    AWQ_CHECK(ids.dim() == 2 && ids.size(1) >= 1, InvalidArgument, "input ids must be [batch, tokens], got ",
+              ids.sizes());
+    AWQ_CHECK(ids.size(0) == m_batch, InvalidArgument, "a batch of ", ids.size(0),
+              " sequences does not match the decoder's batch of ", m_batch);
+    const int64_t t = ids.size(1);
+    AWQ_CHECK(m_length + t <= m_maxSeqLen, InvalidArgument, "the context of ", m_length + t,
+              " tokens exceeds the KV cache size of ", m_maxSeqLen, " tokens (raise the maximum context length)");
+    const int64_t rows = m_batch * t;
+    Buffers prefill;
+    Buffers &buf = rows == m_decode.rows ? m_decode : (prefill = makeBuffers(rows));
+
+    // Embedding rows, row r = b * t + i.
+    const at::Tensor idsCpu = ids.scalar_type() == at::kLong && ids.device().is_cpu() ? ids : ids.to(at::kLong).cpu();
+    const auto idx = idsCpu.accessor<int64_t, 2>();
+    const float *embed = m_embed.data_ptr<float>();
+    float *hidden = buf.hidden.data_ptr<float>();
+    for (int64_t b = 0; b < m_batch; ++b)
+        for (int64_t i = 0; i < t; ++i) {
+            const int64_t id = idx[b][i];
+            AWQ_CHECK(id >= 0 && id < c.vocabSize, InvalidArgument, "token id ", id, " is outside the vocabulary of ",
+                      c.vocabSize);
+            std::memcpy(hidden + (b * t + i) * c.hiddenSize, embed + id * c.hiddenSize, c.hiddenSize * sizeof(float));
+        }
+
+    for (int64_t l = 0; l < c.numLayers; ++l)
+        layerStep(m_layers[static_cast<size_t>(l)], l, buf, t);
+
+    // Final norm of each sequence's last position, then lm_head.
+    const kernels::CpuIsa isa = QuantLinear::isa();
+    for (int64_t b = 0; b < m_batch; ++b)
+        kernels::rms_norm(hidden + (b * t + t - 1) * c.hiddenSize, m_finalNorm.data_ptr<float>(), 1,
+                          static_cast<int>(c.hiddenSize), static_cast<float>(c.rmsNormEps),
+                          m_lastHidden.data_ptr<float>() + b * c.hiddenSize, isa);
+    m_lmHead->forwardInto(m_lastHidden, m_logits);
+    m_length += t;
+    return m_logits;
+}
+
+void FusedLlama::layerStep(Layer &layer, int64_t l, Buffers &buf, int64_t t)
+{
+    const ModelConfig &c = m_config;
+    const kernels::CpuIsa isa = QuantLinear::isa();
+    const int rows = static_cast<int>(buf.rows);
+    const float eps = static_cast<float>(c.rmsNormEps);
+    const int64_t hiddenFloats = buf.rows * c.hiddenSize;
+
+    kernels::rms_norm(buf.hidden.data_ptr<float>(), layer.inputNorm.data_ptr<float>(), rows,
+                      static_cast<int>(c.hiddenSize), eps, buf.normed.data_ptr<float>(), isa);
+    layer.qkv->forwardInto(buf.normed, buf.qkv);
+    attention(l, buf, t);
+    layer.o->forwardInto(buf.attn, buf.attnOut);
+    addInPlace(buf.hidden.data_ptr<float>(), buf.attnOut.data_ptr<float>(), hiddenFloats);
+
+    kernels::rms_norm(buf.hidden.data_ptr<float>(), layer.postAttentionNorm.data_ptr<float>(), rows,
+                      static_cast<int>(c.hiddenSize), eps, buf.normed.data_ptr<float>(), isa);
+    layer.gateUp->forwardInto(buf.normed, buf.gateUp);
+    kernels::silu_mul(buf.gateUp.data_ptr<float>(), rows, static_cast<int>(c.intermediateSize),
+                      buf.act.data_ptr<float>(), isa);
+    layer.down->forwardInto(buf.act, buf.mlpOut);
+    addInPlace(buf.hidden.data_ptr<float>(), buf.mlpOut.data_ptr<float>(), hiddenFloats);
+}
+
+// RoPE on q and k, k/v into the cache, then causal attention of every new position.
+void FusedLlama::attention(int64_t l, Buffers &buf, int64_t t)
+{
+    const ModelConfig &c = m_config;
+    const int64_t H = c.numHeads, Hkv = c.numKvHeads, D = c.headDim, group = H / Hkv;
+    const int64_t qkvWidth = (H + 2 * Hkv) * D;
+    float *qkv = buf.qkv.data_ptr<float>();
+    const float *cos = m_cos.data_ptr<float>(), *sin = m_sin.data_ptr<float>();
+    float *keys = m_keys[l].data_ptr<float>(), *values = m_values[l].data_ptr<float>();
+    const int64_t seqStride = m_maxSeqLen * D, batchStride = Hkv * seqStride;
+
+    for (int64_t b = 0; b < m_batch; ++b)
+        for (int64_t i = 0; i < t; ++i) {
+            const int64_t pos = m_length + i;
+            float *row = qkv + (b * t + i) * qkvWidth;
+            for (int64_t h = 0; h < H + Hkv; ++h) // query heads, then key heads
+                rotate(row + h * D, cos + pos * D, sin + pos * D, D);
+            for (int64_t kh = 0; kh < Hkv; ++kh) {
+                float *k = keys + b * batchStride + kh * seqStride + pos * D;
+                float *v = values + b * batchStride + kh * seqStride + pos * D;
+                std::memcpy(k, row + (H + kh) * D, D * sizeof(float));
+                std::memcpy(v, row + (H + Hkv + kh) * D, D * sizeof(float));
+            }
+        }
+
+    // One task per (sequence, KV head, new position): its `group` query heads attend to
+    // positions 0..pos. Decode (t = 1) uses the preallocated scores; prefill a scratch per task range.
+    const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(D)));
+    const kernels::CpuIsa isa = QuantLinear::isa();
+    float *attn = buf.attn.data_ptr<float>();
+    float *decodeScores = t == 1 ? m_scores.data_ptr<float>() : nullptr;
+    const int64_t tasks = m_batch * Hkv * t;
+    at::parallel_for(0, tasks, 1, [&](int64_t t0, int64_t t1) {
+        std::vector<float> scratch;
+        if (!decodeScores)
+            scratch.resize(static_cast<size_t>(group * (m_length + t)));
+        for (int64_t task = t0; task < t1; ++task) {
+            const int64_t i = task % t, kh = (task / t) % Hkv, b = task / (t * Hkv);
+            const int64_t row = b * t + i, S = m_length + i + 1;
+            float *scores = decodeScores ? decodeScores + (b * H + kh * group) * m_maxSeqLen : scratch.data();
+            kernels::attention_rows(qkv + row * qkvWidth + kh * group * D, static_cast<int>(group),
+                                    keys + b * batchStride + kh * seqStride, values + b * batchStride + kh * seqStride,
+                                    static_cast<int>(S), static_cast<int>(D), D, scale, scores,
+                                    attn + row * H * D + kh * group * D, isa);
+        }
+    });
+}
+
+uint64_t FusedLlama::weightBytes() const
+{
+    const bool tied = m_lmHead->weightBytes() == m_embed.nbytes() &&
+                      static_cast<const DenseLinear &>(*m_lmHead).weight().data_ptr() == m_embed.data_ptr();
+    uint64_t total = m_embed.nbytes() + m_finalNorm.nbytes() + (tied ? 0 : m_lmHead->weightBytes());
+    for (const Layer &l : m_layers)
+        total += l.inputNorm.nbytes() + l.postAttentionNorm.nbytes() + l.qkv->weightBytes() + l.o->weightBytes() +
+                 l.gateUp->weightBytes() + l.down->weightBytes();
+    return total;
+}
+
+uint64_t FusedLlama::kvCacheBytes() const
+{
+    return m_keys.nbytes() + m_values.nbytes();
+}
+
+uint64_t FusedLlama::bufferBytes() const
+{
+    const Buffers &b = m_decode;
+    return b.hidden.nbytes() + b.normed.nbytes() + b.qkv.nbytes() + b.attn.nbytes() + b.attnOut.nbytes() +
+           b.gateUp.nbytes() + b.act.nbytes() + b.mlpOut.nbytes() + m_scores.nbytes() + m_lastHidden.nbytes() +
+           m_logits.nbytes();
+}
+
+std::string FusedLlama::describe() const
+{
+    std::string linear = m_layers.empty() ? std::string() : ", linears " + m_layers.front().qkv->describe();
+    return m_config.modelType + ", " + std::to_string(m_config.numLayers) + " layers, fused float32 on cpu" + linear;
+}
+
+} // namespace awq

@@ -1,0 +1,210 @@
+#include "awq/nn/quant_linear.h"
+
+#include <algorithm>
+#include <atomic>
+#include <sstream>
+#include <stdexcept>
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+
+#include "awq/core/error.h"
+#include "awq/kernels/awq_format.h"
+
+namespace awq {
+
+namespace {
+
+std::atomic<int64_t> g_gemvMaxRows{8};
+std::atomic<int> g_isa{-1}; // -1: the best the CPU has
+
+// Channels per parallel task: one AVX-512 GEMM-packing block (16 words), enough work per
+// task to hide the scheduling cost, and N / 128 tasks keep two to a few dozen threads busy.
+constexpr int64_t kChannelsPerTask = 128;
+
+// Panel rows for the dequantize+BLAS path: ~1 MiB of float32 per panel (it stays in L2
+// while BLAS streams it), at least 64 rows, a multiple of 8.
+int64_t panelRows(int64_t K, int64_t N)
+{
+    const int64_t rows = std::max<int64_t>(64, (int64_t{1} << 18) / std::max<int64_t>(K, 1)) / 8 * 8;
+    return std::min(rows, N);
+}
+
+void checkPacked(const at::Tensor &t, const char *name, at::ScalarType dtype, std::vector<int64_t> shape)
+{
+    AWQ_CHECK(t.defined() && t.device().is_cpu(), Format, "QuantLinear: ", name, " must be a CPU tensor");
+    AWQ_CHECK(t.scalar_type() == dtype, Format, "QuantLinear: ", name, " is ", c10::toString(t.scalar_type()),
+              ", expected ", c10::toString(dtype));
+    AWQ_CHECK(t.sizes() == at::IntArrayRef(shape), Format, "QuantLinear: ", name, " has shape ", t.sizes(),
+              ", expected ", at::IntArrayRef(shape));
+}
+
+} // namespace
+
+QuantLinear::QuantLinear(kernels::W4Packing packing, int64_t inFeatures, int64_t outFeatures, int64_t groupSize,
+                         at::Tensor qweight, at::Tensor qzeros, at::Tensor scales, at::Tensor bias)
+    : m_qweight(qweight.contiguous()), m_qzeros(qzeros.contiguous()), m_scales(scales.contiguous()),
+      m_bias(bias.defined() ? bias.to(at::kFloat).contiguous() : bias)
+{
+    const int64_t K = inFeatures, N = outFeatures, g = groupSize <= 0 ? inFeatures : groupSize;
+    m_matrix.packing = packing;
+    m_matrix.K = static_cast<int>(K);
+    m_matrix.N = static_cast<int>(N);
+    m_matrix.group = static_cast<int>(g);
+    m_matrix.qweight = m_qweight.defined() ? m_qweight.data_ptr<int32_t>() : nullptr;
+    m_matrix.qzeros = m_qzeros.defined() ? m_qzeros.data_ptr<int32_t>() : nullptr;
+    m_matrix.scales = m_scales.defined() ? reinterpret_cast<const uint16_t *>(m_scales.data_ptr<at::Half>()) : nullptr;
+    try {
+        kernels::w4_validate(m_matrix);
+    } catch (const std::invalid_argument &e) {
+        fail(ErrorCode::Format, "QuantLinear [", K, " -> ", N, "]: ", e.what());
+    }
+    if (packing == kernels::W4Packing::Gemm) {
+        checkPacked(m_qweight, "qweight", at::kInt, {K, N / 8});
+        checkPacked(m_qzeros, "qzeros", at::kInt, {K / g, N / 8});
+        checkPacked(m_scales, "scales", at::kHalf, {K / g, N});
+    } else {
+        const int64_t zw = kernels::gemvZerosWidth(static_cast<int>(K), static_cast<int>(g));
+        checkPacked(m_qweight, "qweight", at::kInt, {N, K / 8});
+        checkPacked(m_qzeros, "qzeros", at::kInt, {N, zw});
+        checkPacked(m_scales, "scales", at::kHalf, {N, zw * 8});
+    }
+    if (m_bias.defined())
+        AWQ_CHECK(m_bias.dim() == 1 && m_bias.size(0) == N, Format, "QuantLinear: bias has shape ", m_bias.sizes(),
+                  ", expected [", N, "]");
+}
+
+int64_t QuantLinear::gemvMaxRows() { return g_gemvMaxRows.load(); }
+void QuantLinear::setGemvMaxRows(int64_t rows) { g_gemvMaxRows.store(std::max<int64_t>(0, rows)); }
+
+kernels::CpuIsa QuantLinear::isa()
+{
+    const int isa = g_isa.load();
+    return isa < 0 ? kernels::bestCpuIsa() : static_cast<kernels::CpuIsa>(isa);
+}
+
+void QuantLinear::setIsa(kernels::CpuIsa isa)
+{
+    AWQ_CHECK(kernels::cpuIsaSupported(isa), InvalidArgument, "this CPU cannot run the ", kernels::cpuIsaName(isa),
+              " kernels");
+    g_isa.store(static_cast<int>(isa));
+}
+
+at::Tensor QuantLinear::forward(const at::Tensor &x) const
+{
+    AWQ_CHECK(x.scalar_type() == at::kFloat && x.device().is_cpu(), InvalidArgument,
+              "QuantLinear runs float32 activations on the CPU, got ", c10::toString(x.scalar_type()), " on ",
+              x.device().str());
+    AWQ_CHECK(x.dim() >= 1 && x.size(-1) == m_matrix.K, InvalidArgument, "QuantLinear [", m_matrix.K, " -> ",
+              m_matrix.N, "]: input has shape ", x.sizes());
+    auto x2 = x.reshape({-1, m_matrix.K}).contiguous();
+    auto y = at::empty({x2.size(0), m_matrix.N}, x.options());
+    forwardInto(x2, y);
+    std::vector<int64_t> shape(x.sizes().begin(), x.sizes().end());
+    shape.back() = m_matrix.N;
+    return y.view(shape);
+}
+
+void QuantLinear::forwardInto(const at::Tensor &x, at::Tensor &y) const
+{
+    AWQ_ASSERT(x.dim() == 2 && x.size(1) == m_matrix.K && x.is_contiguous() && x.scalar_type() == at::kFloat,
+               "QuantLinear::forwardInto: x ", x.sizes());
+    AWQ_ASSERT(y.dim() == 2 && y.size(0) == x.size(0) && y.size(1) == m_matrix.N && y.is_contiguous() &&
+                   y.scalar_type() == at::kFloat,
+               "QuantLinear::forwardInto: y ", y.sizes());
+    const int64_t rows = x.size(0);
+    if (rows == 0)
+        return;
+    if (rows <= gemvMaxRows())
+        runGemv(x.data_ptr<float>(), rows, y.data_ptr<float>());
+    else
+        runPanels(x, y);
+    if (m_bias.defined())
+        y.add_(m_bias);
+}
+
+void QuantLinear::runGemv(const float *x, int64_t rows, float *y) const
+{
+    const int M = static_cast<int>(rows), K = m_matrix.K, N = m_matrix.N;
+    const size_t need = kernels::w4_prepare_floats(M, K, m_matrix.group);
+    if (m_work.size() < need)
+        m_work.resize(need);
+    kernels::w4_prepare(x, M, K, K, m_matrix.group, m_work.data());
+    const kernels::CpuIsa cpu = isa();
+    const float *work = m_work.data();
+    const int64_t tasks = (N + kChannelsPerTask - 1) / kChannelsPerTask;
+    at::parallel_for(0, tasks, 1, [&](int64_t t0, int64_t t1) {
+        const int n0 = static_cast<int>(t0 * kChannelsPerTask);
+        const int n1 = static_cast<int>(std::min<int64_t>(N, t1 * kChannelsPerTask));
+        kernels::w4_gemv(m_matrix, x, K, work, M, y, N, n0, n1, cpu);
+    });
+}
+
+void QuantLinear::runPanels(const at::Tensor &x, at::Tensor &y) const
+{
+    const int64_t K = m_matrix.K, N = m_matrix.N;
+    const int64_t rows = panelRows(K, N);
+    auto panel = at::empty({rows, K}, at::kFloat);
+    float *panelData = panel.data_ptr<float>();
+    const kernels::CpuIsa cpu = isa();
+    for (int64_t n0 = 0; n0 < N; n0 += rows) {
+        const int64_t nb = std::min(rows, N - n0);
+        // Dequantize the panel across threads (8-row slices), then one BLAS call for it.
+        at::parallel_for(0, (nb + 7) / 8, 1, [&](int64_t s0, int64_t s1) {
+            const int a = static_cast<int>(n0 + s0 * 8), b = static_cast<int>(std::min(n0 + nb, n0 + s1 * 8));
+            kernels::w4_dequantize_rows(m_matrix, a, b, panelData + (a - n0) * K, static_cast<int>(K), cpu);
+        });
+        auto out = y.narrow(1, n0, nb);
+        at::mm_out(out, x, panel.narrow(0, 0, nb).t());
+    }
+}
+
+std::string QuantLinear::describe() const
+{
+    std::ostringstream out;
+    out << "int4 " << (m_matrix.packing == kernels::W4Packing::Gemm ? "gemm" : "gemv") << " g" << m_matrix.group
+        << " [" << m_matrix.K << " -> " << m_matrix.N << "]";
+    return out.str();
+}
+
+uint64_t QuantLinear::weightBytes() const
+{
+    return m_qweight.nbytes() + m_qzeros.nbytes() + m_scales.nbytes() + (m_bias.defined() ? m_bias.nbytes() : 0);
+}
+
+at::Tensor QuantLinear::dequantized() const
+{
+    auto w = at::empty({m_matrix.N, m_matrix.K}, at::kFloat);
+    kernels::w4_dequantize_rows(m_matrix, 0, m_matrix.N, w.data_ptr<float>(), m_matrix.K, kernels::CpuIsa::Scalar);
+    return w;
+}
+
+std::unique_ptr<QuantLinear> stackQuantLinears(const std::vector<const QuantLinear *> &parts)
+{
+    AWQ_CHECK(!parts.empty(), InvalidArgument, "nothing to stack");
+    const QuantLinear &first = *parts.front();
+    int64_t outTotal = 0;
+    bool anyBias = false;
+    for (const QuantLinear *p : parts) {
+        AWQ_CHECK(p->packing() == first.packing() && p->inFeatures() == first.inFeatures() &&
+                      p->groupSize() == first.groupSize(),
+                  InvalidArgument, "cannot stack ", p->describe(), " onto ", first.describe(),
+                  " (packing, in_features and group size must agree)");
+        outTotal += p->outFeatures();
+        anyBias = anyBias || p->bias().defined();
+    }
+    // GEMM packing stacks output channels along dim 1 (words of 8 channels), GEMV along dim 0.
+    const int64_t dim = first.packing() == kernels::W4Packing::Gemm ? 1 : 0;
+    std::vector<at::Tensor> q, z, s, b;
+    for (const QuantLinear *p : parts) {
+        q.push_back(p->qweight());
+        z.push_back(p->qzeros());
+        s.push_back(p->scales());
+        b.push_back(p->bias().defined() ? p->bias() : at::zeros({p->outFeatures()}, at::kFloat));
+    }
+    return std::make_unique<QuantLinear>(first.packing(), first.inFeatures(), outTotal, first.groupSize(),
+                                         at::cat(q, dim), at::cat(z, dim), at::cat(s, dim),
+                                         anyBias ? at::cat(b, 0) : at::Tensor());
+}
+
+} // namespace awq

@@ -1,0 +1,281 @@
+// QuantLinear (the int4 kernels behind the nn.Linear interface) and FusedLlama (the fused
+// CPU decoder) against the unfused reference path: same numbers, both packings, both
+// kernels, and a decode step that allocates no tensor storage.
+
+#include <atomic>
+
+#include <ATen/ATen.h>
+#include <QtTest>
+#include <c10/core/CPUAllocator.h>
+
+#include "awq/kernels/awq_unpack.h"
+#include "awq/kernels/half.h"
+#include "awq/nn/fused_llama.h"
+#include "awq/nn/kv_cache.h"
+#include "awq/nn/llama_model.h"
+#include "awq/nn/quant_linear.h"
+#include "awq/quant/quantize_job.h"
+#include "awq/runtime/loaded_model.h"
+#include "fixture_model.h"
+#include "test_support.h"
+
+namespace fs = std::filesystem;
+using namespace awq;
+using awq::kernels::W4Packing;
+using awq::test::contains;
+
+namespace {
+
+// A random packed linear in `packing` with codes/zeros/scales drawn from `seed`.
+std::unique_ptr<QuantLinear> randomQuantLinear(W4Packing packing, int K, int N, int g, uint64_t seed,
+                                               bool bias = false)
+{
+    at::manual_seed(seed);
+    const int G = K / g;
+    auto codes = at::randint(0, 16, {N, K}, at::kByte).contiguous();
+    auto zeros = at::randint(0, 16, {N, G}, at::kByte).contiguous();
+    auto scales = (at::rand({N, G}) * 0.05 + 0.001).to(at::kHalf).contiguous(); // [N][G]
+    at::Tensor qweight, qzeros, packedScales;
+    if (packing == W4Packing::Gemm) {
+        qweight = at::empty({K, N / 8}, at::kInt);
+        qzeros = at::empty({G, N / 8}, at::kInt);
+        kernels::pack_gemm(codes.data_ptr<uint8_t>(), K, N, qweight.data_ptr<int32_t>());
+        kernels::pack_gemm_zeros(zeros.data_ptr<uint8_t>(), G, N, qzeros.data_ptr<int32_t>());
+        packedScales = scales.t().contiguous();
+    } else {
+        const int zw = kernels::gemvZerosWidth(K, g);
+        qweight = at::empty({N, K / 8}, at::kInt);
+        qzeros = at::empty({N, zw}, at::kInt);
+        kernels::pack_gemv(codes.data_ptr<uint8_t>(), K, N, qweight.data_ptr<int32_t>());
+        kernels::pack_gemv_zeros(zeros.data_ptr<uint8_t>(), K, N, g, qzeros.data_ptr<int32_t>());
+        packedScales = at::zeros({N, zw * 8}, at::kHalf);
+        packedScales.narrow(1, 0, G).copy_(scales);
+    }
+    return std::make_unique<QuantLinear>(packing, K, N, g, qweight, qzeros, packedScales,
+                                         bias ? at::randn({N}) : at::Tensor());
+}
+
+double relativeError(const at::Tensor &got, const at::Tensor &want)
+{
+    return (got.to(at::kDouble) - want.to(at::kDouble)).abs().max().item<double>() /
+           std::max(want.to(at::kDouble).abs().max().item<double>(), 1e-30);
+}
+
+// Counts tensor-storage allocations made through the CPU allocator while installed.
+struct CountingAllocator final : at::Allocator {
+    at::Allocator *inner = nullptr;
+    mutable std::atomic<int64_t> count{0};
+    at::DataPtr allocate(size_t n) const override
+    {
+        ++count;
+        return inner->allocate(n);
+    }
+    at::DeleterFnPtr raw_deleter() const override { return inner->raw_deleter(); }
+};
+
+} // namespace
+
+class TestFusedLlama : public QObject
+{
+    Q_OBJECT
+
+    fs::path m_root, m_model, m_quantGemm, m_quantGemv;
+
+    static at::Tensor randomIds(int64_t batch, int64_t t, int64_t vocab, uint64_t seed)
+    {
+        at::manual_seed(seed);
+        return at::randint(0, vocab, {batch, t}, at::kLong);
+    }
+
+    // Last-position logits of the unfused model over a prompt then `steps` greedy-free
+    // decode steps with the given ids, and the fused model's, side by side.
+    void compareWithUnfused(const fs::path &folder, int64_t batch, double tolerance)
+    {
+        LoadedModel reference = loadModel(folder);
+        LoadedModel toFuse = loadModel(folder);
+        const ModelConfig config = reference.config;
+        FusedLlama fused(std::move(toFuse.model), batch, 64);
+        QVERIFY(contains(fused.describe(), "fused"));
+        KVCache cache(config, batch, 64);
+        const at::Tensor prompt = randomIds(batch, 9, config.vocabSize, 7);
+        auto want = reference.model->forward(prompt, &cache, /*lastOnly=*/true).squeeze(1);
+        auto got = fused.forward(prompt);
+        QVERIFY2(relativeError(got, want) < tolerance, (folder.filename().string() + " prefill").c_str());
+        for (int step = 0; step < 5; ++step) {
+            const at::Tensor next = randomIds(batch, 1, config.vocabSize, 100 + step);
+            want = reference.model->forward(next, &cache, true).squeeze(1);
+            got = fused.forward(next);
+            const double err = relativeError(got, want);
+            QVERIFY2(err < tolerance,
+                     (folder.filename().string() + " decode step " + std::to_string(step) + ": " + std::to_string(err))
+                         .c_str());
+        }
+        QCOMPARE(fused.length(), int64_t{14});
+    }
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        m_root = test::makeTempDir("fused_llama");
+        test::FixtureSpec spec;
+        spec.numKvHeads = 2; // GQA: two query heads per KV head
+        spec.intermediateSize = 192;
+        m_model = test::makeFixtureModel(m_root / "fp", spec);
+        const fs::path calib = m_root / "calib.txt";
+        test::writeFile(calib, test::fixtureCorpus());
+        for (const char *version : {"gemm", "gemv"}) {
+            QuantOptions o;
+            o.modelFolder = m_model;
+            o.outputFolder = m_root / (std::string("rtn-") + version);
+            o.method = QuantMethod::Rtn;
+            o.version = version;
+            o.quantizer.groupSize = 32;
+            o.calibration.source = {CalibrationSource::Kind::TextFile, calib, "text"};
+            o.calibration.nSamples = 8;
+            o.calibration.seqLen = 64;
+            o.threads = 1;
+            quantizeModel(o);
+            (std::string(version) == "gemm" ? m_quantGemm : m_quantGemv) = o.outputFolder;
+        }
+    }
+
+    // Both kernels (few rows: GEMV-style; many rows: dequantize + BLAS), both packings,
+    // against x · Wᵀ with the exact dequantized weight.
+    void quantLinearMatchesDequantized_data()
+    {
+        QTest::addColumn<int>("packing");
+        QTest::addColumn<int>("rows");
+        for (int p : {0, 1})
+            for (int rows : {1, 3, 8, 9, 40})
+                QTest::addRow("%s rows=%d", p == 0 ? "gemm" : "gemv", rows) << p << rows;
+    }
+    void quantLinearMatchesDequantized()
+    {
+        QFETCH(int, packing);
+        QFETCH(int, rows);
+        auto linear = randomQuantLinear(packing == 0 ? W4Packing::Gemm : W4Packing::Gemv, 256, 136, 64, 3, true);
+        const at::Tensor x = at::randn({rows, 256});
+        const at::Tensor want = at::linear(x.to(at::kDouble), linear->dequantized().to(at::kDouble),
+                                           linear->bias().to(at::kDouble));
+        QVERIFY(relativeError(linear->forward(x), want) < 1e-4);
+        // 3-D input keeps its leading shape.
+        QCOMPARE(test::shape(linear->forward(x.view({1, rows, 256}))), (test::Shape{1, rows, 136}));
+    }
+
+    void quantLinearDescribesItselfAndRejectsBadTensors()
+    {
+        auto linear = randomQuantLinear(W4Packing::Gemv, 128, 64, 32, 1);
+        QCOMPARE(QString::fromStdString(linear->describe()), QString("int4 gemv g32 [128 -> 64]"));
+        const auto t = test::catchError([&] {
+            QuantLinear bad(W4Packing::Gemm, 128, 64, 32, linear->qweight(), linear->qzeros(), linear->scales());
+        });
+        QVERIFY(t.thrown);
+        QCOMPARE(t.code, ErrorCode::Format);
+        QVERIFY2(contains(t.message, "qweight has shape"), t.message.c_str());
+        const auto half = test::catchError([&] { linear->forward(at::randn({2, 128}).to(at::kHalf)); });
+        QCOMPARE(half.code, ErrorCode::InvalidArgument);
+    }
+
+    // Stacking q/k/v (or gate/up) gives the concatenation of the separate outputs.
+    void stackedLinearsConcatenateOutputs()
+    {
+        for (W4Packing p : {W4Packing::Gemm, W4Packing::Gemv}) {
+            auto a = randomQuantLinear(p, 128, 64, 32, 11), b = randomQuantLinear(p, 128, 32, 32, 12, true);
+            auto stacked = stackOutputs({a.get(), b.get()});
+            const at::Tensor x = at::randn({2, 128});
+            const at::Tensor want = at::cat({a->forward(x), b->forward(x)}, 1);
+            QVERIFY(at::allclose(stacked->forward(x), want, 1e-5, 1e-5));
+        }
+        DenseLinear d1(at::randn({16, 8})), d2(at::randn({8, 8}), at::randn({8}));
+        auto dense = stackOutputs({&d1, &d2});
+        const at::Tensor x = at::randn({3, 8});
+        QVERIFY(at::allclose(dense->forward(x), at::cat({d1.forward(x), d2.forward(x)}, 1), 1e-5, 1e-5));
+        auto q = randomQuantLinear(W4Packing::Gemm, 8 * 16, 8, 16, 1);
+        QCOMPARE(test::catchError([&] { stackOutputs({&d1, q.get()}); }).code, ErrorCode::InvalidArgument);
+    }
+
+    void quantizedCheckpointsLoadAsQuantLinear()
+    {
+        for (const fs::path &folder : {m_quantGemm, m_quantGemv}) {
+            LoadedModel m = loadModel(folder);
+            const std::string d = m.model->layer(0).qProj->describe();
+            QVERIFY2(contains(d, "int4") && contains(d, folder.filename().string().substr(4)), d.c_str());
+        }
+    }
+
+    void fusedMatchesUnfused_data()
+    {
+        QTest::addColumn<QString>("which");
+        QTest::addColumn<int>("batch");
+        for (const char *which : {"fp", "rtn-gemm", "rtn-gemv"})
+            for (int batch : {1, 3})
+                QTest::addRow("%s batch=%d", which, batch) << QString(which) << batch;
+    }
+    void fusedMatchesUnfused()
+    {
+        QFETCH(QString, which);
+        QFETCH(int, batch);
+        compareWithUnfused(m_root / which.toStdString(), batch, 1e-4);
+    }
+
+    // The unfused model with QuantLinear on the few-rows kernel and on the BLAS path agree.
+    void prefillKernelChoiceDoesNotChangeResults()
+    {
+        LoadedModel m = loadModel(m_quantGemv);
+        const at::Tensor ids = randomIds(1, 20, m.config.vocabSize, 5);
+        const int64_t saved = QuantLinear::gemvMaxRows();
+        QuantLinear::setGemvMaxRows(0);
+        const at::Tensor panels = m.model->forward(ids);
+        QuantLinear::setGemvMaxRows(1 << 20);
+        const at::Tensor gemv = m.model->forward(ids);
+        QuantLinear::setGemvMaxRows(saved);
+        QVERIFY(relativeError(panels, gemv) < 1e-4);
+    }
+
+    void decodeStepAllocatesNoTensorStorage()
+    {
+        for (const fs::path &folder : {m_model, m_quantGemv}) {
+            LoadedModel m = loadModel(folder);
+            FusedLlama fused(std::move(m.model), 2, 32);
+            fused.forward(randomIds(2, 4, fused.config().vocabSize, 1));
+            const at::Tensor next = randomIds(2, 1, fused.config().vocabSize, 2);
+            fused.forward(next); // warm: thread pools, workspaces
+            CountingAllocator counting;
+            counting.inner = c10::GetCPUAllocator();
+            c10::SetCPUAllocator(&counting, /*priority=*/100);
+            for (int i = 0; i < 5; ++i)
+                fused.forward(next);
+            c10::SetCPUAllocator(counting.inner, 100);
+            QVERIFY2(counting.count.load() == 0, (folder.filename().string() + ": " +
+                                                  std::to_string(counting.count.load()) + " allocations in 5 steps")
+                                                     .c_str());
+            // The counter itself works: a prefill allocates.
+            c10::SetCPUAllocator(&counting, 100);
+            fused.forward(randomIds(2, 3, fused.config().vocabSize, 3));
+            c10::SetCPUAllocator(counting.inner, 100);
+            QVERIFY(counting.count.load() > 0);
+        }
+    }
+
+    void clearErrors()
+    {
+        LoadedModel m = loadModel(m_model);
+        const int64_t vocab = m.config.vocabSize;
+        FusedLlama fused(std::move(m.model), 1, 8);
+        fused.forward(randomIds(1, 6, vocab, 1));
+        auto overflow = test::catchError([&] { fused.forward(randomIds(1, 3, vocab, 2)); });
+        QCOMPARE(overflow.code, ErrorCode::InvalidArgument);
+        QVERIFY2(contains(overflow.message, "exceeds the KV cache size of 8"), overflow.message.c_str());
+        QCOMPARE(fused.length(), int64_t{6}); // nothing was consumed
+        auto batch = test::catchError([&] { fused.forward(randomIds(2, 1, vocab, 2)); });
+        QVERIFY2(contains(batch.message, "batch of 2"), batch.message.c_str());
+        auto badId = test::catchError([&] { fused.forward(at::full({1, 1}, vocab, at::kLong)); });
+        QVERIFY2(contains(badId.message, "outside the vocabulary"), badId.message.c_str());
+        fused.truncate(2);
+        fused.forward(randomIds(1, 6, vocab, 4));
+        QCOMPARE(fused.length(), int64_t{8});
+    }
+};
+
+QTEST_GUILESS_MAIN(TestFusedLlama)
+#include "tst_fused_llama.moc"
