@@ -7,7 +7,8 @@ namespace awq::kernels {
 
 void rms_norm(const float* x, const float* weight, int rows, int n, float eps, float* out, CpuIsa isa) {
     switch (isa) {
-    case CpuIsa::Avx512: return detail::rms_norm_avx512(x, weight, rows, n, eps, out);
+    case CpuIsa::Avx512:
+    case CpuIsa::Avx512Vnni: return detail::rms_norm_avx512(x, weight, rows, n, eps, out);
     case CpuIsa::Avx2: return detail::rms_norm_avx2(x, weight, rows, n, eps, out);
     case CpuIsa::Scalar: return detail::rms_norm_scalar(x, weight, rows, n, eps, out);
     }
@@ -15,7 +16,8 @@ void rms_norm(const float* x, const float* weight, int rows, int n, float eps, f
 
 void silu_mul(const float* gateUp, int rows, int n, float* out, CpuIsa isa) {
     switch (isa) {
-    case CpuIsa::Avx512: return detail::silu_mul_avx512(gateUp, rows, n, out);
+    case CpuIsa::Avx512:
+    case CpuIsa::Avx512Vnni: return detail::silu_mul_avx512(gateUp, rows, n, out);
     case CpuIsa::Avx2: return detail::silu_mul_avx2(gateUp, rows, n, out);
     case CpuIsa::Scalar: return detail::silu_mul_scalar(gateUp, rows, n, out);
     }
@@ -25,6 +27,7 @@ void attention_rows(const float* q, int queries, const float* keys, const float*
                     float scale, float* scores, float* out, CpuIsa isa) {
     switch (isa) {
     case CpuIsa::Avx512:
+    case CpuIsa::Avx512Vnni:
         return detail::attention_rows_avx512(q, queries, keys, values, S, D, ldkv, scale, scores, out);
     case CpuIsa::Avx2: return detail::attention_rows_avx2(q, queries, keys, values, S, D, ldkv, scale, scores, out);
     case CpuIsa::Scalar:

@@ -190,4 +190,8 @@ void dequantize_rows_avx2(const W4Matrix& w, int n0, int n1, float* panel, int l
     dequantizeRowsGeneric(w, n0, n1, panel, ldp);
 }
 
+void dequantize_cols_avx2(const W4Matrix& w, int n0, int n1, float* panelT, int ldp) {
+    dequantizeColsGeneric(w, n0, n1, panelT, ldp);
+}
+
 }  // namespace awq::kernels::detail

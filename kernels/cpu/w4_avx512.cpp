@@ -23,6 +23,8 @@ namespace {
 
 #include "w4_dequant_rows.inc"
 
+constexpr int kPrefetchBytes = 4096;
+
 // f = 1 + q/16 for nibble `i` of each 32-bit lane: move it to mantissa bits 19..22,
 // keep only those, OR in the exponent of 1.0 (one vpternlogd: (a & b) | c).
 template <int i>
@@ -67,12 +69,19 @@ void gemvPackingRows(const W4Matrix& w, const Prepared& p, int m0, float* y, int
         const int32_t* q = w.qweight + static_cast<std::size_t>(n) * W;
         const uint32_t* zr = reinterpret_cast<const uint32_t*>(w.qzeros) + static_cast<std::size_t>(n) * ZW;
         const uint16_t* sr = w.scales + static_cast<std::size_t>(n) * SW;
+        // The scales and zeros of a row are a few bytes each, in their own arrays: prefetch
+        // them 16 rows ahead (their first-touch misses showed up as the loop's top stall).
+        _mm_prefetch(reinterpret_cast<const char*>(sr + 16 * SW), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(zr + 16 * ZW), _MM_HINT_T0);
         __m512 total[R];
         for (int r = 0; r < R; ++r)
             total[r] = _mm512_setzero_ps();
         for (int c = 0; c < W; c += 16) {
             const __mmask16 mask = W - c >= 16 ? static_cast<__mmask16>(0xFFFF)
                                                : static_cast<__mmask16>((1u << (W - c)) - 1u);
+            // Software prefetch a few KiB ahead in the weight stream (the next rows): the
+            // hardware prefetcher alone left this loop at ~40% of the streaming bandwidth.
+            _mm_prefetch(reinterpret_cast<const char *>(q + c) + kPrefetchBytes, _MM_HINT_T0);
             const __m512i words = _mm512_maskz_loadu_epi32(mask, q + c);
             __m512 acc[R];
             for (int r = 0; r < R; ++r)
@@ -237,6 +246,10 @@ bool gemv_avx512(const W4Matrix& w, const float* x, int ldx, const Prepared& p, 
 
 void dequantize_rows_avx512(const W4Matrix& w, int n0, int n1, float* panel, int ldp) {
     dequantizeRowsGeneric(w, n0, n1, panel, ldp);
+}
+
+void dequantize_cols_avx512(const W4Matrix& w, int n0, int n1, float* panelT, int ldp) {
+    dequantizeColsGeneric(w, n0, n1, panelT, ldp);
 }
 
 }  // namespace awq::kernels::detail

@@ -4,6 +4,7 @@
 // Internal to kernels/; not installed.
 
 #include <cstddef>
+#include <cstdint>
 
 #include "awq/kernels/w4_linear.h"
 
@@ -13,9 +14,19 @@ namespace awq::kernels::detail {
 struct Prepared {
     int W = 0;  // K / 8
     int G = 0;  // K / group
+    int B = 0;  // 128-input blocks of the fixed-point copy (K / 128), 0 when K % 128 != 0
     const float* planes = nullptr;     // [M][8][W]
     const float* wordSums = nullptr;   // [M][W]
     const float* groupSums = nullptr;  // [M][G]
+    // Fixed-point copy (B > 0): per block a scale, per word the sum of the rounded
+    // values, and 256 bytes: the high and low bytes of x[8c + 2j] (even) and x[8c + 2j + 1]
+    // (odd) laid out as [even high | even low | odd high | odd low] x 64 bytes.
+    const float* blockScales = nullptr;  // [M][B]
+    const float* fixedWordSums = nullptr;  // [M][W]
+    const int8_t* fixedBytes = nullptr;   // [M][B][256]
+    const float* blockScalesOf(int m) const { return blockScales + static_cast<std::size_t>(m) * B; }
+    const float* fixedWordSumsOf(int m) const { return fixedWordSums + static_cast<std::size_t>(m) * W; }
+    const int8_t* fixedBytesOf(int m) const { return fixedBytes + static_cast<std::size_t>(m) * B * 256; }
     const float* planesOf(int m) const { return planes + static_cast<std::size_t>(m) * 8 * W; }
     const float* wordSumsOf(int m) const { return wordSums + static_cast<std::size_t>(m) * W; }
     const float* groupSumsOf(int m) const { return groupSums + static_cast<std::size_t>(m) * G; }
@@ -26,6 +37,7 @@ Prepared preparedView(const float* work, int M, int K, int group);
 // back to the scalar path), true when y[m][n0..n1) has been written.
 bool gemv_avx512(const W4Matrix& w, const float* x, int ldx, const Prepared& p, int M, float* y, int ldy, int n0,
                  int n1);
+bool gemv_avx512_vnni(const W4Matrix& w, const Prepared& p, int M, float* y, int ldy, int n0, int n1);
 bool gemv_avx2(const W4Matrix& w, const float* x, int ldx, const Prepared& p, int M, float* y, int ldy, int n0,
                int n1);
 void gemv_scalar(const W4Matrix& w, const float* x, int ldx, int M, float* y, int ldy, int n0, int n1);
@@ -33,5 +45,8 @@ void gemv_scalar(const W4Matrix& w, const float* x, int ldx, int M, float* y, in
 void dequantize_rows_avx512(const W4Matrix& w, int n0, int n1, float* panel, int ldp);
 void dequantize_rows_avx2(const W4Matrix& w, int n0, int n1, float* panel, int ldp);
 void dequantize_rows_scalar(const W4Matrix& w, int n0, int n1, float* panel, int ldp);
+void dequantize_cols_avx512(const W4Matrix& w, int n0, int n1, float* panelT, int ldp);
+void dequantize_cols_avx2(const W4Matrix& w, int n0, int n1, float* panelT, int ldp);
+void dequantize_cols_scalar(const W4Matrix& w, int n0, int n1, float* panelT, int ldp);
 
 }  // namespace awq::kernels::detail

@@ -2,6 +2,8 @@
 // scalar path (the fallback, and the shape of the arithmetic the vector paths follow).
 #include "awq/kernels/w4_linear.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
@@ -20,6 +22,10 @@ namespace {
 
 void dequantize_rows_scalar(const W4Matrix& w, int n0, int n1, float* panel, int ldp) {
     dequantizeRowsGeneric(w, n0, n1, panel, ldp);
+}
+
+void dequantize_cols_scalar(const W4Matrix& w, int n0, int n1, float* panelT, int ldp) {
+    dequantizeColsGeneric(w, n0, n1, panelT, ldp);
 }
 
 // Exact per-group arithmetic: y += s * Σ (q - z) x, integer codes, float sums.
@@ -62,9 +68,13 @@ Prepared preparedView(const float* work, int M, int K, int group) {
     Prepared p;
     p.W = K / 8;
     p.G = K / group;
+    p.B = K % 128 == 0 ? K / 128 : 0;
     p.planes = work;
     p.wordSums = work + static_cast<std::size_t>(M) * 8 * p.W;
     p.groupSums = p.wordSums + static_cast<std::size_t>(M) * p.W;
+    p.blockScales = p.groupSums + static_cast<std::size_t>(M) * p.G;
+    p.fixedWordSums = p.blockScales + static_cast<std::size_t>(M) * p.B;
+    p.fixedBytes = reinterpret_cast<const int8_t*>(p.fixedWordSums + static_cast<std::size_t>(M) * p.W);
     return p;
 }
 
@@ -84,6 +94,8 @@ bool cpuHas(CpuIsa isa) {
     case CpuIsa::Avx512:
         return cpuHas(CpuIsa::Avx2) && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+    case CpuIsa::Avx512Vnni:
+        return cpuHas(CpuIsa::Avx512) && __builtin_cpu_supports("avx512vnni");
     }
     return false;
 #else
@@ -122,23 +134,28 @@ const char* cpuIsaName(CpuIsa isa) {
         return "avx2";
     case CpuIsa::Avx512:
         return "avx512";
+    case CpuIsa::Avx512Vnni:
+        return "avx512-vnni";
     }
     return "?";
 }
 
 bool cpuIsaSupported(CpuIsa isa) {
-    static const bool supported[3] = {cpuHas(CpuIsa::Scalar), cpuHas(CpuIsa::Avx2), cpuHas(CpuIsa::Avx512)};
+    static const bool supported[4] = {cpuHas(CpuIsa::Scalar), cpuHas(CpuIsa::Avx2), cpuHas(CpuIsa::Avx512),
+                                      cpuHas(CpuIsa::Avx512Vnni)};
     return supported[static_cast<int>(isa)];
 }
 
 CpuIsa bestCpuIsa() {
     static const CpuIsa best = [] {
-        CpuIsa cap = CpuIsa::Avx512;
+        CpuIsa cap = CpuIsa::Avx512Vnni;
         if (const char* env = std::getenv("AWQ_CPU_ISA")) {
             if (!std::strcmp(env, "scalar"))
                 cap = CpuIsa::Scalar;
             else if (!std::strcmp(env, "avx2"))
                 cap = CpuIsa::Avx2;
+            else if (!std::strcmp(env, "avx512"))
+                cap = CpuIsa::Avx512;
         }
         for (int i = static_cast<int>(cap); i > 0; --i)
             if (cpuIsaSupported(static_cast<CpuIsa>(i)))
@@ -148,9 +165,46 @@ CpuIsa bestCpuIsa() {
     return best;
 }
 
+namespace {
+
+// Note [fixed-point activations] (see w4_avx512_vnni.cpp): per block of 128 inputs,
+// v = round(x / s) with s = max|x| / 32639, split exactly as v = 256 h + l with h and l
+// signed bytes, so that byte dot products with the 4-bit codes rebuild Σ q·v.
+void prepareFixedPoint(const float* xr, const detail::Prepared& p, int m) {
+    float* scales = const_cast<float*>(p.blockScalesOf(m));
+    float* wordSums = const_cast<float*>(p.fixedWordSumsOf(m));
+    int8_t* bytes = const_cast<int8_t*>(p.fixedBytesOf(m));
+    for (int b = 0; b < p.B; ++b) {
+        const float* xb = xr + 128 * b;
+        float maxAbs = 0.0f;
+        for (int k = 0; k < 128; ++k)
+            maxAbs = std::max(maxAbs, std::abs(xb[k]));
+        const float s = maxAbs > 0.0f && std::isfinite(maxAbs) ? maxAbs / 32639.0f : 1.0f;
+        scales[b] = s;
+        const float inv = 1.0f / s;
+        int8_t* out = bytes + 256 * b;
+        for (int c = 0; c < 16; ++c) {
+            int sum = 0;
+            for (int i = 0; i < 8; ++i) {
+                const int v = static_cast<int>(std::lrint(xb[8 * c + i] * inv));
+                const int h = (v + 128) >> 8, l = v - 256 * h;
+                sum += v;
+                const int odd = i & 1, j = i >> 1;  // k = 8c + 2j + odd
+                out[128 * odd + 4 * c + j] = static_cast<int8_t>(h);
+                out[128 * odd + 64 + 4 * c + j] = static_cast<int8_t>(l);
+            }
+            wordSums[16 * b + c] = static_cast<float>(sum) * s;
+        }
+    }
+}
+
+}  // namespace
+
 std::size_t w4_prepare_floats(int M, int K, int group) {
     const std::size_t W = static_cast<std::size_t>(K / 8), G = static_cast<std::size_t>(K / group);
-    return static_cast<std::size_t>(M) * (8 * W + W + G);
+    const std::size_t B = K % 128 == 0 ? static_cast<std::size_t>(K / 128) : 0;
+    const std::size_t fixed = B > 0 ? B + W + 64 * B : 0;  // scales, word sums, 256 bytes per block
+    return static_cast<std::size_t>(M) * (8 * W + W + G + fixed);
 }
 
 void w4_prepare(const float* x, int M, int K, int ldx, int group, float* work) {
@@ -175,6 +229,8 @@ void w4_prepare(const float* x, int M, int K, int ldx, int group, float* work) {
                 sum += wordSums[c];
             groupSums[gi] = sum;
         }
+        if (p.B > 0)
+            prepareFixedPoint(xr, p, m);
     }
 }
 
@@ -186,7 +242,9 @@ void w4_gemv(const W4Matrix& w, const float* x, int ldx, const float* prepared, 
     if (n0 == n1 || M <= 0)
         return;
     const detail::Prepared p = detail::preparedView(prepared, M, w.K, w.group);
-    if (isa == CpuIsa::Avx512 && detail::gemv_avx512(w, x, ldx, p, M, y, ldy, n0, n1))
+    if (isa == CpuIsa::Avx512Vnni && detail::gemv_avx512_vnni(w, p, M, y, ldy, n0, n1))
+        return;
+    if ((isa == CpuIsa::Avx512 || isa == CpuIsa::Avx512Vnni) && detail::gemv_avx512(w, x, ldx, p, M, y, ldy, n0, n1))
         return;
     if (isa != CpuIsa::Scalar && detail::gemv_avx2(w, x, ldx, p, M, y, ldy, n0, n1))
         return;
@@ -201,6 +259,7 @@ void w4_dequantize_rows(const W4Matrix& w, int n0, int n1, float* panel, int ldp
         fail("panel row stride " + std::to_string(ldp) + " is smaller than K=" + std::to_string(w.K));
     switch (isa) {
     case CpuIsa::Avx512:
+    case CpuIsa::Avx512Vnni:
         detail::dequantize_rows_avx512(w, n0, n1, panel, ldp);
         return;
     case CpuIsa::Avx2:
@@ -208,6 +267,29 @@ void w4_dequantize_rows(const W4Matrix& w, int n0, int n1, float* panel, int ldp
         return;
     case CpuIsa::Scalar:
         detail::dequantize_rows_scalar(w, n0, n1, panel, ldp);
+        return;
+    }
+}
+
+void w4_dequantize_cols(const W4Matrix& w, int n0, int n1, float* panelT, int ldp, CpuIsa isa) {
+    checkRange(w, n0, n1);
+    if (w.packing != W4Packing::Gemm)
+        fail("w4_dequantize_cols reads the GEMM packing only");
+    if (!cpuIsaSupported(isa))
+        fail(std::string("this CPU cannot run the ") + cpuIsaName(isa) + " path");
+    if (ldp < n1 - n0)
+        fail("panel row stride " + std::to_string(ldp) + " is smaller than the " + std::to_string(n1 - n0) +
+             " channels");
+    switch (isa) {
+    case CpuIsa::Avx512:
+    case CpuIsa::Avx512Vnni:
+        detail::dequantize_cols_avx512(w, n0, n1, panelT, ldp);
+        return;
+    case CpuIsa::Avx2:
+        detail::dequantize_cols_avx2(w, n0, n1, panelT, ldp);
+        return;
+    case CpuIsa::Scalar:
+        detail::dequantize_cols_scalar(w, n0, n1, panelT, ldp);
         return;
     }
 }

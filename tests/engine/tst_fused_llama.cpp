@@ -11,6 +11,7 @@
 #include "awq/kernels/awq_unpack.h"
 #include "awq/kernels/half.h"
 #include "awq/nn/fused_llama.h"
+#include "awq/nn/half_linear.h"
 #include "awq/nn/kv_cache.h"
 #include "awq/nn/llama_model.h"
 #include "awq/nn/quant_linear.h"
@@ -192,6 +193,21 @@ private Q_SLOTS:
         QVERIFY(at::allclose(dense->forward(x), at::cat({d1.forward(x), d2.forward(x)}, 1), 1e-5, 1e-5));
         auto q = randomQuantLinear(W4Packing::Gemm, 8 * 16, 8, 16, 1);
         QCOMPARE(test::catchError([&] { stackOutputs({&d1, q.get()}); }).code, ErrorCode::InvalidArgument);
+    }
+
+    // fp16-weight linear (the quantized models' lm_head) against float64 over the same values.
+    void halfLinearMatchesReference()
+    {
+        const at::Tensor w = (at::randn({200, 136}) * 0.05).to(at::kHalf).to(at::kFloat);
+        QVERIFY(HalfLinear::isExactlyHalf(w));
+        QVERIFY(!HalfLinear::isExactlyHalf(w + 1e-4));
+        HalfLinear linear(w);
+        QCOMPARE(linear.weightBytes(), uint64_t{200 * 136 * 2});
+        for (int rows : {1, 3, 9}) {
+            const at::Tensor x = at::randn({rows, 136});
+            const at::Tensor want = at::linear(x.to(at::kDouble), w.to(at::kDouble));
+            QVERIFY2(relativeError(linear.forward(x), want) < 1e-5, std::to_string(rows).c_str());
+        }
     }
 
     void quantizedCheckpointsLoadAsQuantLinear()

@@ -131,7 +131,7 @@ double relativeError(const std::vector<float>& y, int ldy, const std::vector<dou
 
 std::vector<CpuIsa> supportedIsas() {
     std::vector<CpuIsa> isas;
-    for (CpuIsa isa : {CpuIsa::Scalar, CpuIsa::Avx2, CpuIsa::Avx512})
+    for (CpuIsa isa : kAllCpuIsas)
         if (cpuIsaSupported(isa)) isas.push_back(isa);
     return isas;
 }
@@ -231,6 +231,22 @@ private Q_SLOTS:
                     }
                 QCOMPARE(panel[static_cast<std::size_t>(n1 - n0 - 1) * ldp + K], -777.0f);  // stride padding untouched
             }
+        // The GEMM packing's transposed panel, [K][n1 - n0] with a padded stride.
+        const int ldt = n1 - n0 + 5;
+        for (CpuIsa isa : supportedIsas()) {
+            std::vector<float> panelT(static_cast<std::size_t>(K) * ldt, -777.0f);
+            w4_dequantize_cols(c.matrix(W4Packing::Gemm), n0, n1, panelT.data(), ldt, isa);
+            for (int k = 0; k < K; ++k)
+                for (int n = n0; n < n1; ++n)
+                    if (panelT[static_cast<std::size_t>(k) * ldt + (n - n0)] != static_cast<float>(c.weight(n, k)))
+                        QFAIL((label(c, W4Packing::Gemm, isa, 0) + ": transposed panel differs at n=" +
+                               std::to_string(n) + " k=" + std::to_string(k))
+                                  .c_str());
+            QCOMPARE(panelT[static_cast<std::size_t>(K - 1) * ldt + (n1 - n0)], -777.0f);
+        }
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument,
+                                 w4_dequantize_cols(c.matrix(W4Packing::Gemv), 0, 8, std::vector<float>(K * 8).data(),
+                                                    8, CpuIsa::Scalar));
     }
 
     // Many rows through dequantize + matmul agree with the reference too (what QuantLinear does for prefill).

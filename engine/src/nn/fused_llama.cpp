@@ -8,6 +8,7 @@
 
 #include "awq/core/error.h"
 #include "awq/kernels/cpu_ops.h"
+#include "awq/nn/half_linear.h"
 #include "awq/nn/llama_model.h"
 #include "awq/nn/quant_linear.h"
 #include "awq/nn/rope.h"
@@ -57,7 +58,15 @@ FusedLlama::FusedLlama(std::unique_ptr<LlamaModel> model, int64_t batch, int64_t
               " on ", model->device().str());
     m_embed = model->embedWeight().contiguous();
     m_finalNorm = model->finalNormWeight().contiguous();
-    m_lmHead = std::make_unique<DenseLinear>(model->lmHeadWeight().contiguous());
+    // A quantized model's lm_head comes from an fp16 checkpoint: when its float32 copy is
+    // exactly fp16, keep it as fp16 (half the bytes per token, identical products).
+    bool quantized = false;
+    for (int64_t i = 0; i < m_config.numLayers && !quantized; ++i)
+        quantized = dynamic_cast<const QuantLinear *>(model->layer(i).qProj.get()) != nullptr;
+    if (quantized && HalfLinear::isExactlyHalf(model->lmHeadWeight()))
+        m_lmHead = std::make_unique<HalfLinear>(model->lmHeadWeight());
+    else
+        m_lmHead = std::make_unique<DenseLinear>(model->lmHeadWeight().contiguous());
     for (int64_t i = 0; i < m_config.numLayers; ++i) {
         DecoderLayer &src = model->layer(i);
         Layer layer;
@@ -241,8 +250,8 @@ void FusedLlama::attention(int64_t l, Buffers &buf, int64_t t)
 
 uint64_t FusedLlama::weightBytes() const
 {
-    const bool tied = m_lmHead->weightBytes() == m_embed.nbytes() &&
-                      static_cast<const DenseLinear &>(*m_lmHead).weight().data_ptr() == m_embed.data_ptr();
+    const auto *dense = dynamic_cast<const DenseLinear *>(m_lmHead.get());
+    const bool tied = dense && dense->weight().data_ptr() == m_embed.data_ptr();
     uint64_t total = m_embed.nbytes() + m_finalNorm.nbytes() + (tied ? 0 : m_lmHead->weightBytes());
     for (const Layer &l : m_layers)
         total += l.inputNorm.nbytes() + l.postAttentionNorm.nbytes() + l.qkv->weightBytes() + l.o->weightBytes() +
@@ -266,7 +275,8 @@ uint64_t FusedLlama::bufferBytes() const
 std::string FusedLlama::describe() const
 {
     std::string linear = m_layers.empty() ? std::string() : ", linears " + m_layers.front().qkv->describe();
-    return m_config.modelType + ", " + std::to_string(m_config.numLayers) + " layers, fused float32 on cpu" + linear;
+    return m_config.modelType + ", " + std::to_string(m_config.numLayers) + " layers, fused float32 on cpu" + linear +
+           ", lm_head " + m_lmHead->describe();
 }
 
 } // namespace awq

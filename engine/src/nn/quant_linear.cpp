@@ -1,12 +1,14 @@
 #include "awq/nn/quant_linear.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <atomic>
 #include <sstream>
 #include <stdexcept>
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
+#include <sys/mman.h>
 
 #include "awq/core/error.h"
 #include "awq/kernels/awq_format.h"
@@ -22,12 +24,44 @@ std::atomic<int> g_isa{-1}; // -1: the best the CPU has
 // task to hide the scheduling cost, and N / 128 tasks keep two to a few dozen threads busy.
 constexpr int64_t kChannelsPerTask = 128;
 
-// Panel rows for the dequantize+BLAS path: ~1 MiB of float32 per panel (it stays in L2
-// while BLAS streams it), at least 64 rows, a multiple of 8.
+// Panel rows for the dequantize+BLAS path: ~16 MiB of float32 per panel (L3-sized), a
+// multiple of 8. Measured on TinyLlama prefill-512 (docs/benchmarks.md): BLAS packs x
+// again for every call, so 1 MiB panels (88 calls for gate/up) spent a quarter of the
+// time re-packing; with 16 MiB panels a linear takes one to three calls.
 int64_t panelRows(int64_t K, int64_t N)
 {
-    const int64_t rows = std::max<int64_t>(64, (int64_t{1} << 18) / std::max<int64_t>(K, 1)) / 8 * 8;
+    const int64_t rows = std::max<int64_t>(64, (int64_t{1} << 22) / std::max<int64_t>(K, 1)) / 8 * 8;
     return std::min(rows, N);
+}
+
+// The panel buffer, reused across calls and layers (one per thread that runs linears):
+// a fresh 16 MiB allocation per call cost page faults on every prefill.
+float *panelScratch(size_t floats)
+{
+    thread_local std::vector<float> scratch;
+    if (scratch.size() < floats)
+        scratch.resize(floats);
+    return scratch.data();
+}
+
+// A contiguous copy of t in memory backed by transparent huge pages where the kernel
+// allows it (THP "madvise" mode, Debian's default). The GEMM packing's decode kernel walks
+// K rows of a 64-byte column block with a stride of N/2 bytes: with 4 KiB pages nearly
+// every load is a TLB miss.
+at::Tensor hugePageCopy(const at::Tensor &t)
+{
+    constexpr size_t kHuge = size_t{2} << 20;
+    const size_t bytes = t.nbytes();
+    if (bytes < kHuge)
+        return t.contiguous();
+    const size_t rounded = (bytes + kHuge - 1) / kHuge * kHuge;
+    void *p = std::aligned_alloc(kHuge, rounded);
+    if (!p)
+        return t.contiguous();
+    madvise(p, rounded, MADV_HUGEPAGE); // advice only: without THP this is an ordinary buffer
+    auto out = at::from_blob(p, t.sizes(), [](void *q) { std::free(q); }, t.options());
+    out.copy_(t);
+    return out;
 }
 
 void checkPacked(const at::Tensor &t, const char *name, at::ScalarType dtype, std::vector<int64_t> shape)
@@ -43,7 +77,7 @@ void checkPacked(const at::Tensor &t, const char *name, at::ScalarType dtype, st
 
 QuantLinear::QuantLinear(kernels::W4Packing packing, int64_t inFeatures, int64_t outFeatures, int64_t groupSize,
                          at::Tensor qweight, at::Tensor qzeros, at::Tensor scales, at::Tensor bias)
-    : m_qweight(qweight.contiguous()), m_qzeros(qzeros.contiguous()), m_scales(scales.contiguous()),
+    : m_qweight(hugePageCopy(qweight)), m_qzeros(qzeros.contiguous()), m_scales(scales.contiguous()),
       m_bias(bias.defined() ? bias.to(at::kFloat).contiguous() : bias)
 {
     const int64_t K = inFeatures, N = outFeatures, g = groupSize <= 0 ? inFeatures : groupSize;
@@ -144,18 +178,23 @@ void QuantLinear::runPanels(const at::Tensor &x, at::Tensor &y) const
 {
     const int64_t K = m_matrix.K, N = m_matrix.N;
     const int64_t rows = panelRows(K, N);
-    auto panel = at::empty({rows, K}, at::kFloat);
-    float *panelData = panel.data_ptr<float>();
+    float *panelData = panelScratch(static_cast<size_t>(rows * K));
     const kernels::CpuIsa cpu = isa();
+    const bool gemm = m_matrix.packing == kernels::W4Packing::Gemm;
     for (int64_t n0 = 0; n0 < N; n0 += rows) {
         const int64_t nb = std::min(rows, N - n0);
-        // Dequantize the panel across threads (8-row slices), then one BLAS call for it.
-        at::parallel_for(0, (nb + 7) / 8, 1, [&](int64_t s0, int64_t s1) {
-            const int a = static_cast<int>(n0 + s0 * 8), b = static_cast<int>(std::min(n0 + nb, n0 + s1 * 8));
-            kernels::w4_dequantize_rows(m_matrix, a, b, panelData + (a - n0) * K, static_cast<int>(K), cpu);
-        });
+        const int a = static_cast<int>(n0), b = static_cast<int>(n0 + nb);
         auto out = y.narrow(1, n0, nb);
-        at::mm_out(out, x, panel.narrow(0, 0, nb).t());
+        // Dequantization is a few % of a prefill; it runs on this thread alone, because an
+        // OpenMP region between two BLAS calls fights BLAS's own spinning threads for the cores.
+        // Each packing is dequantized in its storage orientation (rows of W for GEMV, W^T for GEMM).
+        if (gemm) {
+            kernels::w4_dequantize_cols(m_matrix, a, b, panelData, static_cast<int>(nb), cpu);
+            at::mm_out(out, x, at::from_blob(panelData, {K, nb}, at::kFloat));
+        } else {
+            kernels::w4_dequantize_rows(m_matrix, a, b, panelData, static_cast<int>(K), cpu);
+            at::mm_out(out, x, at::from_blob(panelData, {nb, K}, at::kFloat).t());
+        }
     }
 }
 

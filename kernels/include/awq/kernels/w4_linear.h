@@ -53,11 +53,17 @@ struct W4Matrix {
 // GEMV packing: group in {32, 64} or >= 128; null pointers.
 void w4_validate(const W4Matrix& w);
 
-enum class CpuIsa { Scalar = 0, Avx2 = 1, Avx512 = 2 };
-const char* cpuIsaName(CpuIsa isa);  // "scalar", "avx2", "avx512"
+// Avx512Vnni: the AVX-512 paths, except that the GEMV packing's decode kernel (when K is a
+// multiple of 128) multiplies 4-bit codes with 16-bit fixed-point activations through
+// VNNI byte dot products (Note [fixed-point activations] in w4_avx512_vnni.cpp) instead
+// of float FMAs: a third of the instructions per weight, within 2^-16 of the block's
+// largest activation per element.
+enum class CpuIsa { Scalar = 0, Avx2 = 1, Avx512 = 2, Avx512Vnni = 3 };
+inline constexpr CpuIsa kAllCpuIsas[] = {CpuIsa::Scalar, CpuIsa::Avx2, CpuIsa::Avx512, CpuIsa::Avx512Vnni};
+const char* cpuIsaName(CpuIsa isa);  // "scalar", "avx2", "avx512", "avx512-vnni"
 // Whether this CPU can run the path (and this build compiled it).
 bool cpuIsaSupported(CpuIsa isa);
-// The best supported path; AWQ_CPU_ISA=scalar|avx2|avx512 in the environment caps it.
+// The best supported path; AWQ_CPU_ISA=scalar|avx2|avx512|avx512-vnni in the environment caps it.
 CpuIsa bestCpuIsa();
 
 // ---- activations, prepared once per call ----
@@ -67,6 +73,7 @@ std::size_t w4_prepare_floats(int M, int K, int group);
 //   planes    [M][8][K/8]  planes[m][i][c] = x[m][8c + i] (the GEMV packing's nibble planes)
 //   wordSums  [M][K/8]     Σ_i x[m][8c + i]
 //   groupSums [M][K/g]     Σ over each group
+// and, when K % 128 == 0, the 16-bit fixed-point copy used by the Avx512Vnni path.
 void w4_prepare(const float* x, int M, int K, int ldx, int group, float* work);
 
 // y[m][n] for m < M, n in [n0, n1) (row stride ldy), overwritten.
@@ -77,5 +84,10 @@ void w4_gemv(const W4Matrix& w, const float* x, int ldx, const float* prepared, 
 // panel[n - n0][k] = (q[n][k] - z[n][k/g]) * s[n][k/g] for n in [n0, n1), k < K
 // (row stride ldp >= K), the nn.Linear layout, ready for y = x · panelᵀ.
 void w4_dequantize_rows(const W4Matrix& w, int n0, int n1, float* panel, int ldp, CpuIsa isa);
+
+// GEMM packing only: the transposed panel, panelT[k][n - n0] (row stride ldp >= n1 - n0),
+// ready for y = x · panelT. Reads qweight in its storage order (see w4_dequant_rows.inc);
+// QuantLinear uses it for GEMM-packed prefill.
+void w4_dequantize_cols(const W4Matrix& w, int n0, int n1, float* panelT, int ldp, CpuIsa isa);
 
 }  // namespace awq::kernels

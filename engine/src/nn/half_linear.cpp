@@ -1,0 +1,61 @@
+#include "awq/nn/half_linear.h"
+
+#include <algorithm>
+#include <sstream>
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+
+#include "awq/core/error.h"
+#include "awq/kernels/f16_linear.h"
+#include "awq/nn/quant_linear.h"
+
+namespace awq {
+
+HalfLinear::HalfLinear(const at::Tensor &weight) : m_weight(weight.to(at::kHalf).contiguous())
+{
+    AWQ_CHECK(m_weight.dim() == 2 && m_weight.device().is_cpu(), InvalidArgument,
+              "HalfLinear needs a 2-D CPU weight, got ", weight.sizes());
+}
+
+bool HalfLinear::isExactlyHalf(const at::Tensor &t)
+{
+    return at::equal(t.to(at::kHalf).to(t.scalar_type()), t);
+}
+
+at::Tensor HalfLinear::forward(const at::Tensor &x) const
+{
+    AWQ_CHECK(x.scalar_type() == at::kFloat && x.device().is_cpu() && x.size(-1) == inFeatures(), InvalidArgument,
+              "HalfLinear [", inFeatures(), " -> ", outFeatures(), "] takes float32 CPU input, got ", x.sizes(), " ",
+              c10::toString(x.scalar_type()));
+    auto x2 = x.reshape({-1, inFeatures()}).contiguous();
+    auto y = at::empty({x2.size(0), outFeatures()}, x.options());
+    forwardInto(x2, y);
+    std::vector<int64_t> shape(x.sizes().begin(), x.sizes().end());
+    shape.back() = outFeatures();
+    return y.view(shape);
+}
+
+void HalfLinear::forwardInto(const at::Tensor &x, at::Tensor &y) const
+{
+    const int K = static_cast<int>(inFeatures()), N = static_cast<int>(outFeatures());
+    const int M = static_cast<int>(x.size(0));
+    const auto *w = reinterpret_cast<const uint16_t *>(m_weight.data_ptr<at::Half>());
+    const float *xp = x.data_ptr<float>();
+    float *yp = y.data_ptr<float>();
+    const kernels::CpuIsa isa = QuantLinear::isa();
+    constexpr int64_t kRowsPerTask = 256;
+    at::parallel_for(0, (N + kRowsPerTask - 1) / kRowsPerTask, 1, [&](int64_t t0, int64_t t1) {
+        kernels::f16_gemv(w, K, N, xp, K, M, yp, N, static_cast<int>(t0 * kRowsPerTask),
+                          static_cast<int>(std::min<int64_t>(N, t1 * kRowsPerTask)), isa);
+    });
+}
+
+std::string HalfLinear::describe() const
+{
+    std::ostringstream out;
+    out << "fp16 [" << inFeatures() << " -> " << outFeatures() << "]";
+    return out.str();
+}
+
+} // namespace awq
