@@ -14,9 +14,13 @@ ArgParser::ArgParser(std::string usagePrefix, std::string summary)
 {
 }
 
-void ArgParser::positional(const std::string &name, const std::string &help)
+void ArgParser::positional(const std::string &name, const std::string &help, bool optional)
 {
+    AWQ_ASSERT(optional || m_requiredPositionals == m_positionals.size(), "required positional ", name,
+               " after an optional one");
     m_positionals.emplace_back(name, help);
+    if (!optional)
+        m_requiredPositionals = m_positionals.size();
 }
 
 void ArgParser::option(const std::string &name, const std::string &valueName, const std::string &help,
@@ -70,7 +74,7 @@ bool ArgParser::parse(int argc, char **argv, int first)
         AWQ_CHECK(nextPositional < m_positionals.size(), InvalidArgument, "unexpected argument '", arg, "'");
         m_positionalValues[m_positionals[nextPositional++].first] = arg;
     }
-    AWQ_CHECK(nextPositional == m_positionals.size(), InvalidArgument, "missing ",
+    AWQ_CHECK(nextPositional >= m_requiredPositionals, InvalidArgument, "missing ",
               m_positionals[nextPositional].first, " (see --help)");
     return true;
 }
@@ -79,8 +83,8 @@ std::string ArgParser::help() const
 {
     std::ostringstream out;
     out << "usage: " << m_usage;
-    for (const auto &[name, help] : m_positionals)
-        out << " " << name;
+    for (size_t i = 0; i < m_positionals.size(); ++i)
+        out << " " << (i < m_requiredPositionals ? m_positionals[i].first : "[" + m_positionals[i].first + "]");
     out << " [options]\n\n" << m_summary << "\n";
     if (!m_positionals.empty()) {
         out << "\narguments:\n";
@@ -104,6 +108,11 @@ const std::string &ArgParser::positionalValue(const std::string &name) const
     auto it = m_positionalValues.find(name);
     AWQ_ASSERT(it != m_positionalValues.end(), "positional ", name, " not parsed");
     return it->second;
+}
+
+bool ArgParser::hasPositional(const std::string &name) const
+{
+    return m_positionalValues.count(name) != 0;
 }
 
 bool ArgParser::has(const std::string &name) const

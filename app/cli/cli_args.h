@@ -14,7 +14,8 @@ class ArgParser
 public:
     ArgParser(std::string usagePrefix, std::string summary);
 
-    void positional(const std::string &name, const std::string &help);
+    // An optional positional may only be followed by other optional ones.
+    void positional(const std::string &name, const std::string &help, bool optional = false);
     void option(const std::string &name, const std::string &valueName, const std::string &help,
                 const std::string &defaultValue = {}, bool repeatable = false);
     void flag(const std::string &name, const std::string &help);
@@ -24,6 +25,7 @@ public:
     std::string help() const;
 
     const std::string &positionalValue(const std::string &name) const;
+    bool hasPositional(const std::string &name) const;
     bool has(const std::string &name) const; // given on the command line (or a flag set)
     std::string get(const std::string &name) const;
     std::vector<std::string> getAll(const std::string &name) const;
@@ -38,6 +40,7 @@ private:
     const Spec &spec(const std::string &name) const;
     std::string m_usage, m_summary;
     std::vector<std::pair<std::string, std::string>> m_positionals; // name, help
+    size_t m_requiredPositionals = 0;
     std::vector<Spec> m_specs;
     std::map<std::string, std::string> m_positionalValues;
     std::map<std::string, std::vector<std::string>> m_values;

@@ -13,6 +13,7 @@ int runGenerate(int argc, char **argv, int first);
 int runPerplexity(int argc, char **argv, int first);
 int runTrain(int argc, char **argv, int first);
 int runQuantize(int argc, char **argv, int first);
+int runBench(int argc, char **argv, int first);
 
 // Installs a SIGINT handler that cancels the current job (a second Ctrl+C kills).
 void cancelOnInterrupt(const awq::CancelToken &token);

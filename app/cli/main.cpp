@@ -47,6 +47,8 @@ commands:
   generate MODEL        generate text from a prompt, streamed to stdout
   perplexity MODEL      perplexity over a text file (AutoAWQ's windowing)
   quantize MODEL        AWQ or RTN 4-bit quantization to an AutoAWQ-compatible checkpoint
+  bench [MODEL]         prefill/decode tokens/s and memory of FP32, GEMM and GEMV builds
+                        (a model folder or --synthetic NAME); --kernels, --bandwidth
   train                 train a small Llama from scratch on CPU (makes the demo model)
 
 Run 'awq <command> --help' for the options of a command.
@@ -78,6 +80,8 @@ int main(int argc, char **argv)
             return awq::cli::runPerplexity(argc, argv, 2);
         if (command == "quantize")
             return awq::cli::runQuantize(argc, argv, 2);
+        if (command == "bench")
+            return awq::cli::runBench(argc, argv, 2);
         if (command == "train")
             return awq::cli::runTrain(argc, argv, 2);
         std::cerr << "awq: unknown command '" << command << "' (see awq --help)\n";

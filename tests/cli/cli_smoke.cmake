@@ -1,5 +1,5 @@
 # The awq command-line tool driven as a user would: a fixture model is written, then
-# info / generate / perplexity / quantize run on it, and bad input must fail with one clear line.
+# info / generate / perplexity / quantize / bench run on it, and bad input must fail with one clear line.
 # Invoked by CTest: cmake -DAWQ=... -DFIXTURE_TOOL=... -DWORK=... -P cli_smoke.cmake
 
 file(REMOVE_RECURSE "${WORK}")
@@ -37,7 +37,7 @@ run_ok(${AWQ} --version)
 if(NOT OUT MATCHES "^awq [0-9]+\\.[0-9]+")
     message(FATAL_ERROR "bad --version output: ${OUT}")
 endif()
-foreach(cmd info generate perplexity quantize)
+foreach(cmd info generate perplexity quantize bench)
     run_ok(${AWQ} ${cmd} --help)
     if(NOT OUT MATCHES "usage: awq ${cmd}")
         message(FATAL_ERROR "awq ${cmd} --help: ${OUT}")
@@ -86,8 +86,28 @@ endif()
 run_ok(${AWQ} perplexity "${WORK}/awq" --text "${WORK}/eval.txt" --seqlen 32)
 run_ok(${AWQ} quantize ${model} --out "${WORK}/rtn-w3" --method rtn --w-bit 3 --group-size 32 --fake-quant)
 
+# The benchmark on a synthetic model of the "tiny" shape: AutoAWQ's table on stdout, the
+# report as JSON (one row per build) and CSV.
+run_ok(${AWQ} bench --synthetic tiny --batch 1 --prefill 16 --decode 4 --repeats 1 --threads 2
+       --json "${WORK}/bench.json" --csv "${WORK}/bench.csv")
+if(NOT OUT MATCHES "\\| Version \\| Batch Size \\| Prefill Length" OR NOT OUT MATCHES "\\| GEMV ")
+    message(FATAL_ERROR "awq bench output: ${OUT}")
+endif()
+if(NOT EXISTS "${WORK}/bench.json" OR NOT EXISTS "${WORK}/bench.csv")
+    message(FATAL_ERROR "awq bench did not write bench.json and bench.csv: ${ERR}")
+endif()
+file(READ "${WORK}/bench.json" bench_json)
+string(JSON bench_rows LENGTH "${bench_json}" rows)
+string(JSON bench_tps GET "${bench_json}" rows 0 decode_tokens_per_second)
+if(NOT bench_rows EQUAL 3 OR NOT bench_tps GREATER 0)
+    message(FATAL_ERROR "bench.json: ${bench_rows} rows, decode tokens/s ${bench_tps}")
+endif()
+
 # Bad input: one clear line on stderr, non-zero exit.
 run_fails(1 "no such folder" ${AWQ} info "${WORK}/does-not-exist")
+run_fails(2 "unknown synthetic shape 'gpt-9' \\(known shapes: tiny, tinyllama-1.1b" ${AWQ} bench --synthetic gpt-9)
+run_fails(2 "unknown variant 'int8'" ${AWQ} bench --synthetic tiny --variants fp32,int8)
+run_fails(2 "not both" ${AWQ} bench ${model} --synthetic tiny)
 run_fails(2 "--prompt is required" ${AWQ} generate ${model})
 run_fails(2 "--temperature must be in" ${AWQ} generate ${model} --prompt hi --temperature -1)
 run_fails(2 "unknown option --bogus" ${AWQ} generate ${model} --prompt hi --bogus 3)

@@ -58,4 +58,13 @@ void releaseFreeMemory()
 }
 uint64_t peakRssBytes() { return statusKilobytes("VmHWM"); }
 
+bool resetPeakRss()
+{
+    std::FILE *f = std::fopen("/proc/self/clear_refs", "w");
+    if (!f)
+        return false;
+    const bool written = std::fputs("5", f) >= 0;
+    return std::fclose(f) == 0 && written;
+}
+
 } // namespace awq

@@ -8,6 +8,11 @@ namespace awq {
 
 uint64_t currentRssBytes();
 uint64_t peakRssBytes();
+// Resets the kernel's high-water mark (peakRssBytes()) to the current RSS, so that a
+// measurement sees only its own peak (writes "5" to /proc/self/clear_refs, Linux 4.0+).
+// Returns false where the kernel does not allow it; peakRssBytes() then keeps the
+// process-lifetime peak.
+bool resetPeakRss();
 
 // The machine's memory (Linux /proc/meminfo MemTotal and MemAvailable); zeros if unknown.
 struct SystemMemory {

@@ -1,0 +1,258 @@
+// The benchmark runner on the "tiny" synthetic shape and on a fixture folder: every build
+// runs and gives the planned rows; the JSON and CSV hold them; bad plans and plans that
+// would not fit in memory are refused before anything is built; the kernel
+// micro-benchmark and the bandwidth measurement return numbers and restore the settings.
+// Speeds are only checked to be positive and finite (speed goals live in benchmarks).
+
+#include <QtTest>
+
+#include <cmath>
+#include <sstream>
+
+#include <ATen/ATen.h>
+#include <nlohmann/json.hpp>
+
+#include "awq/bench/bandwidth.h"
+#include "awq/bench/bench_runner.h"
+#include "awq/bench/kernel_bench.h"
+#include "awq/bench/synthetic_model.h"
+#include "awq/core/error.h"
+#include "awq/nn/linear.h"
+#include "awq/nn/llama_model.h"
+#include "awq/nn/quant_linear.h"
+#include "awq/runtime/threads.h"
+#include "fixture_model.h"
+#include "test_support.h"
+
+using namespace awq;
+using namespace awq::bench;
+using namespace awq::test;
+
+namespace {
+
+bool positiveFinite(double v)
+{
+    return std::isfinite(v) && v > 0;
+}
+
+std::vector<std::string> lines(const std::string &text)
+{
+    std::vector<std::string> out;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);)
+        out.push_back(line);
+    return out;
+}
+
+BenchPlan tinyPlan()
+{
+    BenchPlan plan;
+    plan.syntheticShape = "tiny";
+    plan.batchSizes = {1, 2};
+    plan.prefillLengths = {8, 16};
+    plan.decodeLength = 4;
+    plan.warmup = 1;
+    plan.repeats = 2;
+    return plan;
+}
+
+} // namespace
+
+class TestBench : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase() { configureThreads(2); }
+
+    void shapesAreThePublishedConfigs()
+    {
+        const ModelConfig t = syntheticConfig("tinyllama-1.1b");
+        QCOMPARE(t.hiddenSize, int64_t(2048));
+        QCOMPARE(t.numLayers, int64_t(22));
+        QCOMPARE(t.intermediateSize, int64_t(5632));
+        QCOMPARE(t.numKvHeads, int64_t(4));
+        QCOMPARE(t.headDim, int64_t(64));
+        const ModelConfig m = syntheticConfig("mistral-7b");
+        QCOMPARE(m.intermediateSize, int64_t(14336));
+        QCOMPARE(m.ropeTheta, 1e6);
+        // The fp32 estimate is exactly 4 bytes per parameter: llama-2-7b needs ~27 GB.
+        for (const auto &name : syntheticShapeNames()) {
+            const ModelConfig c = syntheticConfig(name);
+            QCOMPARE(estimateWeightBytes(c, Variant::Fp32, 128), uint64_t(c.parameterCount()) * 4);
+        }
+        const ModelConfig l = syntheticConfig("llama-2-7b");
+        QVERIFY(estimateWeightBytes(l, Variant::Fp32, 128) > 26'000'000'000ull);
+        QVERIFY(estimateWeightBytes(l, Variant::Gemv, 128) < 5'000'000'000ull);
+    }
+
+    void badNamesAreRefused()
+    {
+        const Thrown shape = catchError([] { syntheticConfig("gpt-9"); });
+        QVERIFY(shape.thrown);
+        QCOMPARE(shape.code, ErrorCode::InvalidArgument);
+        QVERIFY2(contains(shape.message, "'gpt-9'") && contains(shape.message, "tinyllama-1.1b, llama-2-7b"),
+                 shape.message.c_str());
+        const Thrown variant = catchError([] { parseVariants("fp32,int8"); });
+        QVERIFY2(variant.thrown && contains(variant.message, "'int8'") && contains(variant.message, "fp32, gemm, gemv"),
+                 variant.message.c_str());
+        const auto parsed = parseVariants("GEMV,fp32,gemv");
+        QCOMPARE(parsed.size(), size_t(2));
+        QVERIFY(parsed[0] == Variant::Gemv && parsed[1] == Variant::Fp32);
+    }
+
+    void badPlansAreRefusedBeforeBuilding()
+    {
+        BenchPlan both = tinyPlan();
+        both.modelFolder = "/nonexistent";
+        QCOMPARE(catchError([&] { runBenchmark(both); }).code, ErrorCode::InvalidArgument);
+        BenchPlan group = tinyPlan();
+        group.variants = {Variant::Gemv};
+        group.groupSize = 48;
+        const Thrown g = catchError([&] { runBenchmark(group); });
+        QVERIFY2(g.thrown && contains(g.message, "group size"), g.message.c_str());
+        // A prefill whose activations alone need a terabyte: refused, naming both numbers.
+        BenchPlan huge = tinyPlan();
+        huge.batchSizes = {64};
+        huge.prefillLengths = {int64_t(1) << 20};
+        const Thrown m = catchError([&] { runBenchmark(huge); });
+        QVERIFY(m.thrown);
+        QCOMPARE(m.code, ErrorCode::OutOfMemory);
+        QVERIFY2(contains(m.message, "needs about") && contains(m.message, "is available"), m.message.c_str());
+    }
+
+    void randomPackedLinearsAreValid()
+    {
+        for (auto packing : {kernels::W4Packing::Gemm, kernels::W4Packing::Gemv}) {
+            const auto q = randomQuantLinear(packing, 256, 64, 64, 7);
+            const at::Tensor w = q->dequantized();
+            QCOMPARE(shape(w), (Shape{64, 256}));
+            QVERIFY(w.abs().max().item<float>() <= 15 * 0.003f + 1e-6f);
+            QVERIFY(w.abs().max().item<float>() > 0);
+            if (packing == kernels::W4Packing::Gemv) // padding columns of the scales stay zero
+                QVERIFY(q->scales().narrow(1, 4, q->scales().size(1) - 4).abs().max().item<float>() == 0);
+        }
+    }
+
+    void convertModelSwitchesBuilds()
+    {
+        const ModelConfig c = syntheticConfig("tiny");
+        auto model = buildSyntheticModel(c, Variant::Gemv, 128, 3);
+        const at::Tensor original = dynamic_cast<const QuantLinear &>(*model->layer(0).qProj).dequantized();
+        const std::string toGemm = convertModel(*model, Variant::Gemm, 128);
+        QVERIFY2(contains(toGemm, "14 linears re-quantized round-to-nearest"), toGemm.c_str());
+        const auto *gemm = dynamic_cast<const QuantLinear *>(model->layer(0).qProj.get());
+        QVERIFY(gemm && gemm->packing() == kernels::W4Packing::Gemm);
+        const std::string toFp32 = convertModel(*model, Variant::Fp32, 128);
+        QVERIFY2(contains(toFp32, "dequantized"), toFp32.c_str());
+        const auto *dense = dynamic_cast<const DenseLinear *>(model->layer(0).qProj.get());
+        QVERIFY(dense);
+        // RTN of a weight already on a 4-bit grid lands close to it (scales are re-derived).
+        QVERIFY((dense->weight() - original).abs().max().item<float>() < 0.004f);
+    }
+
+    void everyVariantRunsOnTheTinyShape()
+    {
+        const BenchPlan plan = tinyPlan();
+        int events = 0;
+        const BenchReport r = runBenchmark(plan, [&](const Progress &) { ++events; });
+        QVERIFY(events > 0);
+        QCOMPARE(r.rows.size(), size_t(3 * 2 * 2));
+        QCOMPARE(r.variants.size(), size_t(3));
+        const ModelConfig c = syntheticConfig("tiny");
+        for (const auto &row : r.rows) {
+            QVERIFY(positiveFinite(row.prefillTokensPerSecond));
+            QVERIFY(positiveFinite(row.decodeTokensPerSecond));
+            QVERIFY(row.decodeMinStepSeconds <= row.decodeMedianStepSeconds);
+            QCOMPARE(row.decodeLength, int64_t(4));
+            QVERIFY(row.peakRssBytes > row.weightBytes);
+            QCOMPARE(row.weightBytes, estimateWeightBytes(c, row.variant, plan.groupSize));
+            QCOMPARE(row.kvCacheBytes, estimateKvCacheBytes(c, row.batch, row.prefillLength + row.decodeLength));
+        }
+        QVERIFY(r.rows.front().weightBytes > r.rows.back().weightBytes); // fp32 first, int4 last
+        QVERIFY(!r.machine.cpuModel.empty());
+        QCOMPARE(r.machine.threads, 2);
+
+        const std::string table = formatTable(r);
+        QVERIFY2(contains(table, "| Version | Batch Size | Prefill Length | Decode Length | Prefill tokens/s |"),
+                 table.c_str());
+        QVERIFY(contains(table, "| GEMV ") && contains(table, "| FP32 ") && contains(table, "best run"));
+
+        const auto j = nlohmann::json::parse(toJson(r).dump());
+        QCOMPARE(j.at("rows").size(), size_t(12));
+        for (const char *key : {"variant", "batch_size", "prefill_length", "decode_length",
+                                "prefill_tokens_per_second", "decode_tokens_per_second", "peak_rss_bytes",
+                                "weight_bytes", "kv_cache_bytes"})
+            QVERIFY2(j.at("rows")[0].contains(key), key);
+        QCOMPARE(j.at("rows")[11].at("variant").get<std::string>(), std::string("gemv"));
+        QCOMPARE(j.at("plan").at("batch_sizes"), nlohmann::json({1, 2}));
+        QCOMPARE(j.at("plan").at("repeats").get<int>(), 2);
+        QCOMPARE(j.at("machine").at("threads").get<int>(), 2);
+        QVERIFY(j.at("machine").contains("cpu") && j.at("machine").contains("isa"));
+        QCOMPARE(j.at("model").at("config").at("hidden_size").get<int>(), 256);
+
+        const auto csv = lines(toCsv(r));
+        QCOMPARE(csv.size(), size_t(13));
+        QVERIFY(csv[0].rfind("variant,batch_size,prefill_length,decode_length", 0) == 0);
+        const auto columns = std::count(csv[0].begin(), csv[0].end(), ',');
+        for (const auto &line : csv)
+            QCOMPARE(std::count(line.begin(), line.end(), ','), columns);
+    }
+
+    void aFolderIsConvertedToEachBuild()
+    {
+        FixtureSpec spec;
+        spec.numKvHeads = 2;
+        const auto folder = makeFixtureModel(makeTempDir("bench") / "model", spec);
+        BenchPlan plan;
+        plan.modelFolder = folder;
+        plan.groupSize = 32;
+        plan.prefillLengths = {8};
+        plan.decodeLength = 2;
+        plan.repeats = 1;
+        const BenchReport r = runBenchmark(plan);
+        QCOMPARE(r.rows.size(), size_t(3));
+        QVERIFY2(contains(r.variants[2].weights, "round-to-nearest") && contains(r.variants[2].weights, "speed only"),
+                 r.variants[2].weights.c_str());
+        QVERIFY(contains(r.variants[0].weights, "fp32 as loaded"));
+    }
+
+    void bandwidthIsMeasured()
+    {
+        const BandwidthResult b = measureReadBandwidth(2, 64 << 20, 2);
+        QVERIFY(positiveFinite(b.gbPerSecond));
+        QCOMPARE(b.bytes, uint64_t(64 << 20));
+        QCOMPARE(b.threads, 2);
+    }
+
+    void kernelBenchCoversEveryKernelAndRestoresSettings()
+    {
+        const int64_t limit = QuantLinear::gemvMaxRows();
+        const auto isa = QuantLinear::isa();
+        KernelBenchOptions o;
+        o.shapes = parseKernelShapes("256x128");
+        o.rows = {1, 16};
+        o.warmup = 0;
+        o.minRepeats = 1;
+        o.minSeconds = 0;
+        o.coldBytes = 0; // one copy: fast, cache-warm
+        int isas = 0;
+        for (auto i : kernels::kAllCpuIsas)
+            isas += kernels::cpuIsaSupported(i) ? 1 : 0;
+        const auto rows = runKernelBench(o);
+        // Per row count: fp32, then 2 packings x ISAs x (gemv kernel + panel path).
+        QCOMPARE(rows.size(), size_t(2 * (1 + 2 * isas * 2)));
+        for (const auto &row : rows) {
+            QVERIFY(positiveFinite(row.seconds) && positiveFinite(row.weightGBPerSecond) && positiveFinite(row.gflops));
+            QCOMPARE(row.inFeatures, int64_t(256));
+        }
+        QCOMPARE(QuantLinear::gemvMaxRows(), limit);
+        QVERIFY(QuantLinear::isa() == isa);
+        QVERIFY(contains(formatKernelTable(rows, 10.0), "% of stream"));
+        QCOMPARE(lines(kernelRowsToCsv(rows)).size(), rows.size() + 1);
+        QCOMPARE(catchError([] { parseKernelShapes("256x"); }).code, ErrorCode::InvalidArgument);
+    }
+};
+
+QTEST_APPLESS_MAIN(TestBench)
+#include "tst_bench.moc"
