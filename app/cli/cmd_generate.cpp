@@ -5,6 +5,7 @@
 
 #include "awq/core/cancel.h"
 #include "awq/runtime/generator.h"
+#include "awq/nn/fused_llama.h"
 #include "awq/runtime/loaded_model.h"
 #include "awq/runtime/threads.h"
 #include "cli_args.h"
@@ -27,6 +28,7 @@ int runGenerate(int argc, char **argv, int first)
     args.option("stop", "TEXT", "stop when TEXT appears (repeatable)", "", true);
     args.option("max-context", "N", "KV cache size in tokens; 0 = the model's maximum", "0");
     args.option("threads", "N", "CPU threads; 0 = all cores", "0");
+    args.option("engine", "NAME", "fused (the fused CPU decoder) or reference (layer by layer, the oracle)", "fused");
     args.flag("no-bos", "do not prepend the BOS token");
     args.flag("ignore-eos", "keep generating after the end-of-sequence token");
     if (!args.parse(argc, argv, first)) {
@@ -53,7 +55,16 @@ int runGenerate(int argc, char **argv, int first)
 
     CancelToken cancel;
     cancelOnInterrupt(cancel);
-    Generator generator(*loaded.model, *loaded.tokenizer, args.getInt("max-context", 0, 1 << 24));
+    const std::string engine = args.get("engine");
+    AWQ_CHECK(engine == "fused" || engine == "reference", InvalidArgument, "--engine must be fused or reference, not '",
+              engine, "'");
+    const int64_t maxContext = args.getInt("max-context", 0, 1 << 24);
+    const std::string description = loaded.model->describe();
+    std::unique_ptr<FusedLlama> fused;
+    if (engine == "fused")
+        fused = std::make_unique<FusedLlama>(std::move(loaded.model), 1, 1);
+    Generator generator = fused ? Generator(*fused, *loaded.tokenizer, maxContext)
+                                : Generator(*loaded.model, *loaded.tokenizer, maxContext);
     std::cout << args.get("prompt") << std::flush;
     const GenerationResult result = generator.generate(
         request,
@@ -66,7 +77,7 @@ int runGenerate(int argc, char **argv, int first)
     std::fprintf(stderr,
                  "[%s, %d threads] loaded in %.2f s; prompt %lld tokens at %.1f tok/s; generated %zu tokens at %.1f "
                  "tok/s; stop: %s\n",
-                 loaded.model->describe().c_str(), threads, loaded.loadSeconds,
+                 (fused ? fused->describe() : description).c_str(), threads, loaded.loadSeconds,
                  static_cast<long long>(result.promptTokens), result.promptTokensPerSecond(), result.tokens.size(),
                  result.decodeTokensPerSecond(), stopReasonName(result.stopReason));
     return result.stopReason == StopReason::Cancelled ? 130 : 0;

@@ -16,6 +16,7 @@
 #include "awq/nn/llama_model.h"
 #include "awq/nn/quant_linear.h"
 #include "awq/quant/quantize_job.h"
+#include "awq/runtime/generator.h"
 #include "awq/runtime/loaded_model.h"
 #include "fixture_model.h"
 #include "test_support.h"
@@ -246,6 +247,25 @@ private Q_SLOTS:
         const at::Tensor gemv = m.model->forward(ids);
         QuantLinear::setGemvMaxRows(saved);
         QVERIFY(relativeError(panels, gemv) < 1e-4);
+    }
+
+    // Greedy generation through the fused decoder picks the same tokens as the reference path.
+    void generatorOnFusedMatchesReference()
+    {
+        for (const fs::path &folder : {m_model, m_quantGemm}) {
+            LoadedModel reference = loadModel(folder);
+            LoadedModel toFuse = loadModel(folder);
+            FusedLlama fused(std::move(toFuse.model));
+            GenerationRequest request;
+            request.promptIds = reference.tokenizer->encode("the quick brown fox", true);
+            request.sampling.maxNewTokens = 24;
+            request.stopAtEos = false;
+            const GenerationResult want = Generator(*reference.model, *reference.tokenizer).generate(request);
+            const GenerationResult got = Generator(fused, *toFuse.tokenizer).generate(request);
+            QCOMPARE(got.tokens, want.tokens);
+            QCOMPARE(got.text, want.text);
+            QCOMPARE(got.tokens.size(), size_t{24});
+        }
     }
 
     void decodeStepAllocatesNoTensorStorage()

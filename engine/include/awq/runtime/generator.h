@@ -13,7 +13,9 @@
 
 namespace awq {
 
+class FusedLlama;
 class LlamaModel;
+struct ModelConfig;
 class Tokenizer;
 
 struct GenerationRequest {
@@ -45,13 +47,17 @@ class Generator
 public:
     // maxContext: KV cache size in tokens (0: the model's max_position_embeddings).
     Generator(LlamaModel &model, const Tokenizer &tokenizer, int64_t maxContext = 0);
+    // The same on the fused CPU decoder (its cache is resized for each request).
+    Generator(FusedLlama &model, const Tokenizer &tokenizer, int64_t maxContext = 0);
 
     GenerationResult generate(const GenerationRequest &request, const TextSink &sink = {},
                               const CancelToken &cancel = {});
     int64_t maxContext() const { return m_maxContext; }
 
 private:
-    LlamaModel &m_model;
+    const ModelConfig &config() const;
+    LlamaModel *m_model = nullptr;
+    FusedLlama *m_fused = nullptr;
     const Tokenizer &m_tokenizer;
     int64_t m_maxContext;
 };
