@@ -12,6 +12,7 @@
 
 #include "awq/kernels/awq_format.h"
 #include "awq/kernels/half.h"
+#include "simd_avx2.h"
 #include "w4_internal.h"
 
 namespace awq::kernels::detail {
@@ -34,13 +35,6 @@ inline __m256 plane(__m256i words) {
 inline __m256i tailMask(int valid) {
     const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(valid), lanes);
-}
-
-inline float horizontalSum(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
 }
 
 // ---- GEMV packing ----------------------------------------------------------------

@@ -16,6 +16,7 @@
 
 #include "awq/kernels/awq_format.h"
 #include "awq/kernels/half.h"
+#include "w4_avx512_lanes.h"
 #include "w4_internal.h"
 
 namespace awq::kernels::detail {
@@ -52,13 +53,7 @@ template <int R>
 void gemvPackingRows(const W4Matrix& w, const Prepared& p, int m0, float* y, int ldy, int n0, int n1) {
     const int K = w.K, g = w.group, W = K / 8;
     const int ZW = gemvZerosWidth(K, g), SW = ZW * 8;
-    const bool wholeGroups = g % 128 == 0;  // every 16-word chunk lies in one group
-    // g = 32 or 64: lane l (word c0 + l) belongs to group c0*8/g + l*8/g.
-    const __m512i laneGroup = _mm512_srli_epi32(_mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6,
-                                                                                     5, 4, 3, 2, 1, 0),
-                                                                    _mm512_set1_epi32(8)),
-                                                  g == 32 ? 5 : 6);
-    const __mmask16 scaleMask = static_cast<__mmask16>((1u << (128 / std::max(g, 32))) - 1u);
+    const ChunkGroups groups(g);
     const float* planeBase[R];
     const float* wordSums[R];
     for (int r = 0; r < R; ++r) {
@@ -98,23 +93,10 @@ void gemvPackingRows(const W4Matrix& w, const Prepared& p, int m0, float* y, int
             planeFma<6, R>(words, planes, 6 * W, mask, acc);
             planeFma<7, R>(words, planes, 7 * W, mask, acc);
             // Per lane: S = 16 s and B = s (16 + z) of the lane's group.
-            __m512 s16, b;
-            const int gi0 = c * 8 / g;
-            if (wholeGroups) {
-                const float s = half_to_float(sr[gi0]);
-                const float z = static_cast<float>((zr[gi0 >> 3] >> (4 * (gi0 & 7))) & 0xFu);
-                s16 = _mm512_set1_ps(16.0f * s);
-                b = _mm512_set1_ps(s * (16.0f + z));
-            } else {
-                const __m512 s = _mm512_permutexvar_ps(
-                    laneGroup, _mm512_cvtph_ps(_mm256_castsi128_si256(_mm_maskz_loadu_epi16(scaleMask, sr + gi0))));
-                const __m512i shifts = _mm512_slli_epi32(_mm512_add_epi32(laneGroup, _mm512_set1_epi32(gi0 & 7)), 2);
-                const __m512i z = _mm512_and_si512(
-                    _mm512_srlv_epi32(_mm512_set1_epi32(static_cast<int>(zr[gi0 >> 3])), shifts),
-                    _mm512_set1_epi32(0xF));
-                s16 = _mm512_mul_ps(s, _mm512_set1_ps(16.0f));
-                b = _mm512_fmadd_ps(s, _mm512_cvtepi32_ps(z), s16);
-            }
+            __m512 s, z;
+            groups.load(sr, zr, c, s, z);
+            const __m512 s16 = _mm512_mul_ps(s, _mm512_set1_ps(16.0f));
+            const __m512 b = _mm512_fmadd_ps(s, z, s16);
             for (int r = 0; r < R; ++r) {
                 total[r] = _mm512_fmadd_ps(acc[r], s16, total[r]);
                 total[r] = _mm512_fnmadd_ps(b, _mm512_maskz_loadu_ps(mask, wordSums[r] + c), total[r]);

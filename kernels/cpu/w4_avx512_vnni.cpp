@@ -19,6 +19,7 @@
 #include <cstdint>
 
 #include "awq/kernels/awq_format.h"
+#include "w4_avx512_lanes.h"
 #include "w4_internal.h"
 
 namespace awq::kernels::detail {
@@ -30,11 +31,7 @@ template <int R>
 void gemvVnniRows(const W4Matrix& w, const Prepared& p, int m0, float* y, int ldy, int n0, int n1) {
     const int K = w.K, g = w.group, W = K / 8;
     const int ZW = gemvZerosWidth(K, g), SW = ZW * 8;
-    const bool wholeGroups = g % 128 == 0;
-    const __m512i laneGroup =
-        _mm512_srli_epi32(_mm512_slli_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0), 3),
-                          g == 32 ? 5 : 6);
-    const __mmask16 scaleMask = static_cast<__mmask16>((1u << (128 / std::max(g, 32))) - 1u);
+    const ChunkGroups groups(g);
     const __m512i lowNibbles = _mm512_set1_epi8(0x0F);
     const int8_t* bytes[R];
     const float* blockScales[R];
@@ -61,22 +58,9 @@ void gemvVnniRows(const W4Matrix& w, const Prepared& p, int m0, float* y, int ld
             const __m512i even = _mm512_and_si512(words, lowNibbles);
             const __m512i odd = _mm512_and_si512(_mm512_srli_epi32(words, 4), lowNibbles);
             // Per lane: s (weight scale) and s z of the lane's group.
-            __m512 s, sz;
-            const int gi0 = c * 8 / g;
-            if (wholeGroups) {
-                const float sw = _cvtsh_ss(sr[gi0]);
-                const float z = static_cast<float>((zr[gi0 >> 3] >> (4 * (gi0 & 7))) & 0xFu);
-                s = _mm512_set1_ps(sw);
-                sz = _mm512_set1_ps(sw * z);
-            } else {
-                s = _mm512_permutexvar_ps(
-                    laneGroup, _mm512_cvtph_ps(_mm256_castsi128_si256(_mm_maskz_loadu_epi16(scaleMask, sr + gi0))));
-                const __m512i shifts = _mm512_slli_epi32(_mm512_add_epi32(laneGroup, _mm512_set1_epi32(gi0 & 7)), 2);
-                const __m512i z = _mm512_and_si512(
-                    _mm512_srlv_epi32(_mm512_set1_epi32(static_cast<int>(zr[gi0 >> 3])), shifts),
-                    _mm512_set1_epi32(0xF));
-                sz = _mm512_mul_ps(s, _mm512_cvtepi32_ps(z));
-            }
+            __m512 s, z;
+            groups.load(sr, zr, c, s, z);
+            const __m512 sz = _mm512_mul_ps(s, z);
             for (int r = 0; r < R; ++r) {
                 const int8_t* xb = bytes[r] + 256 * b;
                 __m512i hi = _mm512_dpbusd_epi32(_mm512_setzero_si512(), even, _mm512_loadu_si512(xb));

@@ -204,11 +204,19 @@ private Q_SLOTS:
         QVERIFY(!HalfLinear::isExactlyHalf(w + 1e-4));
         HalfLinear linear(w);
         QCOMPARE(linear.weightBytes(), uint64_t{200 * 136 * 2});
-        for (int rows : {1, 3, 9}) {
-            const at::Tensor x = at::randn({rows, 136});
-            const at::Tensor want = at::linear(x.to(at::kDouble), w.to(at::kDouble));
-            QVERIFY2(relativeError(linear.forward(x), want) < 1e-5, std::to_string(rows).c_str());
+        const kernels::CpuIsa saved = QuantLinear::isa();
+        for (kernels::CpuIsa isa : kernels::kAllCpuIsas) {
+            if (!kernels::cpuIsaSupported(isa))
+                continue;
+            QuantLinear::setIsa(isa);
+            for (int rows : {1, 3, 9}) {
+                const at::Tensor x = at::randn({rows, 136});
+                const at::Tensor want = at::linear(x.to(at::kDouble), w.to(at::kDouble));
+                QVERIFY2(relativeError(linear.forward(x), want) < 1e-5,
+                         (std::string(kernels::cpuIsaName(isa)) + " rows " + std::to_string(rows)).c_str());
+            }
         }
+        QuantLinear::setIsa(saved);
     }
 
     void quantizedCheckpointsLoadAsQuantLinear()
