@@ -23,15 +23,16 @@ void silu_mul(const float* gateUp, int rows, int n, float* out, CpuIsa isa) {
     }
 }
 
-void attention_rows(const float* q, int queries, const float* keys, const float* values, int S, int D, long ldkv,
-                    float scale, float* scores, float* out, CpuIsa isa) {
+void attention_rows(const float* q, int queries, const float* keysT, long ldk, const float* values, long ldv, int S,
+                    int D, float scale, float* scores, float* out, CpuIsa isa) {
     switch (isa) {
     case CpuIsa::Avx512:
     case CpuIsa::Avx512Vnni:
-        return detail::attention_rows_avx512(q, queries, keys, values, S, D, ldkv, scale, scores, out);
-    case CpuIsa::Avx2: return detail::attention_rows_avx2(q, queries, keys, values, S, D, ldkv, scale, scores, out);
+        return detail::attention_rows_avx512(q, queries, keysT, ldk, values, ldv, S, D, scale, scores, out);
+    case CpuIsa::Avx2:
+        return detail::attention_rows_avx2(q, queries, keysT, ldk, values, ldv, S, D, scale, scores, out);
     case CpuIsa::Scalar:
-        return detail::attention_rows_scalar(q, queries, keys, values, S, D, ldkv, scale, scores, out);
+        return detail::attention_rows_scalar(q, queries, keysT, ldk, values, ldv, S, D, scale, scores, out);
     }
 }
 

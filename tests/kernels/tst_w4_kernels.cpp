@@ -13,6 +13,8 @@
 
 #include "awq/kernels/awq_format.h"
 #include "awq/kernels/awq_unpack.h"
+#include "awq/kernels/cpu_ops.h"
+#include "awq/kernels/f16_linear.h"
 #include "awq/kernels/half.h"
 #include "awq/kernels/w4_linear.h"
 
@@ -315,6 +317,85 @@ private Q_SLOTS:
                     const auto y = runGemv(packed, p, isa, x, 2, packed.K, packed.N, 0, packed.N);
                     QVERIFY2(relativeError(y, packed.N, ref, 2, packed.N, 0, packed.N) < 1e-4,
                              label(packed, p, isa, 2).c_str());
+                }
+        }
+    }
+
+    // The fused decoder's loops: attention over a transposed key cache, RMSNorm, SiLU·mul, fp16 GEMV.
+    void cpuOpsMatchReference() {
+        std::mt19937 rng(5);
+        std::normal_distribution<float> nd(0.0f, 1.0f);
+        for (int D : {16, 64, 128})
+            for (int S : {1, 15, 64, 65, 200})
+                for (int queries : {1, 4}) {
+                    const long ldk = S + 3, ldv = D + 8;
+                    std::vector<float> q(static_cast<std::size_t>(queries) * D), kT(static_cast<std::size_t>(D) * ldk),
+                        v(static_cast<std::size_t>(S) * ldv);
+                    for (auto* vec : {&q, &kT, &v})
+                        for (auto& e : *vec) e = nd(rng);
+                    const float scale = 1.0f / std::sqrt(static_cast<float>(D));
+                    std::vector<double> want(static_cast<std::size_t>(queries) * D, 0.0);
+                    for (int h = 0; h < queries; ++h) {
+                        std::vector<double> sc(S);
+                        double mx = -1e300, sum = 0;
+                        for (int s = 0; s < S; ++s) {
+                            double dot = 0;
+                            for (int d = 0; d < D; ++d) dot += double(q[h * D + d]) * kT[d * ldk + s];
+                            sc[s] = dot * scale;
+                            mx = std::max(mx, sc[s]);
+                        }
+                        for (int s = 0; s < S; ++s) sum += (sc[s] = std::exp(sc[s] - mx));
+                        for (int s = 0; s < S; ++s)
+                            for (int d = 0; d < D; ++d) want[h * D + d] += sc[s] / sum * v[s * ldv + d];
+                    }
+                    for (CpuIsa isa : supportedIsas()) {
+                        std::vector<float> scores(static_cast<std::size_t>(queries) * S), out(want.size());
+                        attention_rows(q.data(), queries, kT.data(), ldk, v.data(), ldv, S, D, scale, scores.data(),
+                                       out.data(), isa);
+                        double err = 0;
+                        for (std::size_t i = 0; i < out.size(); ++i) err = std::max(err, std::abs(out[i] - want[i]));
+                        QVERIFY2(err < 1e-5, (std::string(cpuIsaName(isa)) + " attention D=" + std::to_string(D) +
+                                              " S=" + std::to_string(S) + " err " + std::to_string(err))
+                                                 .c_str());
+                    }
+                }
+        // RMSNorm and SiLU(gate)·up against double.
+        const int rows = 3, n = 200;
+        std::vector<float> x(rows * n), weight(n), gateUp(rows * 2 * n);
+        for (auto* vec : {&x, &weight, &gateUp})
+            for (auto& e : *vec) e = nd(rng) * 3.0f;
+        for (CpuIsa isa : supportedIsas()) {
+            std::vector<float> normed(rows * n), act(rows * n);
+            rms_norm(x.data(), weight.data(), rows, n, 1e-5f, normed.data(), isa);
+            silu_mul(gateUp.data(), rows, n, act.data(), isa);
+            for (int r = 0; r < rows; ++r) {
+                double ss = 0;
+                for (int i = 0; i < n; ++i) ss += double(x[r * n + i]) * x[r * n + i];
+                const double inv = 1.0 / std::sqrt(ss / n + 1e-5);
+                for (int i = 0; i < n; ++i) {
+                    const double wantNorm = weight[i] * (x[r * n + i] * inv);
+                    QVERIFY(std::abs(normed[r * n + i] - wantNorm) <= 1e-5 * std::max(1.0, std::abs(wantNorm)));
+                    const double g = gateUp[r * 2 * n + i], u = gateUp[r * 2 * n + n + i];
+                    const double wantAct = g / (1.0 + std::exp(-g)) * u;
+                    QVERIFY2(std::abs(act[r * n + i] - wantAct) <= 1e-5 * std::max(1.0, std::abs(wantAct)),
+                             cpuIsaName(isa));
+                }
+            }
+        }
+        // fp16 GEMV, with a K that is not a multiple of the vector width.
+        const int K = 203, N = 24, M = 5;
+        std::vector<uint16_t> w(static_cast<std::size_t>(N) * K);
+        std::vector<float> xs(static_cast<std::size_t>(M) * K);
+        for (auto& e : w) e = float_to_half(nd(rng) * 0.1f);
+        for (auto& e : xs) e = nd(rng);
+        for (CpuIsa isa : supportedIsas()) {
+            std::vector<float> y(static_cast<std::size_t>(M) * N, NAN);
+            f16_gemv(w.data(), K, N, xs.data(), K, M, y.data(), N, 0, N, isa);
+            for (int m = 0; m < M; ++m)
+                for (int nn = 0; nn < N; ++nn) {
+                    double want = 0;
+                    for (int k = 0; k < K; ++k) want += double(half_to_float(w[nn * K + k])) * xs[m * K + k];
+                    QVERIFY2(std::abs(y[m * N + nn] - want) < 1e-4, cpuIsaName(isa));
                 }
         }
     }

@@ -116,7 +116,7 @@ void FusedLlama::reset(int64_t batch, int64_t maxSeqLen)
     m_batch = batch;
     m_maxSeqLen = maxSeqLen;
     m_length = 0;
-    m_keys = at::zeros({c.numLayers, batch, c.numKvHeads, maxSeqLen, c.headDim}, at::kFloat);
+    m_keys = at::zeros({c.numLayers, batch, c.numKvHeads, c.headDim, maxSeqLen}, at::kFloat); // transposed
     m_values = at::zeros({c.numLayers, batch, c.numKvHeads, maxSeqLen, c.headDim}, at::kFloat);
     RotaryEmbedding rope(c);
     auto [cos, sin] = rope.cosSin(0, maxSeqLen);
@@ -208,6 +208,7 @@ void FusedLlama::attention(int64_t l, Buffers &buf, int64_t t)
     const int64_t qkvWidth = (H + 2 * Hkv) * D;
     float *qkv = buf.qkv.data_ptr<float>();
     const float *cos = m_cos.data_ptr<float>(), *sin = m_sin.data_ptr<float>();
+    // Keys are cached transposed ([D][maxSeqLen] per head, see attention_rows), values as rows.
     float *keys = m_keys[l].data_ptr<float>(), *values = m_values[l].data_ptr<float>();
     const int64_t seqStride = m_maxSeqLen * D, batchStride = Hkv * seqStride;
 
@@ -218,9 +219,11 @@ void FusedLlama::attention(int64_t l, Buffers &buf, int64_t t)
             for (int64_t h = 0; h < H + Hkv; ++h) // query heads, then key heads
                 rotate(row + h * D, cos + pos * D, sin + pos * D, D);
             for (int64_t kh = 0; kh < Hkv; ++kh) {
-                float *k = keys + b * batchStride + kh * seqStride + pos * D;
+                float *kT = keys + b * batchStride + kh * seqStride + pos;
+                const float *k = row + (H + kh) * D;
+                for (int64_t d = 0; d < D; ++d)
+                    kT[d * m_maxSeqLen] = k[d];
                 float *v = values + b * batchStride + kh * seqStride + pos * D;
-                std::memcpy(k, row + (H + kh) * D, D * sizeof(float));
                 std::memcpy(v, row + (H + Hkv + kh) * D, D * sizeof(float));
             }
         }
@@ -241,9 +244,9 @@ void FusedLlama::attention(int64_t l, Buffers &buf, int64_t t)
             const int64_t row = b * t + i, S = m_length + i + 1;
             float *scores = decodeScores ? decodeScores + (b * H + kh * group) * m_maxSeqLen : scratch.data();
             kernels::attention_rows(qkv + row * qkvWidth + kh * group * D, static_cast<int>(group),
-                                    keys + b * batchStride + kh * seqStride, values + b * batchStride + kh * seqStride,
-                                    static_cast<int>(S), static_cast<int>(D), D, scale, scores,
-                                    attn + row * H * D + kh * group * D, isa);
+                                    keys + b * batchStride + kh * seqStride, m_maxSeqLen,
+                                    values + b * batchStride + kh * seqStride, D, static_cast<int>(S),
+                                    static_cast<int>(D), scale, scores, attn + row * H * D + kh * group * D, isa);
         }
     });
 }

@@ -75,7 +75,8 @@ private:
     std::unique_ptr<Linear> m_lmHead;
     std::vector<Layer> m_layers;
     at::Tensor m_cos, m_sin;          // [maxSeqLen, headDim]
-    at::Tensor m_keys, m_values;      // [layers, batch, kvHeads, maxSeqLen, headDim]
+    at::Tensor m_keys;                // [layers, batch, kvHeads, headDim, maxSeqLen]: transposed
+    at::Tensor m_values;              // [layers, batch, kvHeads, maxSeqLen, headDim]
     int64_t m_batch = 0, m_maxSeqLen = 0, m_length = 0;
     Buffers m_decode;                 // rows = batch, reused by every decode step
     at::Tensor m_scores;              // [batch, heads, maxSeqLen] decode attention scratch

@@ -16,11 +16,12 @@ void rms_norm(const float* x, const float* weight, int rows, int n, float eps, f
 // out[r][i] = silu(gateUp[r][i]) * gateUp[r][n + i]: the stacked gate/up output [rows][2n].
 void silu_mul(const float* gateUp, int rows, int n, float* out, CpuIsa isa);
 
-// Causal attention of `queries` query heads that share one KV head, at the newest
-// position: q [queries][D] (contiguous), keys/values [S][D] with row stride ldkv,
-// scores: scratch [queries][S]; out [queries][D] (contiguous) =
-// softmax(q·Kᵀ · scale) · V over all S positions.
-void attention_rows(const float* q, int queries, const float* keys, const float* values, int S, int D, long ldkv,
-                    float scale, float* scores, float* out, CpuIsa isa);
+// Attention of `queries` query heads that share one KV head, at the newest position:
+// q [queries][D] (contiguous); keysT: the keys transposed, key s of dimension d at
+// keysT[d * ldk + s] (so that the scores of 16 positions are one vector FMA per dimension,
+// with no horizontal sums); values [S][D] with row stride ldv; scores: scratch
+// [queries][S]; out [queries][D] (contiguous) = softmax(q·Kᵀ · scale) · V over all S positions.
+void attention_rows(const float* q, int queries, const float* keysT, long ldk, const float* values, long ldv, int S,
+                    int D, float scale, float* scores, float* out, CpuIsa isa);
 
 }  // namespace awq::kernels
