@@ -17,7 +17,7 @@ namespace awq {
 
 namespace {
 
-std::atomic<int64_t> g_gemvMaxRows{8};
+std::atomic<int64_t> g_gemvMaxRows{-1}; // -1: QuantLinear::gemvRowLimit() decides
 std::atomic<int> g_isa{-1}; // -1: the best the CPU has
 
 // Channels per parallel task: one AVX-512 GEMM-packing block (16 words), enough work per
@@ -109,7 +109,19 @@ QuantLinear::QuantLinear(kernels::W4Packing packing, int64_t inFeatures, int64_t
 }
 
 int64_t QuantLinear::gemvMaxRows() { return g_gemvMaxRows.load(); }
-void QuantLinear::setGemvMaxRows(int64_t rows) { g_gemvMaxRows.store(std::max<int64_t>(0, rows)); }
+void QuantLinear::setGemvMaxRows(int64_t rows) { g_gemvMaxRows.store(std::max<int64_t>(-1, rows)); }
+
+int64_t QuantLinear::gemvRowLimit() const
+{
+    const int64_t forced = gemvMaxRows();
+    if (forced >= 0)
+        return forced;
+    // Measured crossovers (awq bench --kernels, docs/benchmarks.md): the VNNI GEMV kernel
+    // beats dequantize+BLAS up to 16-32 rows; the float kernels up to about 8.
+    const bool vnni = m_matrix.packing == kernels::W4Packing::Gemv && isa() == kernels::CpuIsa::Avx512Vnni &&
+                      m_matrix.K % 128 == 0;
+    return vnni ? 16 : 8;
+}
 
 kernels::CpuIsa QuantLinear::isa()
 {
@@ -149,7 +161,7 @@ void QuantLinear::forwardInto(const at::Tensor &x, at::Tensor &y) const
     const int64_t rows = x.size(0);
     if (rows == 0)
         return;
-    if (rows <= gemvMaxRows())
+    if (rows <= gemvRowLimit())
         runGemv(x.data_ptr<float>(), rows, y.data_ptr<float>());
     else
         runPanels(x, y);

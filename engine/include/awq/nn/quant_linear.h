@@ -1,6 +1,6 @@
 #pragma once
 // QuantLinear: a 4-bit AWQ linear that runs on the packed tensors with the CPU int4
-// kernels (kernels/w4_linear.h). Few rows (decode) go through the GEMV-style kernel;
+// kernels (kernels/w4_linear.h). Few rows (decode, short prompts) go through the GEMV-style kernel;
 // many rows (prefill) dequantize panels of output channels into a small buffer that
 // BLAS multiplies. Either packing (GEMM or GEMV) works with either kernel.
 //
@@ -45,9 +45,12 @@ public:
     // The exact dequantized weight [out, in] float32 (for tests and the reference path).
     at::Tensor dequantized() const;
 
-    // Rows up to this count use the GEMV-style kernel, more rows the dequantize+BLAS path.
-    // Process-wide; the benchmark changes it to compare the two.
-    static int64_t gemvMaxRows();
+    // Rows up to gemvRowLimit() use the GEMV-style kernel, more rows the dequantize+BLAS
+    // path. The limit is chosen per linear (16 for the VNNI kernel, else 8) unless forced
+    // process-wide with setGemvMaxRows(rows >= 0); -1 (the default) restores the choice.
+    // The benchmark forces it to time both paths.
+    int64_t gemvRowLimit() const;
+    static int64_t gemvMaxRows(); // the forced limit, or -1
     static void setGemvMaxRows(int64_t rows);
     // The instruction set the kernels use (the best available unless capped by AWQ_CPU_ISA).
     static kernels::CpuIsa isa();
