@@ -157,19 +157,9 @@ bool gemv_avx2(const W4Matrix& w, const float* x, int ldx, const Prepared& p, in
     if (w.packing == W4Packing::Gemv) {
         if (!(w.group % 64 == 0 || w.group == 32))
             return false;
-        const int chunk = M > 4 ? 16 : n1 - n0;
-        for (int c0 = n0; c0 < n1; c0 += chunk) {
-            const int c1 = std::min(n1, c0 + chunk);
-            int m = 0;
-            for (; M - m >= 4; m += 4)
-                gemvPackingRows<4>(w, p, m, y, ldy, c0, c1);
-            switch (M - m) {
-            case 3: gemvPackingRows<3>(w, p, m, y, ldy, c0, c1); break;
-            case 2: gemvPackingRows<2>(w, p, m, y, ldy, c0, c1); break;
-            case 1: gemvPackingRows<1>(w, p, m, y, ldy, c0, c1); break;
-            default: break;
-            }
-        }
+        forRowBlocks<4>(M, n0, n1, [&](auto rows, int m, int c0, int c1) {
+            gemvPackingRows<decltype(rows)::value>(w, p, m, y, ldy, c0, c1);
+        });
         return true;
     }
     for (int j0 = n0 / 8; j0 < (n1 + 7) / 8; j0 += 8) {

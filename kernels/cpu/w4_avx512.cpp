@@ -196,24 +196,9 @@ bool gemv_avx512(const W4Matrix& w, const float* x, int ldx, const Prepared& p, 
     if (w.packing == W4Packing::Gemv) {
         if (!(w.group % 128 == 0 || w.group == 32 || w.group == 64))
             return false;
-        // More than 8 rows: row blocks inside 16-channel chunks, whose weights stay in L1.
-        const int chunk = M > 8 ? 16 : n1 - n0;
-        for (int c0 = n0; c0 < n1; c0 += chunk) {
-            const int c1 = std::min(n1, c0 + chunk);
-            int m = 0;
-            for (; M - m >= 8; m += 8)
-                gemvPackingRows<8>(w, p, m, y, ldy, c0, c1);
-            switch (M - m) {
-            case 7: gemvPackingRows<7>(w, p, m, y, ldy, c0, c1); break;
-            case 6: gemvPackingRows<6>(w, p, m, y, ldy, c0, c1); break;
-            case 5: gemvPackingRows<5>(w, p, m, y, ldy, c0, c1); break;
-            case 4: gemvPackingRows<4>(w, p, m, y, ldy, c0, c1); break;
-            case 3: gemvPackingRows<3>(w, p, m, y, ldy, c0, c1); break;
-            case 2: gemvPackingRows<2>(w, p, m, y, ldy, c0, c1); break;
-            case 1: gemvPackingRows<1>(w, p, m, y, ldy, c0, c1); break;
-            default: break;
-            }
-        }
+        forRowBlocks<8>(M, n0, n1, [&](auto rows, int m, int c0, int c1) {
+            gemvPackingRows<decltype(rows)::value>(w, p, m, y, ldy, c0, c1);
+        });
         return true;
     }
     // Row blocks inside each channel block: the block's words (K x 64 bytes) stay in L2

@@ -147,19 +147,9 @@ bool gemv_avx512_vnni(const W4Matrix& w, const Prepared& p, int M, float* y, int
         gemvVnniGroup128OneRow(w, p, y, n0, n1);
         return true;
     }
-    const int chunk = M > 4 ? 16 : n1 - n0;  // many rows: row blocks inside 16-channel chunks (L1-resident)
-    for (int c0 = n0; c0 < n1; c0 += chunk) {
-        const int c1 = std::min(n1, c0 + chunk);
-        int m = 0;
-        for (; M - m >= 4; m += 4)
-            gemvVnniRows<4>(w, p, m, y, ldy, c0, c1);
-        switch (M - m) {
-        case 3: gemvVnniRows<3>(w, p, m, y, ldy, c0, c1); break;
-        case 2: gemvVnniRows<2>(w, p, m, y, ldy, c0, c1); break;
-        case 1: gemvVnniRows<1>(w, p, m, y, ldy, c0, c1); break;
-        default: break;
-        }
-    }
+    forRowBlocks<4>(M, n0, n1, [&](auto rows, int m, int c0, int c1) {
+        gemvVnniRows<decltype(rows)::value>(w, p, m, y, ldy, c0, c1);
+    });
     return true;
 }
 

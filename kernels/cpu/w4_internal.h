@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 
 #include "awq/kernels/w4_linear.h"
 
@@ -32,6 +33,33 @@ struct Prepared {
     const float* groupSumsOf(int m) const { return groupSums + static_cast<std::size_t>(m) * G; }
 };
 Prepared preparedView(const float* work, int M, int K, int group);
+
+// Runs body(std::integral_constant<int, R>{}, m0, c0, c1) over the rows of a GEMV-style call in
+// blocks of MaxR rows (then one block of the remaining 1..MaxR-1), each block's row count a
+// compile-time constant so that its accumulators stay in registers. With more rows than one
+// block, the channel range is walked in 16-channel chunks so that the chunk's weights stay in
+// L1 while every row block reads them. The body is a generic lambda of the calling unit.
+template <int R, typename Body>
+void callRowBlock(int rows, int m0, int c0, int c1, Body& body) {
+    if constexpr (R > 0) {
+        if (rows == R)
+            body(std::integral_constant<int, R>{}, m0, c0, c1);
+        else
+            callRowBlock<R - 1>(rows, m0, c0, c1, body);
+    }
+}
+
+template <int MaxR, typename Body>
+void forRowBlocks(int M, int n0, int n1, Body&& body) {
+    const int chunk = M > MaxR ? 16 : n1 - n0;
+    for (int c0 = n0; c0 < n1; c0 += chunk) {
+        const int c1 = c0 + chunk < n1 ? c0 + chunk : n1;
+        int m = 0;
+        for (; M - m >= MaxR; m += MaxR)
+            body(std::integral_constant<int, MaxR>{}, m, c0, c1);
+        callRowBlock<MaxR - 1>(M - m, m, c0, c1, body);
+    }
+}
 
 // Each returns false when it does not handle this geometry (the dispatcher then falls
 // back to the scalar path), true when y[m][n0..n1) has been written.
