@@ -120,8 +120,8 @@ void gemvVnniGroup128OneRow(const W4Matrix& w, const Prepared& p, float* y, int 
             zeroTerm = _mm512_fmadd_ps(_mm512_mul_ps(sw, z), _mm512_loadu_ps(groupSum.data() + g0), zeroTerm);
             _mm512_storeu_ps(rowScale.data() + g0, _mm512_mul_ps(sw, _mm512_loadu_ps(xScale.data() + g0)));
         }
-        __m512 total = _mm512_setzero_ps();
-        for (int c = 0, b = 0; c < W; c += 16, ++b) {
+        // Two chunks per iteration into two accumulators: independent dependency chains.
+        auto chunkDot = [&](int c, int b) {
             _mm_prefetch(reinterpret_cast<const char*>(q + c) + kPrefetchBytes, _MM_HINT_T1);
             const __m512i words = _mm512_loadu_si512(q + c);
             const __m512i even = _mm512_and_si512(words, lowNibbles);
@@ -131,9 +131,18 @@ void gemvVnniGroup128OneRow(const W4Matrix& w, const Prepared& p, float* y, int 
             hi = _mm512_dpbusd_epi32(hi, odd, _mm512_loadu_si512(xb + 128));
             __m512i lo = _mm512_dpbusd_epi32(_mm512_setzero_si512(), even, _mm512_loadu_si512(xb + 64));
             lo = _mm512_dpbusd_epi32(lo, odd, _mm512_loadu_si512(xb + 192));
-            const __m512 dot = _mm512_cvtepi32_ps(_mm512_add_epi32(_mm512_slli_epi32(hi, 8), lo));
-            total = _mm512_fmadd_ps(dot, _mm512_set1_ps(rowScale[static_cast<std::size_t>(b)]), total);
+            return _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(_mm512_slli_epi32(hi, 8), lo)),
+                                 _mm512_set1_ps(rowScale[static_cast<std::size_t>(b)]));
+        };
+        __m512 total = _mm512_setzero_ps(), total2 = _mm512_setzero_ps();
+        int c = 0, b = 0;
+        for (; c + 32 <= W; c += 32, b += 2) {
+            total = _mm512_add_ps(total, chunkDot(c, b));
+            total2 = _mm512_add_ps(total2, chunkDot(c + 16, b + 1));
         }
+        if (c < W)
+            total = _mm512_add_ps(total, chunkDot(c, b));
+        total = _mm512_add_ps(total, total2);
         y[n] = _mm512_reduce_add_ps(total) - _mm512_reduce_add_ps(zeroTerm);
     }
 }
