@@ -42,7 +42,7 @@ inline __m256i tailMask(int valid) {
 template <int R>
 void gemvPackingRows(const W4Matrix& w, const Prepared& p, int m0, float* y, int ldy, int n0, int n1) {
     const int K = w.K, g = w.group, W = K / 8;
-    const int ZW = gemvZerosWidth(K, g), SW = ZW * 8;
+    const GemvPackedRows rows(w);
     const float* planeBase[R];
     const float* wordSums[R];
     for (int r = 0; r < R; ++r) {
@@ -50,9 +50,10 @@ void gemvPackingRows(const W4Matrix& w, const Prepared& p, int m0, float* y, int
         wordSums[r] = p.wordSumsOf(m0 + r);
     }
     for (int n = n0; n < n1; ++n) {
-        const int32_t* q = w.qweight + static_cast<std::size_t>(n) * W;
-        const uint32_t* zr = reinterpret_cast<const uint32_t*>(w.qzeros) + static_cast<std::size_t>(n) * ZW;
-        const uint16_t* sr = w.scales + static_cast<std::size_t>(n) * SW;
+        const GemvPackedRow packed = rows.row(n);
+        const int32_t* q = packed.codes;
+        const uint32_t* zr = packed.zeros;
+        const uint16_t* sr = packed.scales;
         __m256 total[R];
         for (int r = 0; r < R; ++r)
             total[r] = _mm256_setzero_ps();

@@ -55,7 +55,7 @@ inline void planeFma(__m512i words, const float* const* planes, int offset, __mm
 template <int R>
 void gemvPackingRows(const W4Matrix& w, const Prepared& p, int m0, float* y, int ldy, int n0, int n1) {
     const int K = w.K, g = w.group, W = K / 8;
-    const int ZW = gemvZerosWidth(K, g), SW = ZW * 8;
+    const GemvPackedRows rows(w);
     const ChunkGroups groups(g);
     const float* planeBase[R];
     const float* wordSums[R];
@@ -64,13 +64,10 @@ void gemvPackingRows(const W4Matrix& w, const Prepared& p, int m0, float* y, int
         wordSums[r] = p.wordSumsOf(m0 + r);
     }
     for (int n = n0; n < n1; ++n) {
-        const int32_t* q = w.qweight + static_cast<std::size_t>(n) * W;
-        const uint32_t* zr = reinterpret_cast<const uint32_t*>(w.qzeros) + static_cast<std::size_t>(n) * ZW;
-        const uint16_t* sr = w.scales + static_cast<std::size_t>(n) * SW;
-        // The scales and zeros of a row are a few bytes each, in their own arrays: prefetch
-        // them 16 rows ahead (their first-touch misses showed up as the loop's top stall).
-        _mm_prefetch(reinterpret_cast<const char*>(sr + 16 * SW), _MM_HINT_T0);
-        _mm_prefetch(reinterpret_cast<const char*>(zr + 16 * ZW), _MM_HINT_T0);
+        const GemvPackedRow packed = rows.row(n);
+        const int32_t* q = packed.codes;
+        const uint32_t* zr = packed.zeros;
+        const uint16_t* sr = packed.scales;
         __m512 total[R];
         for (int r = 0; r < R; ++r)
             total[r] = _mm512_setzero_ps();
@@ -226,14 +223,16 @@ void dequantize_rows_avx512(const W4Matrix& w, int n0, int n1, float* panel, int
         dequantizeRowsGeneric(w, n0, n1, panel, ldp);
         return;
     }
-    const int K = w.K, g = w.group, G = K / g, W = K / 8, ZW = gemvZerosWidth(K, g);
+    const int K = w.K, g = w.group, G = K / g;
+    const GemvPackedRows rows(w);
     const __m512i wordOfLane = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
     const __m512i shiftOfLane = _mm512_set_epi32(28, 24, 20, 16, 12, 8, 4, 0, 28, 24, 20, 16, 12, 8, 4, 0);
     const __m512i nibble = _mm512_set1_epi32(0xF);
     for (int n = n0; n < n1; ++n) {
-        const int32_t* q = w.qweight + static_cast<std::size_t>(n) * W;
-        const uint32_t* zr = reinterpret_cast<const uint32_t*>(w.qzeros) + static_cast<std::size_t>(n) * ZW;
-        const uint16_t* sr = w.scales + static_cast<std::size_t>(n) * ZW * 8;
+        const GemvPackedRow packed = rows.row(n);
+        const int32_t* q = packed.codes;
+        const uint32_t* zr = packed.zeros;
+        const uint16_t* sr = packed.scales;
         float* out = panel + static_cast<std::size_t>(n - n0) * ldp;
         for (int gi = 0; gi < G; ++gi) {
             const float sf = _cvtsh_ss(sr[gi]);

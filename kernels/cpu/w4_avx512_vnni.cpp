@@ -33,7 +33,7 @@ constexpr int kPrefetchBytes = 32768;
 template <int R>
 void gemvVnniRows(const W4Matrix& w, const Prepared& p, int m0, float* y, int ldy, int n0, int n1) {
     const int K = w.K, g = w.group, W = K / 8;
-    const int ZW = gemvZerosWidth(K, g), SW = ZW * 8;
+    const GemvPackedRows rows(w);
     const ChunkGroups groups(g);
     const __m512i lowNibbles = _mm512_set1_epi8(0x0F);
     const int8_t* bytes[R];
@@ -45,13 +45,10 @@ void gemvVnniRows(const W4Matrix& w, const Prepared& p, int m0, float* y, int ld
         wordSums[r] = p.fixedWordSumsOf(m0 + r);
     }
     for (int n = n0; n < n1; ++n) {
-        const int32_t* q = w.qweight + static_cast<std::size_t>(n) * W;
-        const uint32_t* zr = reinterpret_cast<const uint32_t*>(w.qzeros) + static_cast<std::size_t>(n) * ZW;
-        const uint16_t* sr = w.scales + static_cast<std::size_t>(n) * SW;
-        // The scales and zeros of a row are a few bytes each, in their own arrays: prefetch
-        // them 16 rows ahead (their first-touch misses showed up as the loop's top stall).
-        _mm_prefetch(reinterpret_cast<const char*>(sr + 16 * SW), _MM_HINT_T0);
-        _mm_prefetch(reinterpret_cast<const char*>(zr + 16 * ZW), _MM_HINT_T0);
+        const GemvPackedRow packed = rows.row(n);
+        const int32_t* q = packed.codes;
+        const uint32_t* zr = packed.zeros;
+        const uint16_t* sr = packed.scales;
         __m512 total[R];
         for (int r = 0; r < R; ++r)
             total[r] = _mm512_setzero_ps();
@@ -88,7 +85,7 @@ void gemvVnniRows(const W4Matrix& w, const Prepared& p, int m0, float* y, int ld
 // cheap).
 void gemvVnniGroup128OneRow(const W4Matrix& w, const Prepared& p, float* y, int n0, int n1) {
     const int K = w.K, W = K / 8, G = K / 128;
-    const int ZW = gemvZerosWidth(K, 128), SW = ZW * 8;
+    const GemvPackedRows rows(w);
     const int paddedG = (G + 15) / 16 * 16;
     const int8_t* bytes = p.fixedBytesOf(0);
     const float* wordSums = p.fixedWordSumsOf(0);
@@ -104,11 +101,10 @@ void gemvVnniGroup128OneRow(const W4Matrix& w, const Prepared& p, float* y, int 
     const __m512i laneShift = _mm512_slli_epi32(_mm512_and_si512(lanes, _mm512_set1_epi32(7)), 2);
     const __m512i lowNibbles = _mm512_set1_epi8(0x0F);
     for (int n = n0; n < n1; ++n) {
-        const int32_t* q = w.qweight + static_cast<std::size_t>(n) * W;
-        const int32_t* zr = w.qzeros + static_cast<std::size_t>(n) * ZW;
-        const uint16_t* sr = w.scales + static_cast<std::size_t>(n) * SW;
-        _mm_prefetch(reinterpret_cast<const char*>(sr + 16 * SW), _MM_HINT_T0);
-        _mm_prefetch(reinterpret_cast<const char*>(zr + 16 * ZW), _MM_HINT_T0);
+        const GemvPackedRow packed = rows.row(n);
+        const int32_t* q = packed.codes;
+        const uint32_t* zr = packed.zeros;
+        const uint16_t* sr = packed.scales;
         __m512 zeroTerm = _mm512_setzero_ps();
         for (int g0 = 0; g0 < G; g0 += 16) {
             const int groups = std::min(16, G - g0);

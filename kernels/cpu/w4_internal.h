@@ -7,6 +7,10 @@
 #include <cstdint>
 #include <type_traits>
 
+#include <xmmintrin.h>
+
+#include "awq/kernels/awq_format.h"
+
 #include "awq/kernels/w4_linear.h"
 
 namespace awq::kernels::detail {
@@ -33,6 +37,34 @@ struct Prepared {
     const float* groupSumsOf(int m) const { return groupSums + static_cast<std::size_t>(m) * G; }
 };
 Prepared preparedView(const float* work, int M, int K, int group);
+
+// The GEMV packing's per-output-row pointers ([N][K/8] codes, [N][ZW] zeros, [N][ZW*8] scales).
+struct GemvPackedRow {
+    const int32_t* codes;
+    const uint32_t* zeros;
+    const uint16_t* scales;
+};
+class GemvPackedRows {
+public:
+    explicit GemvPackedRows(const W4Matrix& w)
+        : m_w(w), m_words(w.K / 8), m_zerosWidth(gemvZerosWidth(w.K, w.group)) {}
+    int words() const { return m_words; }
+    // Row n; also prefetches the scales and zeros of row n + 16: a few bytes per row in their
+    // own arrays, whose first-touch misses were the decode loop's top stall.
+    GemvPackedRow row(int n) const {
+        const std::size_t zw = static_cast<std::size_t>(m_zerosWidth);
+        const GemvPackedRow r{m_w.qweight + static_cast<std::size_t>(n) * m_words,
+                              reinterpret_cast<const uint32_t*>(m_w.qzeros) + static_cast<std::size_t>(n) * zw,
+                              m_w.scales + static_cast<std::size_t>(n) * zw * 8};
+        _mm_prefetch(reinterpret_cast<const char*>(r.scales + 16 * zw * 8), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(r.zeros + 16 * zw), _MM_HINT_T0);
+        return r;
+    }
+
+private:
+    const W4Matrix& m_w;
+    int m_words, m_zerosWidth;
+};
 
 // Runs body(std::integral_constant<int, R>{}, m0, c0, c1) over the rows of a GEMV-style call in
 // blocks of MaxR rows (then one block of the remaining 1..MaxR-1), each block's row count a
