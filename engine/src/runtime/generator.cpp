@@ -8,7 +8,6 @@
 #include "awq/nn/fused_llama.h"
 #include "awq/nn/kv_cache.h"
 #include "awq/nn/llama_model.h"
-#include "awq/nn/llama_model.h"
 #include "awq/runtime/utf8_stream.h"
 #include "awq/tokenizer/tokenizer.h"
 
@@ -102,7 +101,9 @@ GenerationResult Generator::generate(const GenerationRequest &request, const Tex
         lastTokenTime = now;
         const bool isEos = m_tokenizer.eosId() == token
                            || std::find(config().eosTokenIds.begin(), config().eosTokenIds.end(), token)
-                                  != config().eosTokenIds.end();
+                                  != config().eosTokenIds.end()
+                           || std::find(request.stopTokenIds.begin(), request.stopTokenIds.end(), token)
+                                  != request.stopTokenIds.end();
         if (request.stopAtEos && isEos) {
             result.stopReason = StopReason::Eos;
             break;

@@ -22,6 +22,9 @@ struct GenerationRequest {
     std::vector<int32_t> promptIds; // already tokenized (with BOS if the model wants one)
     SamplingParams sampling;
     bool stopAtEos = true;
+    // Further tokens that end the reply like EOS (a chat template's end-of-turn marker such
+    // as <|im_end|> or <|eot_id|>, which decodes to no text a stop string could see).
+    std::vector<int32_t> stopTokenIds;
 };
 
 enum class StopReason { Eos, StopString, MaxTokens, Callback, Cancelled, ContextFull };

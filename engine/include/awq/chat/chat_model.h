@@ -1,0 +1,77 @@
+#pragma once
+// ChatModel: a model folder loaded for chatting. Owns the tokenizer, the prompt builder
+// (chat template or plain text) and the fused CPU decoder, and answers a conversation by
+// streaming the reply through a TextSink. Qt-free; the chat window drives it from a worker
+// thread. Not thread-safe: one thread at a time (cancel() tokens may be set from any).
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "awq/chat/chat_prompt.h"
+#include "awq/chat/conversation.h"
+#include "awq/core/cancel.h"
+#include "awq/core/progress.h"
+#include "awq/runtime/generator.h"
+
+namespace awq {
+class FusedLlama;
+class Tokenizer;
+} // namespace awq
+
+namespace awq::chat {
+
+struct ChatModelInfo {
+    std::filesystem::path folder;
+    std::string description;  // FusedLlama::describe(): architecture, layers, linears
+    std::string precision;    // "AWQ int4 (GEMV packing, group 128)" or "float32"
+    int64_t contextLength = 0; // max_position_embeddings
+    bool hasTemplate = false;
+    std::string notice;       // PromptBuilder::notice()
+    double loadSeconds = 0;
+    uint64_t weightBytes = 0;
+};
+
+struct Reply {
+    std::string text;
+    ReplyStats stats;
+    int64_t droppedMessages = 0; // oldest turns left out so that the prompt fits the context
+    std::string promptText;      // what the model was given (rendered template)
+};
+
+class ChatModel
+{
+public:
+    // Loads config, tokenizer and weights (full precision or AWQ) for the CPU. Progress
+    // stage "load" per tensor group; `cancel` is polled during loading (Error(Cancelled)).
+    // Errors name the file and the problem.
+    static std::unique_ptr<ChatModel> load(const std::filesystem::path &folder, const ProgressFn &progress = {},
+                                           const CancelToken &cancel = {});
+    ~ChatModel();
+
+    const ChatModelInfo &info() const { return m_info; }
+    const Tokenizer &tokenizer() const { return *m_tokenizer; }
+    const PromptBuilder &promptBuilder() const { return *m_prompts; }
+
+    // Tokens the prompt for `messages` takes (with the generation prompt).
+    int64_t promptTokens(const std::vector<ChatMessage> &messages) const;
+
+    // Generates the assistant's next message for `messages` (the system prompt first, when
+    // any, and ending with the user's message). When the prompt leaves too little room,
+    // the oldest turns after the system prompt are left out (keeping room for
+    // min(maxNewTokens, context / 2) tokens); the reply stops at the context's end.
+    // Stop with `cancel` (checked between tokens) or by returning false from `sink`.
+    Reply reply(const std::vector<ChatMessage> &messages, const ChatSettings &settings, const TextSink &sink = {},
+                const CancelToken &cancel = {});
+
+private:
+    ChatModel() = default;
+    ChatModelInfo m_info;
+    std::unique_ptr<Tokenizer> m_tokenizer;
+    std::unique_ptr<PromptBuilder> m_prompts;
+    std::unique_ptr<FusedLlama> m_model;
+};
+
+} // namespace awq::chat

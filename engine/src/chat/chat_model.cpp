@@ -1,0 +1,128 @@
+#include "awq/chat/chat_model.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "awq/core/error.h"
+#include "awq/model/model_info.h"
+#include "awq/nn/fused_llama.h"
+#include "awq/runtime/loaded_model.h"
+#include "awq/tokenizer/tokenizer.h"
+
+namespace fs = std::filesystem;
+
+namespace awq::chat {
+
+namespace {
+
+SamplingParams samplingFor(const ChatSettings &settings)
+{
+    SamplingParams p;
+    p.temperature = settings.temperature;
+    p.topP = settings.topP;
+    p.topK = settings.topK;
+    p.repetitionPenalty = settings.repetitionPenalty;
+    p.maxNewTokens = settings.maxNewTokens;
+    p.seed = settings.seed;
+    return p;
+}
+
+} // namespace
+
+ChatModel::~ChatModel() = default;
+
+std::unique_ptr<ChatModel> ChatModel::load(const fs::path &folder, const ProgressFn &progress,
+                                           const CancelToken &cancel)
+{
+    const auto start = std::chrono::steady_clock::now();
+    const ModelInfo inspected = inspectModel(folder);
+    if (!inspected.loadable())
+        fail(ErrorCode::UnsupportedModel, folder.string(), ": ", inspected.problems.front());
+    cancel.throwIfCancelled();
+    // The engine's loader reports per tensor group; a cancel stops it at the next report.
+    const ProgressFn forward = [&](const Progress &p) {
+        cancel.throwIfCancelled();
+        if (progress)
+            progress(p);
+    };
+    LoadedModel loaded = loadModel(folder, TensorTarget{}, forward);
+    cancel.throwIfCancelled();
+
+    std::unique_ptr<ChatModel> chat(new ChatModel);
+    chat->m_tokenizer = std::move(loaded.tokenizer);
+    chat->m_prompts = std::make_unique<PromptBuilder>(*chat->m_tokenizer, folder);
+    chat->m_model = std::make_unique<FusedLlama>(std::move(loaded.model), 1, 1);
+
+    ChatModelInfo &info = chat->m_info;
+    info.folder = folder;
+    info.description = chat->m_model->describe();
+    info.precision = inspected.precisionSummary();
+    info.contextLength = loaded.config.maxPositionEmbeddings;
+    info.hasTemplate = chat->m_prompts->hasTemplate();
+    info.notice = chat->m_prompts->notice();
+    info.weightBytes = chat->m_model->weightBytes();
+    info.loadSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return chat;
+}
+
+int64_t ChatModel::promptTokens(const std::vector<ChatMessage> &messages) const
+{
+    if (messages.empty())
+        return 0;
+    return static_cast<int64_t>(m_prompts->build(messages).ids.size());
+}
+
+Reply ChatModel::reply(const std::vector<ChatMessage> &messages, const ChatSettings &settings, const TextSink &sink,
+                       const CancelToken &cancel)
+{
+    using Clock = std::chrono::steady_clock;
+    const auto start = Clock::now();
+    AWQ_CHECK(!messages.empty(), InvalidArgument, "there is no message to answer");
+    const SamplingParams sampling = samplingFor(settings);
+    sampling.validate();
+    const int64_t context = m_info.contextLength;
+    // Room kept for the reply when older turns have to go: what was asked for, at most half
+    // the context (the generator stops at the context's end in any case).
+    const int64_t reserve = std::min<int64_t>(sampling.maxNewTokens, context / 2);
+
+    // Leave out the oldest turns (never the system prompt nor the last message) until the
+    // prompt and the reply fit the context.
+    std::vector<ChatMessage> kept = messages;
+    Reply reply;
+    ChatPrompt prompt = m_prompts->build(kept);
+    const size_t firstTurn = (!kept.empty() && kept.front().role == "system") ? 1 : 0;
+    while (static_cast<int64_t>(prompt.ids.size()) + reserve > context && kept.size() > firstTurn + 1) {
+        // Drop a user message together with the reply that followed it, so that roles keep alternating.
+        size_t drop = 1;
+        if (kept.size() > firstTurn + 2 && kept[firstTurn].role == "user" && kept[firstTurn + 1].role == "assistant")
+            drop = 2;
+        kept.erase(kept.begin() + static_cast<std::ptrdiff_t>(firstTurn),
+                   kept.begin() + static_cast<std::ptrdiff_t>(firstTurn + drop));
+        reply.droppedMessages += static_cast<int64_t>(drop);
+        prompt = m_prompts->build(kept);
+    }
+    AWQ_CHECK(static_cast<int64_t>(prompt.ids.size()) < context, InvalidArgument, "the message takes ",
+              prompt.ids.size(), " tokens; the model's context holds ", context);
+
+    GenerationRequest request;
+    request.promptIds = prompt.ids;
+    request.sampling = sampling;
+    request.stopTokenIds = prompt.stopTokenIds;
+    Generator generator(*m_model, *m_tokenizer, context);
+    const double setupSeconds = std::chrono::duration<double>(Clock::now() - start).count();
+    const GenerationResult result = generator.generate(request, sink, cancel);
+
+    reply.text = result.text;
+    reply.promptText = prompt.text;
+    ReplyStats &stats = reply.stats;
+    stats.promptTokens = result.promptTokens;
+    stats.generatedTokens = static_cast<int64_t>(result.tokens.size());
+    stats.timeToFirstTokenSeconds = setupSeconds + result.prefillSeconds;
+    stats.promptTokensPerSecond = result.promptTokensPerSecond();
+    stats.generationTokensPerSecond = result.decodeTokensPerSecond();
+    stats.totalSeconds = std::chrono::duration<double>(Clock::now() - start).count();
+    stats.stopReason = stopReasonName(result.stopReason);
+    return reply;
+}
+
+} // namespace awq::chat

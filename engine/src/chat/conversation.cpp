@@ -1,0 +1,280 @@
+#include "awq/chat/conversation.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <ctime>
+#include <system_error>
+#include <type_traits>
+
+#include "awq/core/error.h"
+#include "awq/io/json_file.h"
+
+namespace awq::chat {
+
+namespace fs = std::filesystem;
+
+std::vector<ChatMessage> Conversation::messages() const
+{
+    std::vector<ChatMessage> out;
+    if (!systemPrompt.empty())
+        out.push_back({"system", systemPrompt});
+    for (const ConversationTurn &turn : turns)
+        out.push_back(turn.message);
+    return out;
+}
+
+std::string currentUtcTimestamp()
+{
+    const std::time_t now = std::time(nullptr);
+    std::tm utc{};
+    gmtime_r(&now, &utc);
+    char buffer[32];
+    std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &utc);
+    return buffer;
+}
+
+nlohmann::json toJson(const Conversation &c)
+{
+    nlohmann::json turns = nlohmann::json::array();
+    for (const ConversationTurn &turn : c.turns) {
+        nlohmann::json t = {{"role", turn.message.role}, {"content", turn.message.content}};
+        if (turn.stats) {
+            const ReplyStats &s = *turn.stats;
+            t["stats"] = {{"promptTokens", s.promptTokens},
+                          {"generatedTokens", s.generatedTokens},
+                          {"timeToFirstTokenSeconds", s.timeToFirstTokenSeconds},
+                          {"promptTokensPerSecond", s.promptTokensPerSecond},
+                          {"generationTokensPerSecond", s.generationTokensPerSecond},
+                          {"totalSeconds", s.totalSeconds},
+                          {"stopReason", s.stopReason}};
+        }
+        turns.push_back(std::move(t));
+    }
+    const ChatSettings &s = c.settings;
+    return {{"format", kConversationFormat},
+            {"version", kConversationVersion},
+            {"title", c.title},
+            {"modelFolder", c.modelFolder},
+            {"createdAt", c.createdAt},
+            {"systemPrompt", c.systemPrompt},
+            {"settings",
+             {{"temperature", s.temperature},
+              {"topP", s.topP},
+              {"topK", s.topK},
+              {"repetitionPenalty", s.repetitionPenalty},
+              {"maxNewTokens", s.maxNewTokens},
+              {"seed", s.seed}}},
+            {"turns", std::move(turns)}};
+}
+
+namespace {
+
+// Reads typed fields of one JSON object, naming the source and the field path in errors.
+class FieldReader
+{
+public:
+    FieldReader(const nlohmann::json &object, std::string source, std::string path)
+        : m_object(object), m_source(std::move(source)), m_path(std::move(path))
+    {
+        if (!m_object.is_object())
+            fail(ErrorCode::Format, m_source, ": ", m_path.empty() ? std::string("the document") : "field '" + m_path + "'",
+                 " must be a JSON object");
+    }
+
+    std::string field(const std::string &key) const { return m_path.empty() ? key : m_path + "." + key; }
+
+    const nlohmann::json *find(const std::string &key, bool required) const
+    {
+        const auto it = m_object.find(key);
+        if (it == m_object.end()) {
+            if (required)
+                fail(ErrorCode::Format, m_source, ": field '", field(key), "' is missing");
+            return nullptr;
+        }
+        return &*it;
+    }
+
+    void readString(const std::string &key, std::string &out, bool required = false) const
+    {
+        if (const nlohmann::json *v = find(key, required)) {
+            if (!v->is_string())
+                fail(ErrorCode::Format, m_source, ": field '", field(key), "' must be a string");
+            out = v->get<std::string>();
+        }
+    }
+
+    void readNumber(const std::string &key, double &out) const
+    {
+        if (const nlohmann::json *v = find(key, false)) {
+            if (!v->is_number())
+                fail(ErrorCode::Format, m_source, ": field '", field(key), "' must be a number");
+            out = v->get<double>();
+        }
+    }
+
+    template <typename Int>
+    void readInteger(const std::string &key, Int &out) const
+    {
+        if (const nlohmann::json *v = find(key, false)) {
+            const bool fits = std::is_signed<Int>::value ? (v->is_number_integer()) : v->is_number_unsigned();
+            if (!fits)
+                fail(ErrorCode::Format, m_source, ": field '", field(key), "' must be ",
+                     std::is_signed<Int>::value ? "an integer" : "a non-negative integer");
+            out = v->get<Int>();
+        }
+    }
+
+private:
+    const nlohmann::json &m_object;
+    std::string m_source, m_path;
+};
+
+} // namespace
+
+Conversation conversationFromJson(const nlohmann::json &json, const std::string &sourceName)
+{
+    const FieldReader doc(json, sourceName, "");
+    std::string format;
+    doc.readString("format", format, true);
+    AWQ_CHECK(format == kConversationFormat, Format, sourceName, ": not an AWQ Studio conversation (field 'format' is '",
+              format, "', expected '", kConversationFormat, "')");
+    int64_t version = 0;
+    doc.find("version", true);
+    doc.readInteger("version", version);
+    AWQ_CHECK(version == kConversationVersion, Format, sourceName, ": conversation format version ", version,
+              " is not supported (this AWQ Studio reads version ", kConversationVersion, ")");
+
+    Conversation c;
+    doc.readString("title", c.title);
+    doc.readString("modelFolder", c.modelFolder);
+    doc.readString("createdAt", c.createdAt);
+    doc.readString("systemPrompt", c.systemPrompt);
+    if (const nlohmann::json *settings = doc.find("settings", false)) {
+        const FieldReader s(*settings, sourceName, "settings");
+        s.readNumber("temperature", c.settings.temperature);
+        s.readNumber("topP", c.settings.topP);
+        s.readInteger("topK", c.settings.topK);
+        s.readNumber("repetitionPenalty", c.settings.repetitionPenalty);
+        s.readInteger("maxNewTokens", c.settings.maxNewTokens);
+        s.readInteger("seed", c.settings.seed);
+    }
+    const nlohmann::json &turns = *doc.find("turns", true);
+    AWQ_CHECK(turns.is_array(), Format, sourceName, ": field 'turns' must be a list");
+    for (size_t i = 0; i < turns.size(); ++i) {
+        const std::string path = "turns[" + std::to_string(i) + "]";
+        const FieldReader t(turns[i], sourceName, path);
+        ConversationTurn turn;
+        t.readString("role", turn.message.role, true);
+        AWQ_CHECK(turn.message.role == "system" || turn.message.role == "user" || turn.message.role == "assistant", Format,
+                  sourceName, ": field '", path, ".role' must be \"system\", \"user\" or \"assistant\", not \"",
+                  turn.message.role, "\"");
+        t.readString("content", turn.message.content, true);
+        if (const nlohmann::json *stats = t.find("stats", false); stats && !stats->is_null()) {
+            const FieldReader s(*stats, sourceName, path + ".stats");
+            ReplyStats r;
+            s.readInteger("promptTokens", r.promptTokens);
+            s.readInteger("generatedTokens", r.generatedTokens);
+            s.readNumber("timeToFirstTokenSeconds", r.timeToFirstTokenSeconds);
+            s.readNumber("promptTokensPerSecond", r.promptTokensPerSecond);
+            s.readNumber("generationTokensPerSecond", r.generationTokensPerSecond);
+            s.readNumber("totalSeconds", r.totalSeconds);
+            s.readString("stopReason", r.stopReason);
+            turn.stats = r;
+        }
+        c.turns.push_back(std::move(turn));
+    }
+    return c;
+}
+
+void saveConversation(const Conversation &conversation, const fs::path &file)
+{
+    AWQ_CHECK(!file.filename().empty(), InvalidArgument, file.string(), ": not a file name");
+    const fs::path folder = file.has_parent_path() ? file.parent_path() : fs::path(".");
+    // The same pattern as OutputFolder: a hidden sibling, renamed into place when complete.
+    const fs::path partial = folder / ("." + file.filename().string() + ".partial-" + std::to_string(::getpid()));
+    const auto discardPartial = [&] {
+        std::error_code ignored;
+        fs::remove(partial, ignored);
+    };
+    try {
+        writeJsonFile(partial, toJson(conversation));
+    } catch (const Error &e) {
+        discardPartial();
+        fail(ErrorCode::Io, file.string(), ": cannot save the conversation (", e.what(), ")");
+    } catch (const nlohmann::json::exception &e) {
+        discardPartial();
+        fail(ErrorCode::Io, file.string(), ": cannot save the conversation (", e.what(), ")");
+    }
+    std::error_code ec;
+    fs::rename(partial, file, ec);
+    if (ec) {
+        discardPartial();
+        fail(ErrorCode::Io, file.string(), ": cannot save the conversation (", ec.message(), ")");
+    }
+}
+
+Conversation loadConversation(const fs::path &file)
+{
+    return conversationFromJson(readJsonFile(file), file.string());
+}
+
+namespace {
+
+std::string formatFixed(double value, int decimals)
+{
+    char buffer[64];
+    std::snprintf(buffer, sizeof buffer, "%.*f", decimals, value);
+    return buffer;
+}
+
+std::string formatShort(double value)
+{
+    char buffer[64];
+    std::snprintf(buffer, sizeof buffer, "%g", value);
+    return buffer;
+}
+
+std::string statsLine(const ReplyStats &s)
+{
+    std::string line = "*" + std::to_string(s.promptTokens) + " prompt tokens, " + std::to_string(s.generatedTokens) +
+                       " generated · first token " + formatFixed(s.timeToFirstTokenSeconds, 2) + " s · prompt " +
+                       formatFixed(s.promptTokensPerSecond, 1) + " tok/s · generation " +
+                       formatFixed(s.generationTokensPerSecond, 1) + " tok/s · " + formatFixed(s.totalSeconds, 2) + " s total";
+    if (!s.stopReason.empty())
+        line += " · stop: " + s.stopReason;
+    return line + "*";
+}
+
+std::string roleHeading(const std::string &role)
+{
+    if (role == "user")
+        return "**User**";
+    if (role == "assistant")
+        return "**Assistant**";
+    return "**System**";
+}
+
+} // namespace
+
+std::string toMarkdown(const Conversation &c)
+{
+    const ChatSettings &s = c.settings;
+    std::string md = "# " + (c.title.empty() ? std::string("Conversation") : c.title) + "\n\n";
+    md += "- Model: `" + c.modelFolder + "`\n";
+    if (!c.createdAt.empty())
+        md += "- Created: " + c.createdAt + "\n";
+    md += "- Settings: temperature " + formatShort(s.temperature) + ", top-p " + formatShort(s.topP) + ", top-k " +
+          std::to_string(s.topK) + ", repetition penalty " + formatShort(s.repetitionPenalty) + ", max new tokens " +
+          std::to_string(s.maxNewTokens) + ", seed " + std::to_string(s.seed) + "\n";
+    if (!c.systemPrompt.empty())
+        md += "\n**System**\n\n" + c.systemPrompt + "\n";
+    for (const ConversationTurn &turn : c.turns) {
+        md += "\n" + roleHeading(turn.message.role) + "\n\n" + turn.message.content + "\n";
+        if (turn.stats)
+            md += "\n" + statsLine(*turn.stats) + "\n";
+    }
+    return md;
+}
+
+} // namespace awq::chat

@@ -1,0 +1,215 @@
+// The chat engine: prompts built from a model folder's chat template (special tokens
+// written as text become their ids), the plain-text fallback, and ChatModel answering a
+// conversation on the bundled demo model — streaming, stopping, and fitting long
+// conversations into the context.
+
+#include <algorithm>
+#include <filesystem>
+#include <functional>
+
+#include <QtTest>
+#include <nlohmann/json.hpp>
+
+#include "awq/chat/chat_model.h"
+#include "awq/chat/chat_prompt.h"
+#include "awq/io/json_file.h"
+#include "awq/runtime/resources.h"
+#include "awq/tokenizer/tokenizer.h"
+#include "test_support.h"
+
+namespace fs = std::filesystem;
+using namespace awq;
+using namespace awq::chat;
+using awq::test::catchError;
+using awq::test::contains;
+
+class TestChatModel : public QObject
+{
+    Q_OBJECT
+
+    fs::path m_demo;
+    fs::path m_tmp;
+    std::unique_ptr<ChatModel> m_model;
+
+    // A copy of the demo model whose tokenizer_config.json has `edit` applied.
+    fs::path demoCopy(const std::string &name, const std::function<void(nlohmann::json &)> &edit)
+    {
+        const fs::path folder = m_tmp / name;
+        fs::remove_all(folder);
+        fs::create_directories(folder);
+        for (const auto &entry : fs::directory_iterator(m_demo))
+            fs::copy_file(entry.path(), folder / entry.path().filename());
+        nlohmann::json config = readJsonFile(folder / "tokenizer_config.json");
+        edit(config);
+        writeJsonFile(folder / "tokenizer_config.json", config);
+        return folder;
+    }
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        m_demo = findData(kDemoModelPath);
+        QVERIFY2(!m_demo.empty(), "the demo model is not in any data folder");
+        const QByteArray tmp = qgetenv("AWQ_TEST_TMP");
+        m_tmp = fs::path(tmp.isEmpty() ? fs::temp_directory_path().string() : tmp.toStdString()) / "chat_model";
+        fs::create_directories(m_tmp);
+        m_model = ChatModel::load(m_demo);
+        QVERIFY(m_model != nullptr);
+    }
+
+    void specialTokensWrittenAsTextBecomeTheirIds()
+    {
+        const Tokenizer &tok = m_model->tokenizer();
+        const std::vector<int32_t> ids = m_model->promptBuilder().encodeWithSpecialTokens("<s>the city</s>of the");
+        std::vector<int32_t> expected = {tok.bosId()};
+        for (int32_t id : tok.encode("the city", false))
+            expected.push_back(id);
+        expected.push_back(tok.eosId());
+        for (int32_t id : tok.encode("of the", false))
+            expected.push_back(id);
+        QCOMPARE(ids, expected);
+        // No special token at all: the same as a plain encode without BOS.
+        QCOMPARE(m_model->promptBuilder().encodeWithSpecialTokens("a plain < text"), tok.encode("a plain < text", false));
+    }
+
+    void demoTemplateRendersTheConversation()
+    {
+        QVERIFY(m_model->info().hasTemplate);
+        QVERIFY(m_model->info().notice.empty());
+        const std::vector<ChatMessage> messages = {
+            {"system", "Be brief."}, {"user", "Who came?"}, {"assistant", "The jury."}, {"user", "When?"}};
+        const ChatPrompt prompt = m_model->promptBuilder().build(messages);
+        QVERIFY(prompt.fromTemplate);
+        QCOMPARE(prompt.text, std::string("Be brief.\n\nQuestion: Who came?\nAnswer: The jury.</s>\nQuestion: When?\n"
+                                          "Answer:"));
+        // The reply's end is the EOS id, once, and the template writes no BOS of its own.
+        const int32_t eos = m_model->tokenizer().eosId();
+        QCOMPARE(std::count(prompt.ids.begin(), prompt.ids.end(), eos), std::ptrdiff_t(1));
+        QVERIFY(prompt.ids.front() != m_model->tokenizer().bosId());
+        QCOMPARE(m_model->promptTokens(messages), int64_t(prompt.ids.size()));
+    }
+
+    void withoutTemplateTheConversationIsPlainText()
+    {
+        const fs::path folder = demoCopy("no-template", [](nlohmann::json &c) { c.erase("chat_template"); });
+        const std::unique_ptr<Tokenizer> tok = Tokenizer::load(folder);
+        const PromptBuilder builder(*tok, folder);
+        QVERIFY(!builder.hasTemplate());
+        QVERIFY(contains(builder.notice(), "no chat template"));
+        const std::vector<ChatMessage> messages = {
+            {"system", "Notes"}, {"user", "The city"}, {"assistant", " council met."}, {"user", "Then"}};
+        QCOMPARE(joinAsPlainText(messages), std::string("Notes\n\nThe city council met.\nThen"));
+        const ChatPrompt prompt = builder.build(messages);
+        QVERIFY(!prompt.fromTemplate);
+        QCOMPARE(prompt.ids, tok->encode(prompt.text)); // with the model's BOS
+    }
+
+    void brokenTemplateFallsBackWithANoticeNamingTheFile()
+    {
+        const fs::path folder =
+            demoCopy("broken-template", [](nlohmann::json &c) { c["chat_template"] = "{% for m in messages %}{{ m"; });
+        const std::unique_ptr<Tokenizer> tok = Tokenizer::load(folder);
+        const PromptBuilder builder(*tok, folder);
+        QVERIFY(!builder.hasTemplate());
+        QVERIFY2(contains(builder.notice(), (folder / "tokenizer_config.json").string()), builder.notice().c_str());
+        QVERIFY(!builder.build({{"user", "hello"}}).ids.empty());
+    }
+
+    void replyStreamsTextAndStatistics()
+    {
+        ChatSettings settings;
+        settings.temperature = 0; // greedy: the same reply every time
+        settings.maxNewTokens = 24;
+        std::string streamed;
+        int pieces = 0;
+        const std::vector<ChatMessage> messages = {{"user", "What did the jury say?"}};
+        const Reply reply = m_model->reply(messages, settings, [&](const std::string &text, int32_t) {
+            streamed += text;
+            ++pieces;
+            return true;
+        });
+        QVERIFY(!reply.text.empty());
+        QCOMPARE(streamed, reply.text);
+        QVERIFY(pieces >= 1);
+        QVERIFY(reply.stats.generatedTokens >= 1 && reply.stats.generatedTokens <= 24);
+        QCOMPARE(reply.stats.promptTokens, m_model->promptTokens(messages));
+        QVERIFY(reply.stats.timeToFirstTokenSeconds > 0);
+        QVERIFY(reply.stats.totalSeconds >= reply.stats.timeToFirstTokenSeconds);
+        QVERIFY(!reply.stats.stopReason.empty());
+        QCOMPARE(reply.droppedMessages, int64_t(0));
+        qInfo("demo reply (%lld tokens, %s): %s", static_cast<long long>(reply.stats.generatedTokens),
+              reply.stats.stopReason.c_str(), reply.text.c_str());
+        // Greedy decoding is deterministic across calls (the cache is reset per reply).
+        QCOMPARE(m_model->reply(messages, settings).text, reply.text);
+    }
+
+    void cancelStopsWithinATokenAndKeepsTheText()
+    {
+        ChatSettings settings;
+        settings.temperature = 0.8;
+        settings.seed = 7;
+        settings.maxNewTokens = 120;
+        CancelToken cancel;
+        int pieces = 0;
+        const Reply reply = m_model->reply(
+            {{"user", "Tell me about the city."}}, settings,
+            [&](const std::string &, int32_t) {
+                if (++pieces == 3)
+                    cancel.cancel();
+                return true;
+            },
+            cancel);
+        if (reply.stats.stopReason == "end of sequence")
+            QSKIP("the sampled reply ended before the third piece");
+        QCOMPARE(reply.stats.stopReason, std::string("cancelled"));
+        QVERIFY2(reply.stats.generatedTokens <= 4, std::to_string(reply.stats.generatedTokens).c_str());
+        QVERIFY(!reply.text.empty());
+    }
+
+    void longConversationsDropTheOldestTurns()
+    {
+        // The demo model's context is 256 tokens: ten long exchanges do not fit.
+        std::vector<ChatMessage> messages = {{"system", "Answer in one line."}};
+        for (int i = 0; i < 10; ++i) {
+            messages.push_back({"user", "Tell me again what the grand jury said about the election in the city, "
+                                        "question number " + std::to_string(i) + "."});
+            messages.push_back({"assistant", "It said the election was conducted well and without fraud."});
+        }
+        messages.push_back({"user", "And the last one?"});
+        QVERIFY(m_model->promptTokens(messages) > m_model->info().contextLength);
+        ChatSettings settings;
+        settings.temperature = 0;
+        settings.maxNewTokens = 16;
+        const Reply reply = m_model->reply(messages, settings);
+        QVERIFY(reply.droppedMessages >= 2);
+        QCOMPARE(reply.droppedMessages % 2, int64_t(0)); // whole exchanges, so roles still alternate
+        QVERIFY(contains(reply.promptText, "Answer in one line.")); // the system prompt stays
+        QVERIFY(contains(reply.promptText, "And the last one?"));   // and the question
+        QVERIFY(reply.stats.promptTokens + 16 <= m_model->info().contextLength);
+    }
+
+    void badRequestsAndFoldersGiveClearErrors()
+    {
+        auto empty = catchError([&] { m_model->reply({}, ChatSettings{}); });
+        QVERIFY(empty.thrown);
+        QCOMPARE(empty.code, ErrorCode::InvalidArgument);
+        ChatSettings bad;
+        bad.topP = 0;
+        auto badSampling = catchError([&] { m_model->reply({{"user", "hi"}}, bad); });
+        QVERIFY(badSampling.thrown);
+        QVERIFY2(contains(badSampling.message, "top"), badSampling.message.c_str());
+
+        auto missing = catchError([&] { ChatModel::load(m_tmp / "does-not-exist"); });
+        QVERIFY(missing.thrown);
+        QVERIFY2(contains(missing.message, "does-not-exist"), missing.message.c_str());
+
+        CancelToken cancel;
+        cancel.cancel();
+        auto cancelled = catchError([&] { ChatModel::load(m_demo, {}, cancel); });
+        QVERIFY(cancelled.thrown);
+        QCOMPARE(cancelled.code, ErrorCode::Cancelled);
+    }
+};
+
+QTEST_APPLESS_MAIN(TestChatModel)
+#include "tst_chat_model.moc"
