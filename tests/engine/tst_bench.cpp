@@ -1,12 +1,15 @@
 // The benchmark runner on the "tiny" synthetic shape and on a fixture folder: every build
 // runs and gives the planned rows; the JSON and CSV hold them; bad plans and plans that
 // would not fit in memory are refused before anything is built; the kernel
-// micro-benchmark and the bandwidth measurement return numbers and restore the settings.
+// micro-benchmark and the bandwidth measurement return numbers and restore the settings;
+// a saved JSON report reads back into the same report, and a broken one is refused
+// naming the file and the field.
 // Speeds are only checked to be positive and finite (speed goals live in benchmarks).
 
 #include <QtTest>
 
 #include <cmath>
+#include <functional>
 #include <sstream>
 
 #include <ATen/ATen.h>
@@ -197,6 +200,98 @@ private Q_SLOTS:
         const auto columns = std::count(csv[0].begin(), csv[0].end(), ',');
         for (const auto &line : csv)
             QCOMPARE(std::count(line.begin(), line.end(), ','), columns);
+    }
+
+    void jsonReadsBackIntoTheSameReport()
+    {
+        BenchPlan plan = tinyPlan();
+        plan.variants = {Variant::Gemv, Variant::Fp32};
+        plan.batchSizes = {1};
+        plan.repeats = 1;
+        plan.seed = 7;
+        BenchReport r = runBenchmark(plan);
+        QCOMPARE(r.rows.size(), size_t(2 * 2));
+        r.bandwidth = {12.5, uint64_t(64) << 20, 2, 3};
+        KernelBenchRow k;
+        k.shape = "256x128";
+        k.inFeatures = 256;
+        k.outFeatures = 128;
+        k.rows = 8;
+        k.kernel = "gemv";
+        k.packing = "gemv";
+        k.isa = "avx2";
+        k.weightBytes = 20480;
+        k.seconds = 1.25e-6;
+        k.repeats = 40;
+        k.weightGBPerSecond = 16.384;
+        k.gflops = 0.1 / 3.0;
+        r.kernelRows.push_back(k);
+        r.perplexity.push_back({Variant::Gemv, 123.456789, 128, 16, "brown-heldout.txt", 0.75});
+
+        const nlohmann::json written = toJson(r);
+        // Through text, as a file holds it.
+        const BenchReport back = reportFromJson(nlohmann::json::parse(written.dump(2)), "saved.json");
+        QCOMPARE(toJson(back).dump(), written.dump());
+        QCOMPARE(back.rows.size(), r.rows.size());
+        for (size_t i = 0; i < r.rows.size(); ++i) {
+            QVERIFY(back.rows[i].variant == r.rows[i].variant);
+            QCOMPARE(back.rows[i].batch, r.rows[i].batch);
+            QCOMPARE(back.rows[i].prefillLength, r.rows[i].prefillLength);
+            QCOMPARE(back.rows[i].prefillTokensPerSecond, r.rows[i].prefillTokensPerSecond); // bit-exact
+            QCOMPARE(back.rows[i].decodeTokensPerSecond, r.rows[i].decodeTokensPerSecond);
+            QCOMPARE(back.rows[i].decodeMinStepSeconds, r.rows[i].decodeMinStepSeconds);
+            QCOMPARE(back.rows[i].peakRssBytes, r.rows[i].peakRssBytes);
+        }
+        QCOMPARE(back.config.hiddenSize, int64_t(256));
+        QCOMPARE(back.plan.seed, uint64_t(7));
+        QVERIFY(back.plan.variants == plan.variants);
+        QCOMPARE(back.perplexity.size(), size_t(1));
+        QCOMPARE(back.perplexity[0].perplexity, 123.456789);
+        QCOMPARE(back.kernelRows.size(), size_t(1));
+        QCOMPARE(back.kernelRows[0].gflops, k.gflops);
+        QCOMPARE(back.bandwidth.gbPerSecond, 12.5);
+        QVERIFY(contains(toCsv(back), ",123.457\n"));
+
+        // Files from before the perplexity field, and reports of the kernel benchmark alone.
+        nlohmann::json older = written;
+        older.erase("perplexity");
+        QVERIFY(reportFromJson(older, "old.json").perplexity.empty());
+        const nlohmann::json kernelsOnly = toJson(newReport());
+        QCOMPARE(toJson(reportFromJson(kernelsOnly, "k.json")).dump(), kernelsOnly.dump());
+    }
+
+    void brokenJsonNamesTheFileAndTheField()
+    {
+        BenchPlan plan = tinyPlan();
+        plan.variants = {Variant::Gemm};
+        plan.batchSizes = {1};
+        plan.prefillLengths = {8};
+        plan.repeats = 1;
+        const nlohmann::json good = toJson(runBenchmark(plan));
+        const auto refused = [&](const std::function<void(nlohmann::json &)> &damage, const std::string &field,
+                                 const std::string &problem) {
+            nlohmann::json j = good;
+            damage(j);
+            const Thrown t = catchError([&] { reportFromJson(j, "results-7.json"); });
+            QVERIFY2(t.thrown, field.c_str());
+            QCOMPARE(t.code, ErrorCode::Format);
+            QVERIFY2(contains(t.message, "results-7.json") && contains(t.message, field) && contains(t.message, problem),
+                     t.message.c_str());
+        };
+        refused([](nlohmann::json &j) { j["rows"][0]["batch_size"] = "one"; }, "'rows[0].batch_size'",
+                "must be an integer");
+        refused([](nlohmann::json &j) { j["machine"].erase("cpu"); }, "'machine.cpu'", "is missing");
+        refused([](nlohmann::json &j) { j["rows"][0]["variant"] = "int8"; }, "'rows[0].variant'", "'int8'");
+        refused([](nlohmann::json &j) { j["plan"]["batch_sizes"][0] = 1.5; }, "'plan.batch_sizes[0]'",
+                "must be an integer");
+        refused([](nlohmann::json &j) { j["rows"][0]["peak_rss_bytes"] = -3; }, "'rows[0].peak_rss_bytes'",
+                "non-negative");
+        refused([](nlohmann::json &j) { j["rows"][0]["decode_tokens_per_second"] = nullptr; },
+                "'rows[0].decode_tokens_per_second'", "must be a number");
+        refused([](nlohmann::json &j) { j["schema"] = "something-else"; }, "'schema'", "expected");
+        refused([](nlohmann::json &j) { j["rows"] = nlohmann::json::object(); }, "'rows'", "must be an array");
+        refused([](nlohmann::json &j) { j = nlohmann::json::array(); }, "(document)", "must be an object");
+        refused([](nlohmann::json &j) { j["model"]["config"].erase("hidden_size"); }, "hidden_size", "missing");
     }
 
     void aFolderIsConvertedToEachBuild()

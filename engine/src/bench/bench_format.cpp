@@ -1,11 +1,13 @@
 // The benchmark report as text: AutoAWQ's table for a terminal, JSON for the dashboard,
 // CSV for spreadsheets.
 
+#include <limits>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "awq/bench/bench_runner.h"
+#include "awq/core/error.h"
 #include "text_table.h"
 
 namespace awq::bench {
@@ -181,7 +183,234 @@ json toJson(const BenchReport &r)
     j["kernels"] = json::array();
     for (const auto &k : r.kernelRows)
         j["kernels"].push_back(kernelRowJson(k));
+    j["perplexity"] = json::array();
+    for (const auto &q : r.perplexity)
+        j["perplexity"].push_back({{"variant", variantName(q.variant)},
+                                   {"perplexity", q.perplexity},
+                                   {"seq_len", q.seqLen},
+                                   {"windows", q.windows},
+                                   {"text", q.text},
+                                   {"seconds", q.seconds}});
     return j;
+}
+
+namespace {
+
+// Reads one JSON object of a saved report; every error names the source and the field's
+// path from the document root ("rows[2].batch_size").
+class FieldReader
+{
+public:
+    FieldReader(const json &object, const std::string &source, std::string path)
+        : m_json(object), m_source(source), m_path(std::move(path))
+    {
+        AWQ_CHECK(m_json.is_object(), Format, m_source, ": '", where(), "' must be an object, got ", m_json.dump());
+    }
+
+    bool has(const char *key) const { return m_json.contains(key); }
+
+    const json &value(const char *key) const
+    {
+        AWQ_CHECK(m_json.contains(key), Format, m_source, ": required field '", field(key), "' is missing");
+        return m_json.at(key);
+    }
+    std::string string(const char *key) const
+    {
+        const json &v = value(key);
+        AWQ_CHECK(v.is_string(), Format, m_source, ": '", field(key), "' must be a string, got ", v.dump());
+        return v.get<std::string>();
+    }
+    double number(const char *key) const
+    {
+        const json &v = value(key);
+        AWQ_CHECK(v.is_number(), Format, m_source, ": '", field(key), "' must be a number, got ", v.dump());
+        return v.get<double>();
+    }
+    int64_t integer(const char *key) const { return integerValue(value(key), field(key)); }
+    uint64_t count(const char *key) const
+    {
+        const json &v = value(key);
+        AWQ_CHECK(v.is_number_unsigned() || (v.is_number_integer() && v.get<int64_t>() >= 0), Format, m_source,
+                  ": '", field(key), "' must be a non-negative integer, got ", v.dump());
+        return v.get<uint64_t>();
+    }
+    int smallInteger(const char *key) const
+    {
+        const int64_t v = integer(key);
+        AWQ_CHECK(v >= std::numeric_limits<int>::min() && v <= std::numeric_limits<int>::max(), Format, m_source,
+                  ": '", field(key), "' is out of range: ", v);
+        return static_cast<int>(v);
+    }
+    bool boolean(const char *key) const
+    {
+        const json &v = value(key);
+        AWQ_CHECK(v.is_boolean(), Format, m_source, ": '", field(key), "' must be true or false, got ", v.dump());
+        return v.get<bool>();
+    }
+    Variant variant(const char *key) const
+    {
+        const std::string name = string(key);
+        for (Variant v : {Variant::Fp32, Variant::Gemm, Variant::Gemv})
+            if (name == variantName(v))
+                return v;
+        fail(ErrorCode::Format, m_source, ": '", field(key), "' must be fp32, gemm or gemv, got '", name, "'");
+    }
+    std::vector<int64_t> integers(const char *key) const
+    {
+        std::vector<int64_t> out;
+        const json &list = array(key);
+        for (size_t i = 0; i < list.size(); ++i)
+            out.push_back(integerValue(list[i], field(key) + "[" + std::to_string(i) + "]"));
+        return out;
+    }
+    const json &array(const char *key) const
+    {
+        const json &v = value(key);
+        AWQ_CHECK(v.is_array(), Format, m_source, ": '", field(key), "' must be an array, got ", v.dump());
+        return v;
+    }
+    FieldReader object(const char *key) const { return FieldReader(value(key), m_source, field(key)); }
+    // The objects of an array, each with its path ("rows[3]").
+    std::vector<FieldReader> objects(const char *key) const
+    {
+        std::vector<FieldReader> out;
+        const json &list = array(key);
+        for (size_t i = 0; i < list.size(); ++i)
+            out.emplace_back(list[i], m_source, field(key) + "[" + std::to_string(i) + "]");
+        return out;
+    }
+    std::string field(const char *key) const { return m_path.empty() ? key : m_path + "." + key; }
+
+private:
+    std::string where() const { return m_path.empty() ? "(document)" : m_path; }
+    int64_t integerValue(const json &v, const std::string &name) const
+    {
+        AWQ_CHECK(v.is_number_integer() && !(v.is_number_unsigned() && v.get<uint64_t>() > INT64_MAX), Format,
+                  m_source, ": '", name, "' must be an integer, got ", v.dump());
+        return v.get<int64_t>();
+    }
+
+    const json &m_json;
+    const std::string &m_source;
+    std::string m_path;
+};
+
+constexpr const char *kSchema = "awq-studio/bench/1";
+
+} // namespace
+
+BenchReport reportFromJson(const json &document, const std::string &sourceName)
+{
+    const FieldReader root(document, sourceName, "");
+    const std::string schema = root.string("schema");
+    AWQ_CHECK(schema == kSchema, Format, sourceName, ": 'schema' is '", schema, "', expected '", kSchema,
+              "' (a report written by awq bench --json or the benchmark dashboard)");
+    BenchReport r;
+    r.awqVersion = root.string("awq_version");
+    r.date = root.string("date");
+
+    const FieldReader model = root.object("model");
+    r.model = model.string("name");
+    const std::string source = model.string("source");
+    AWQ_CHECK(source == "folder" || source == "synthetic", Format, sourceName, ": '", model.field("source"),
+              "' must be folder or synthetic, got '", source, "'");
+    BenchPlan &p = r.plan;
+    p.syntheticShape = model.string("synthetic_shape");
+    p.modelFolder = model.string("folder");
+    AWQ_CHECK((source == "synthetic") == !p.syntheticShape.empty(), Format, sourceName, ": '",
+              model.field("synthetic_shape"), "' must be given exactly when the source is synthetic");
+    if (!model.value("config").is_null())
+        r.config = ModelConfig::fromJson(model.value("config"), sourceName + " (" + model.field("config") + ")");
+
+    const FieldReader machine = root.object("machine");
+    MachineInfo &m = r.machine;
+    m.cpuModel = machine.string("cpu");
+    m.cores = machine.smallInteger("cores");
+    m.threads = machine.smallInteger("threads");
+    m.isa = machine.string("isa");
+    m.memoryTotalBytes = machine.count("memory_total_bytes");
+    m.memoryAvailableBytes = machine.count("memory_available_bytes");
+    m.peakRssResettable = machine.boolean("peak_rss_resettable");
+
+    const FieldReader plan = root.object("plan");
+    p.variants.clear();
+    const json &variants = plan.array("variants");
+    for (size_t i = 0; i < variants.size(); ++i) {
+        const json wrapped = {{"variant", variants[i]}};
+        p.variants.push_back(
+            FieldReader(wrapped, sourceName, plan.field("variants") + "[" + std::to_string(i) + "]")
+                .variant("variant"));
+    }
+    p.batchSizes = plan.integers("batch_sizes");
+    p.prefillLengths = plan.integers("prefill_lengths");
+    p.decodeLength = plan.integer("decode_length");
+    p.warmup = plan.smallInteger("warmup");
+    p.repeats = plan.smallInteger("repeats");
+    p.threads = plan.smallInteger("threads");
+    p.groupSize = plan.integer("group_size");
+    p.seed = plan.count("seed");
+
+    for (const FieldReader &v : root.objects("variants")) {
+        VariantInfo info;
+        info.variant = v.variant("variant");
+        info.description = v.string("description");
+        info.weights = v.string("weights");
+        info.buildSeconds = v.number("build_seconds");
+        info.weightBytes = v.count("weight_bytes");
+        r.variants.push_back(info);
+    }
+    for (const FieldReader &row : root.objects("rows")) {
+        BenchRow b;
+        b.variant = row.variant("variant");
+        b.batch = row.integer("batch_size");
+        b.prefillLength = row.integer("prefill_length");
+        b.decodeLength = row.integer("decode_length");
+        b.prefillSeconds = row.number("prefill_seconds");
+        b.prefillTokensPerSecond = row.number("prefill_tokens_per_second");
+        b.decodeMedianStepSeconds = row.number("decode_median_step_seconds");
+        b.decodeMinStepSeconds = row.number("decode_min_step_seconds");
+        b.decodeTokensPerSecond = row.number("decode_tokens_per_second");
+        b.peakRssBytes = row.count("peak_rss_bytes");
+        b.weightBytes = row.count("weight_bytes");
+        b.kvCacheBytes = row.count("kv_cache_bytes");
+        b.bufferBytes = row.count("buffer_bytes");
+        r.rows.push_back(b);
+    }
+    if (!root.value("bandwidth").is_null()) {
+        const FieldReader bw = root.object("bandwidth");
+        r.bandwidth.gbPerSecond = bw.number("gb_per_second");
+        r.bandwidth.bytes = bw.count("bytes");
+        r.bandwidth.threads = bw.smallInteger("threads");
+        r.bandwidth.passes = bw.smallInteger("passes");
+    }
+    for (const FieldReader &k : root.objects("kernels")) {
+        KernelBenchRow row;
+        row.shape = k.string("shape");
+        row.inFeatures = k.integer("in_features");
+        row.outFeatures = k.integer("out_features");
+        row.rows = k.integer("rows");
+        row.kernel = k.string("kernel");
+        row.packing = k.string("packing");
+        row.isa = k.string("isa");
+        row.weightBytes = k.count("weight_bytes");
+        row.seconds = k.number("seconds");
+        row.repeats = k.smallInteger("repeats");
+        row.weightGBPerSecond = k.number("weight_gb_per_second");
+        row.gflops = k.number("gflops");
+        r.kernelRows.push_back(row);
+    }
+    if (root.has("perplexity"))
+        for (const FieldReader &q : root.objects("perplexity")) {
+            VariantPerplexity v;
+            v.variant = q.variant("variant");
+            v.perplexity = q.number("perplexity");
+            v.seqLen = q.integer("seq_len");
+            v.windows = q.integer("windows");
+            v.text = q.string("text");
+            v.seconds = q.number("seconds");
+            r.perplexity.push_back(v);
+        }
+    return r;
 }
 
 std::string toCsv(const BenchReport &r)
@@ -189,14 +418,19 @@ std::string toCsv(const BenchReport &r)
     std::ostringstream out;
     out << "variant,batch_size,prefill_length,decode_length,prefill_tokens_per_second,decode_tokens_per_second,"
            "prefill_seconds,decode_median_step_seconds,decode_min_step_seconds,peak_rss_bytes,weight_bytes,"
-           "kv_cache_bytes,buffer_bytes,threads,isa\n";
-    for (const auto &row : r.rows)
+           "kv_cache_bytes,buffer_bytes,threads,isa,perplexity\n";
+    for (const auto &row : r.rows) {
+        std::string perplexity;
+        for (const auto &q : r.perplexity)
+            if (q.variant == row.variant)
+                perplexity = format("%.6g", q.perplexity);
         out << variantName(row.variant) << ',' << row.batch << ',' << row.prefillLength << ',' << row.decodeLength
             << ',' << format("%.6g", row.prefillTokensPerSecond) << ',' << format("%.6g", row.decodeTokensPerSecond)
             << ',' << format("%.6g", row.prefillSeconds) << ',' << format("%.6g", row.decodeMedianStepSeconds) << ','
             << format("%.6g", row.decodeMinStepSeconds) << ',' << row.peakRssBytes << ',' << row.weightBytes << ','
             << row.kvCacheBytes << ',' << row.bufferBytes << ',' << r.machine.threads << ',' << r.machine.isa
-            << '\n';
+            << ',' << perplexity << '\n';
+    }
     return out.str();
 }
 

@@ -59,6 +59,18 @@ struct BenchRow {
     uint64_t bufferBytes = 0;
 };
 
+// The perplexity of one build on a held-out text (AutoAWQ's windowing), measured by the
+// caller (the dashboard's quality column) on the build runBenchmark timed; never for a
+// synthetic model, whose random weights make it meaningless.
+struct VariantPerplexity {
+    Variant variant = Variant::Fp32;
+    double perplexity = 0;
+    int64_t seqLen = 0;  // tokens per window
+    int64_t windows = 0; // windows scored
+    std::string text;    // the text's file name
+    double seconds = 0;
+};
+
 // How one build was made and what it is.
 struct VariantInfo {
     Variant variant = Variant::Fp32;
@@ -90,6 +102,7 @@ struct BenchReport {
     // Filled by the caller when asked for (awq bench --bandwidth / --kernels).
     BandwidthResult bandwidth;            // gbPerSecond 0: not measured
     std::vector<KernelBenchRow> kernelRows;
+    std::vector<VariantPerplexity> perplexity; // empty: not measured
 };
 
 // The facts of this machine and process (threads as LibTorch has them now).
@@ -121,9 +134,14 @@ MemoryNeed estimatePlanMemory(const BenchPlan &plan, const ModelConfig &config, 
 // tokens/s | Decode tokens/s | Memory (RAM) |) under a header naming the model, the
 // machine, threads, ISA, warm-up and repeats; the kernel table and bandwidth when present.
 std::string formatTable(const BenchReport &report);
-// Every field: plan, machine, method, variants, rows, bandwidth, kernel rows.
+// Every field: plan, machine, method, variants, rows, bandwidth, kernel rows, perplexity.
 nlohmann::json toJson(const BenchReport &report);
-// A header line and one line per BenchRow (same columns on every line).
+// The report toJson wrote (schema "awq-studio/bench/1"; "perplexity" may be absent, as in
+// files written before it existed): toJson(reportFromJson(toJson(r), ...)) == toJson(r).
+// Throws Error(Format) naming `sourceName` and the bad field ("rows[2].batch_size").
+BenchReport reportFromJson(const nlohmann::json &json, const std::string &sourceName);
+// A header line and one line per BenchRow (same columns on every line; the last,
+// perplexity, is empty unless the row's build was measured).
 std::string toCsv(const BenchReport &report);
 // A header line and one line per kernel row.
 std::string kernelRowsToCsv(const std::vector<KernelBenchRow> &rows);
