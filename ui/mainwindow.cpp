@@ -1,6 +1,8 @@
 #include "mainwindow.h"
 
 #include <QAction>
+#include <QActionGroup>
+#include <QDateTime>
 #include <QApplication>
 #include <QCloseEvent>
 #include <QDir>
@@ -19,10 +21,16 @@
 #include <QStatusBar>
 #include <QUrl>
 
+#include "benchmarkpage.h"
+#include "chatpage.h"
+#include "librarypage.h"
 #include "modelcontroller.h"
 #include "modelpage.h"
+#include "quantizehomepage.h"
 #include "quantizewizard.h"
+#include "quantizeworker.h"
 #include "resourcemonitor.h"
+#include "theme.h"
 
 namespace {
 
@@ -30,6 +38,9 @@ const QString kOrganization = QStringLiteral("AWQ Studio");
 const QString kApplication = QStringLiteral("awq-studio");
 const QString kRecentKey = QStringLiteral("recentModels");
 const QString kGeometryKey = QStringLiteral("mainWindow/geometry");
+const QString kFactsKey = QStringLiteral("libraryFacts");        // folder -> one line of facts
+const QString kResultsKey = QStringLiteral("quantizeResults");   // newest first
+const QString kThemeKey = QStringLiteral("theme");
 
 QString displayName()
 {
@@ -81,10 +92,27 @@ MainWindow::MainWindow(QWidget *parent) : QMainWindow(parent)
     setCentralWidget(central);
     connect(m_navigation, &QListWidget::currentRowChanged, m_pages, &QStackedWidget::setCurrentIndex);
 
-    m_modelPage = new ModelPage;
-    connect(m_modelPage, &ModelPage::openRequested, this, &MainWindow::showOpenModelDialog);
-    addPage(tr("Model"), m_modelPage);
+    m_library = new LibraryPage;
+    m_modelPage = m_library->modelPage();
+    addPage(tr("Library"), m_library, tr("Recent model folders and the facts of the open one (Ctrl+1)"));
+    m_quantizeHome = new QuantizeHomePage;
+    addPage(tr("Quantize"), m_quantizeHome, tr("Quantize a model with AWQ (Ctrl+2)"));
+    m_chatPage = new ChatPage;
+    addPage(tr("Chat"), m_chatPage, tr("Chat with a model, or compare two side by side (Ctrl+3)"));
+    m_benchmarkPage = new BenchmarkPage;
+    addPage(tr("Benchmark"), m_benchmarkPage, tr("GEMM vs GEMV vs full precision: speed and memory (Ctrl+4)"));
     m_navigation->setCurrentRow(0);
+
+    connect(m_library, &LibraryPage::openRequested, this, &MainWindow::openModel);
+    connect(m_library, &LibraryPage::browseRequested, this, &MainWindow::showOpenModelDialog);
+    connect(m_library, &LibraryPage::removeRequested, this, &MainWindow::removeRecentModel);
+    connect(m_library, &LibraryPage::quantizeRequested, this, &MainWindow::startQuantizeWizard);
+    connect(m_library, &LibraryPage::chatRequested, this, &MainWindow::openInChat);
+    connect(m_library, &LibraryPage::benchmarkRequested, this, &MainWindow::openInBenchmark);
+    connect(m_quantizeHome, &QuantizeHomePage::wizardRequested, this, [this] { startQuantizeWizard(); });
+    connect(m_quantizeHome, &QuantizeHomePage::openRequested, this, &MainWindow::openModel);
+    connect(m_quantizeHome, &QuantizeHomePage::chatRequested, this, &MainWindow::openInChat);
+    connect(m_quantizeHome, &QuantizeHomePage::benchmarkRequested, this, &MainWindow::openInBenchmark);
 
     createMenus();
     m_statusModel = new QLabel;
@@ -94,9 +122,11 @@ MainWindow::MainWindow(QWidget *parent) : QMainWindow(parent)
 
     setAcceptDrops(true);
     updateTitle(QString());
-    resize(1040, 700);
+    resize(1180, 760);
     const QSettings settings(kOrganization, kApplication);
     restoreGeometry(settings.value(kGeometryKey).toByteArray());
+    m_quantizeHome->setResults(settings.value(kResultsKey).toList());
+    refreshLibrary();
 }
 
 MainWindow::~MainWindow()
@@ -106,9 +136,10 @@ MainWindow::~MainWindow()
     m_controller = nullptr;
 }
 
-void MainWindow::addPage(const QString &title, QWidget *page)
+void MainWindow::addPage(const QString &title, QWidget *page, const QString &toolTip)
 {
     auto *item = new QListWidgetItem(title, m_navigation);
+    item->setToolTip(toolTip);
     item->setSizeHint(QSize(0, 34));
     QFont font = item->font();
     font.setPointSizeF(font.pointSizeF() * 1.1);
@@ -125,17 +156,36 @@ void MainWindow::createMenus()
     m_recentMenu = file->addMenu(tr("Open &Recent"));
     m_recentMenu->setObjectName(QStringLiteral("recentMenu"));
     rebuildRecentMenu();
-    QAction *quantize = file->addAction(tr("&Quantize…"), this, [this] {
-        auto *wizard = new QuantizeWizard(m_controller->folder(), this);
-        wizard->setAttribute(Qt::WA_DeleteOnClose);
-        wizard->show();
-    });
+    QAction *quantize = file->addAction(tr("&Quantize…"), this, [this] { startQuantizeWizard(); });
     quantize->setObjectName(QStringLiteral("quantizeAction"));
     quantize->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_Q));
     file->addSeparator();
     QAction *quit = file->addAction(tr("&Quit"), this, &QWidget::close);
     quit->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Q));
     quit->setMenuRole(QAction::QuitRole);
+
+    QMenu *view = menuBar()->addMenu(tr("&View"));
+    const QStringList pageNames = {tr("&Library"), tr("&Quantize"), tr("&Chat"), tr("&Benchmark")};
+    for (int i = 0; i < pageNames.size(); ++i) {
+        QAction *go = view->addAction(pageNames.at(i), this, [this, i] { m_navigation->setCurrentRow(i); });
+        go->setShortcut(QKeySequence(Qt::CTRL | Qt::Key(Qt::Key_1 + i)));
+    }
+    view->addSeparator();
+    QMenu *theme = view->addMenu(tr("&Theme"));
+    theme->setObjectName(QStringLiteral("themeMenu"));
+    auto *themes = new QActionGroup(this);
+    const QString current = QSettings(kOrganization, kApplication).value(kThemeKey).toString();
+    for (const Theme::Kind kind : {Theme::Kind::System, Theme::Kind::Light, Theme::Kind::Dark}) {
+        const QString text = kind == Theme::Kind::System ? tr("&System") : kind == Theme::Kind::Light ? tr("&Light") : tr("&Dark");
+        QAction *action = theme->addAction(text, this, [kind] {
+            Theme::apply(kind);
+            QSettings(kOrganization, kApplication).setValue(kThemeKey, Theme::name(kind));
+        });
+        action->setCheckable(true);
+        action->setChecked(Theme::fromName(current) == kind);
+        action->setData(Theme::name(kind));
+        themes->addAction(action);
+    }
 
     QMenu *help = menuBar()->addMenu(tr("&Help"));
     QAction *about = help->addAction(tr("&About AWQ Studio"), this, &MainWindow::showAbout);
@@ -146,8 +196,71 @@ void MainWindow::openModel(const QString &folder)
 {
     if (folder.trimmed().isEmpty())
         return;
-    m_navigation->setCurrentRow(m_pages->indexOf(m_modelPage));
+    showPage(Page::Library);
     m_controller->openModel(folder);
+}
+
+MainWindow::Page MainWindow::currentPage() const
+{
+    return static_cast<Page>(std::max(0, m_navigation->currentRow()));
+}
+
+void MainWindow::showPage(Page page)
+{
+    m_navigation->setCurrentRow(static_cast<int>(page));
+}
+
+void MainWindow::startQuantizeWizard(const QString &folder)
+{
+    const QString source = folder.isEmpty() ? m_controller->folder() : folder;
+    auto *wizard = new QuantizeWizard(source, this);
+    wizard->setAttribute(Qt::WA_DeleteOnClose);
+    connect(wizard, &QuantizeWizard::quantized, this, [this, wizard](const QuantizeSummary &summary) {
+        recordQuantizeResult(summary, wizard->modelFolder());
+    });
+    connect(wizard, &QuantizeWizard::chatRequested, this, &MainWindow::openInChat);
+    connect(wizard, &QuantizeWizard::benchmarkRequested, this, &MainWindow::openInBenchmark);
+    showPage(Page::Quantize);
+    wizard->show();
+}
+
+void MainWindow::openInChat(const QString &folder)
+{
+    if (folder.isEmpty())
+        return;
+    showPage(Page::Chat);
+    m_chatPage->setModelFolder(folder, /*load=*/true);
+}
+
+void MainWindow::openInBenchmark(const QString &folder)
+{
+    if (folder.isEmpty())
+        return;
+    showPage(Page::Benchmark);
+    m_benchmarkPage->setModelFolder(folder);
+}
+
+void MainWindow::recordQuantizeResult(const QuantizeSummary &summary, const QString &source)
+{
+    QSettings settings(kOrganization, kApplication);
+    QVariantList results = settings.value(kResultsKey).toList();
+    QVariantMap run;
+    run.insert(QStringLiteral("output"), summary.outputFolder);
+    run.insert(QStringLiteral("source"), source);
+    run.insert(QStringLiteral("date"), QDateTime::currentDateTime().toString(QStringLiteral("yyyy-MM-dd hh:mm")));
+    run.insert(QStringLiteral("summary"),
+               tr("from %1 · %2 of weights · %3 s · peak memory %4")
+                   .arg(QFileInfo(source).fileName(), QString::fromStdString(awq::formatBytes(summary.outputBytes)))
+                   .arg(summary.seconds, 0, 'f', 1)
+                   .arg(QString::fromStdString(awq::formatBytes(summary.peakRssBytes))));
+    for (int i = results.size() - 1; i >= 0; --i)
+        if (results.at(i).toMap().value(QStringLiteral("output")).toString() == summary.outputFolder)
+            results.removeAt(i);
+    results.prepend(run);
+    while (results.size() > MaxQuantizeResults)
+        results.removeLast();
+    settings.setValue(kResultsKey, results);
+    m_quantizeHome->setResults(results);
 }
 
 void MainWindow::showOpenModelDialog()
@@ -187,7 +300,24 @@ void MainWindow::handleModelInspected(const awq::ModelInfo &info, qint64 elapsed
 {
     const QString folder = QString::fromStdString(info.folder.string());
     m_modelPage->showModel(info);
+    const QString facts = tr("%1 · %2 parameters · %3 · %4 on disk")
+                              .arg(QString::fromStdString(info.config.modelType),
+                                   QString::fromStdString(awq::formatCount(info.parameterCount)),
+                                   QString::fromStdString(info.precisionSummary()),
+                                   QString::fromStdString(awq::formatBytes(info.sizeOnDisk)));
+    {
+        QSettings settings(kOrganization, kApplication);
+        QVariantMap all = settings.value(kFactsKey).toMap();
+        all.insert(folder, info.loadable() ? facts : tr("%1 · cannot be run: %2").arg(facts, QString::fromStdString(info.problems.front())));
+        settings.setValue(kFactsKey, all);
+    }
     addRecentModel(folder);
+    m_library->setCurrent(folder, info.loadable());
+    m_quantizeHome->setCurrentModel(info.loadable() ? folder : QString(), facts);
+    if (info.loadable()) {
+        m_chatPage->setModelFolder(folder);
+        m_benchmarkPage->setModelFolder(folder);
+    }
     const QString name = QFileInfo(folder).fileName();
     m_statusModel->setText(tr("%1 · %2 parameters · %3")
                                .arg(name, QString::fromStdString(awq::formatCount(info.parameterCount)),
@@ -203,6 +333,8 @@ void MainWindow::handleModelInspected(const awq::ModelInfo &info, qint64 elapsed
 void MainWindow::handleInspectionFailed(const QString &folder, const QString &message)
 {
     m_modelPage->showError(folder, message);
+    m_library->setCurrent(folder, false);
+    m_quantizeHome->setCurrentModel(QString(), QString());
     m_statusModel->clear();
     statusBar()->showMessage(tr("Could not open %1.").arg(QDir::toNativeSeparators(folder)));
 }
@@ -223,6 +355,26 @@ void MainWindow::addRecentModel(const QString &folder)
     QSettings settings(kOrganization, kApplication);
     settings.setValue(kRecentKey, recent);
     rebuildRecentMenu();
+    refreshLibrary();
+}
+
+void MainWindow::removeRecentModel(const QString &folder)
+{
+    QStringList recent = recentModels();
+    recent.removeAll(folder);
+    QSettings settings(kOrganization, kApplication);
+    settings.setValue(kRecentKey, recent);
+    QVariantMap facts = settings.value(kFactsKey).toMap();
+    facts.remove(folder);
+    settings.setValue(kFactsKey, facts);
+    rebuildRecentMenu();
+    refreshLibrary();
+}
+
+void MainWindow::refreshLibrary()
+{
+    const QSettings settings(kOrganization, kApplication);
+    m_library->setModels(recentModels(), settings.value(kFactsKey).toMap());
 }
 
 void MainWindow::rebuildRecentMenu()
@@ -243,7 +395,9 @@ void MainWindow::rebuildRecentMenu()
         m_recentMenu->addAction(tr("&Clear Recent Models"), this, [this] {
             QSettings settings(kOrganization, kApplication);
             settings.remove(kRecentKey);
+            settings.remove(kFactsKey);
             rebuildRecentMenu();
+            refreshLibrary();
         });
     }
     m_recentMenu->setEnabled(!recent.isEmpty());

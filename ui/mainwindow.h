@@ -1,8 +1,11 @@
 #pragma once
-// MainWindow: the application window. A navigation list on the left selects a page
-// in a QStackedWidget (only "Model" for now); the File menu opens model folders
-// (with a persisted recent list), and model inspection runs on ModelController's
-// worker thread. GUI thread only.
+// MainWindow: the application window. A navigation list on the left selects a page in a
+// QStackedWidget: Library (recent model folders and the facts of the open one), Quantize
+// (the wizard and its finished runs), Chat and Benchmark. The window keeps what persists
+// (recent models with their facts, finished runs, geometry, theme) in QSettings and moves
+// a model folder between pages ("chat with this", "benchmark this"). Model inspection runs
+// on ModelController's worker thread; chat and benchmark pages own their workers.
+// GUI thread only.
 
 #include <QMainWindow>
 #include <QString>
@@ -10,8 +13,13 @@
 
 #include "metatypes.h"
 
+class BenchmarkPage;
+class ChatPage;
+class LibraryPage;
 class ModelController;
 class ModelPage;
+class QuantizeHomePage;
+struct QuantizeSummary;
 class QLabel;
 class QListWidget;
 class QMenu;
@@ -23,7 +31,9 @@ class MainWindow final : public QMainWindow
     Q_DISABLE_COPY_MOVE(MainWindow)
 
 public:
-    static constexpr int MaxRecentModels = 8;
+    static constexpr int MaxRecentModels = 12;
+    static constexpr int MaxQuantizeResults = 20;
+    enum class Page { Library, Quantize, Chat, Benchmark };
 
     explicit MainWindow(QWidget *parent = nullptr);
     ~MainWindow() override;
@@ -34,12 +44,24 @@ public:
 
     ModelController *modelController() const { return m_controller; }
     ModelPage *modelPage() const { return m_modelPage; }
+    LibraryPage *libraryPage() const { return m_library; }
+    QuantizeHomePage *quantizePage() const { return m_quantizeHome; }
+    ChatPage *chatPage() const { return m_chatPage; }
+    BenchmarkPage *benchmarkPage() const { return m_benchmarkPage; }
+    Page currentPage() const;
+    void showPage(Page page);
     // Most recent first, as persisted in QSettings.
     QStringList recentModels() const;
 
 public Q_SLOTS:
     void showOpenModelDialog();
     void showAbout();
+    // Opens the quantization wizard on `folder` (the open model when empty).
+    void startQuantizeWizard(const QString &folder = QString());
+    // Switches to Chat and loads `folder` there.
+    void openInChat(const QString &folder);
+    // Switches to Benchmark with `folder` as the model to measure.
+    void openInBenchmark(const QString &folder);
 
 protected:
     void closeEvent(QCloseEvent *event) override;
@@ -48,7 +70,10 @@ protected:
 
 private:
     void createMenus();
-    void addPage(const QString &title, QWidget *page);
+    void addPage(const QString &title, QWidget *page, const QString &toolTip);
+    void recordQuantizeResult(const QuantizeSummary &summary, const QString &source);
+    void refreshLibrary();
+    void removeRecentModel(const QString &folder);
     void handleInspectionStarted(const QString &folder);
     void handleModelInspected(const awq::ModelInfo &info, qint64 elapsedMs);
     void handleInspectionFailed(const QString &folder, const QString &message);
@@ -59,7 +84,11 @@ private:
     ModelController *m_controller = nullptr;
     QListWidget *m_navigation = nullptr;
     QStackedWidget *m_pages = nullptr;
-    ModelPage *m_modelPage = nullptr;
+    LibraryPage *m_library = nullptr;
+    ModelPage *m_modelPage = nullptr; // inside m_library
+    QuantizeHomePage *m_quantizeHome = nullptr;
+    ChatPage *m_chatPage = nullptr;
+    BenchmarkPage *m_benchmarkPage = nullptr;
     QMenu *m_recentMenu = nullptr;
     QLabel *m_statusModel = nullptr; // permanent status-bar label: the loaded model
 };

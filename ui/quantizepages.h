@@ -144,6 +144,11 @@ public:
     // Returns false when the user chose to keep it running.
     bool requestCancel();
 
+Q_SIGNALS:
+    // The buttons shown after a successful run, with the output folder.
+    void chatRequested(const QString &folder);
+    void benchmarkRequested(const QString &folder);
+
 private:
     void start();
     void setRunning(bool running);
@@ -165,6 +170,9 @@ private:
     QPushButton *m_startButton = nullptr;
     QPushButton *m_cancelButton = nullptr;
     QLabel *m_resultLabel = nullptr;
+    QPushButton *m_chatButton = nullptr;
+    QPushButton *m_benchmarkButton = nullptr;
+    QString m_outputFolder;
     bool m_succeeded = false;
     bool m_cancelRequested = false;
     quint64 m_inputWeightBytes = 0;

@@ -164,6 +164,13 @@ QuantRunPage::QuantRunPage(QuantizeWizard *wizard) : QWizardPage(wizard), m_wiza
     m_cancelButton->setObjectName(QStringLiteral("cancelButton"));
     m_cancelButton->setEnabled(false);
     m_resultLabel = makeStatusLabel(QStringLiteral("runResultLabel"), this);
+    m_chatButton = new QPushButton(tr("Open in Chat"), this);
+    m_chatButton->setObjectName(QStringLiteral("runChatButton"));
+    m_chatButton->setToolTip(tr("Load the quantized model in the Chat page"));
+    m_benchmarkButton = new QPushButton(tr("Benchmark It"), this);
+    m_benchmarkButton->setObjectName(QStringLiteral("runBenchmarkButton"));
+    m_benchmarkButton->setToolTip(tr("Compare its speed and memory (and perplexity) with full precision "
+                                     "in the Benchmark page"));
 
     auto *grid = new QGridLayout;
     grid->addWidget(new QLabel(tr("Step:"), this), 0, 0);
@@ -190,6 +197,15 @@ QuantRunPage::QuantRunPage(QuantizeWizard *wizard) : QWizardPage(wizard), m_wiza
     live->addWidget(m_log, 2);
     layout->addLayout(live, 1);
     layout->addWidget(m_resultLabel);
+    auto *after = new QHBoxLayout;
+    after->addWidget(m_chatButton);
+    after->addWidget(m_benchmarkButton);
+    after->addStretch(1);
+    layout->addLayout(after);
+    for (QPushButton *button : {m_chatButton, m_benchmarkButton})
+        button->setVisible(false);
+    connect(m_chatButton, &QPushButton::clicked, this, [this] { Q_EMIT chatRequested(m_outputFolder); });
+    connect(m_benchmarkButton, &QPushButton::clicked, this, [this] { Q_EMIT benchmarkRequested(m_outputFolder); });
 
     connect(m_startButton, &QPushButton::clicked, this, &QuantRunPage::start);
     connect(m_cancelButton, &QPushButton::clicked, this, &QuantRunPage::requestCancel);
@@ -212,6 +228,8 @@ QuantRunPage::QuantRunPage(QuantizeWizard *wizard) : QWizardPage(wizard), m_wiza
 void QuantRunPage::initializePage()
 {
     m_succeeded = false;
+    for (QPushButton *button : {m_chatButton, m_benchmarkButton})
+        button->setVisible(false);
     m_progress->setValue(0);
     for (QLabel *label : {m_phaseLabel, m_layerLabel, m_detailLabel, m_etaLabel, m_memoryLabel})
         label->clear();
@@ -301,6 +319,9 @@ void QuantRunPage::handleFinished(const QuantizeSummary &summary)
                     .arg(bytesText(m_inputWeightBytes));
     text += tr(". Peak memory %1.").arg(bytesText(summary.peakRssBytes));
     setStatus(m_resultLabel, text, false);
+    m_outputFolder = summary.outputFolder;
+    for (QPushButton *button : {m_chatButton, m_benchmarkButton})
+        button->setVisible(true);
     setRunning(false);
     Q_EMIT completeChanged();
 }

@@ -37,6 +37,15 @@ QuantizeWizard::QuantizeWizard(const QString &modelFolder, QWidget *parent) : QW
     connect(m_controller, &QuantizeController::cancelled, this, closeIfAsked);
     connect(m_controller, &QuantizeController::failed, this, closeIfAsked);
     connect(m_controller, &QuantizeController::finished, this, closeIfAsked);
+    connect(m_controller, &QuantizeController::finished, this, &QuantizeWizard::quantized);
+    connect(m_runPage, &QuantRunPage::chatRequested, this, [this](const QString &folder) {
+        Q_EMIT chatRequested(folder);
+        accept();
+    });
+    connect(m_runPage, &QuantRunPage::benchmarkRequested, this, [this](const QString &folder) {
+        Q_EMIT benchmarkRequested(folder);
+        accept();
+    });
 }
 
 QuantizeWizard::~QuantizeWizard() = default;

@@ -10,6 +10,7 @@
 
 #include "metatypes.h"
 #include "awq/quant/quant_options.h"
+#include "quantizeworker.h" // QuantizeSummary, carried by quantized()
 
 class QuantizeController;
 class QuantModelPage;
@@ -47,6 +48,13 @@ public:
 
 public Q_SLOTS:
     void reject() override;
+
+Q_SIGNALS:
+    // A run finished and wrote `summary.outputFolder`.
+    void quantized(const QuantizeSummary &summary);
+    // The run page's buttons after a successful run (the wizard then closes).
+    void chatRequested(const QString &folder);
+    void benchmarkRequested(const QString &folder);
 
 private:
     QuantizeController *m_controller = nullptr;

@@ -9,11 +9,13 @@
 #include <QDir>
 #include <QFileInfo>
 #include <QPixmap>
+#include <QSettings>
 #include <QTimer>
 
 #include "awq/core/memory.h"
 #include "mainwindow.h"
 #include "resourcepaths.h"
+#include "theme.h"
 
 #ifndef AWQ_VERSION
 #define AWQ_VERSION "0.0.0"
@@ -43,7 +45,15 @@ int main(int argc, char **argv)
         QStringLiteral("quit-after"),
         QStringLiteral("Quit after MS milliseconds (taking the --screenshot first). For smoke tests."),
         QStringLiteral("MS"));
+    const QCommandLineOption themeOption(QStringLiteral("theme"),
+                                         QStringLiteral("Colour theme: system, light or dark (remembered)."),
+                                         QStringLiteral("NAME"));
+    const QCommandLineOption pageOption(QStringLiteral("page"),
+                                        QStringLiteral("Open on a page: library, quantize, chat or benchmark."),
+                                        QStringLiteral("NAME"));
     parser.addOption(screenshotOption);
+    parser.addOption(themeOption);
+    parser.addOption(pageOption);
     parser.addOption(quitAfterOption);
     parser.process(app); // handles --help and --version, exits on unknown options
 
@@ -66,12 +76,31 @@ int main(int argc, char **argv)
     if (!screenshot.isEmpty() && quitAfterMs < 0)
         quitAfterMs = 2000;
 
+    QSettings settings;
+    if (parser.isSet(themeOption)) {
+        const QString name = parser.value(themeOption);
+        if (Theme::name(Theme::fromName(name)) != name) {
+            std::fprintf(stderr, "awq-studio: --theme must be system, light or dark, not '%s'\n", qPrintable(name));
+            return 2;
+        }
+        settings.setValue(QStringLiteral("theme"), name);
+    }
+    Theme::apply(Theme::fromName(settings.value(QStringLiteral("theme")).toString()));
+    const QStringList pageNames = {QStringLiteral("library"), QStringLiteral("quantize"), QStringLiteral("chat"),
+                                   QStringLiteral("benchmark")};
+    const int page = parser.isSet(pageOption) ? int(pageNames.indexOf(parser.value(pageOption))) : 0;
+    if (page < 0) {
+        std::fprintf(stderr, "awq-studio: --page must be library, quantize, chat or benchmark\n");
+        return 2;
+    }
+
     MainWindow window;
     window.show();
 
     const QString model = positional.isEmpty() ? ResourcePaths::demoModelFolder() : positional.constFirst();
     if (!model.isEmpty())
         window.openModel(QFileInfo(model).absoluteFilePath());
+    window.showPage(static_cast<MainWindow::Page>(page));
 
     int exitCode = 0;
     if (quitAfterMs >= 0) {

@@ -1,0 +1,90 @@
+#pragma once
+// ChatPage: the Chat page of the main window. One chat session (or two side by side in
+// compare mode, answering the same messages one after the other so that their speeds
+// are measured alone), the message box with Send / Stop / Regenerate / Edit last, and a
+// side panel with the system prompt and the sampling settings (persisted in QSettings).
+// Conversations are saved and opened as JSON (awq/chat/conversation.h) and exported as
+// Markdown; both act on the left session. GUI thread only.
+
+#include <QString>
+#include <QWidget>
+
+#include "awq/chat/conversation.h"
+
+class ChatSessionWidget;
+class QCheckBox;
+class QDoubleSpinBox;
+class QLabel;
+class QPlainTextEdit;
+class QPushButton;
+class QSpinBox;
+
+class ChatPage final : public QWidget
+{
+    Q_OBJECT
+    Q_DISABLE_COPY_MOVE(ChatPage)
+
+public:
+    explicit ChatPage(QWidget *parent = nullptr);
+    ~ChatPage() override;
+
+    ChatSessionWidget *primarySession() const { return m_sessions[0]; }
+    ChatSessionWidget *compareSession() const { return m_sessions[1]; }
+    bool compareMode() const;
+
+    // Prefills the left session's folder; loads it when `load` is set.
+    void setModelFolder(const QString &folder, bool load = false);
+    awq::chat::ChatSettings settings() const;
+    void setSettings(const awq::chat::ChatSettings &settings);
+    QString systemPrompt() const;
+
+    // The left session's conversation as a document (title, model, settings, turns).
+    awq::chat::Conversation conversation() const;
+    // Save / open / export without a dialog; false with a message box on failure. The
+    // message names the file and the problem.
+    bool saveConversationTo(const QString &file);
+    bool openConversationFrom(const QString &file);
+    bool exportMarkdownTo(const QString &file);
+    // The last error reported by the three functions above.
+    QString lastError() const { return m_lastError; }
+    // Errors also pop up in a message box (default true); tests turn it off.
+    void setErrorDialogs(bool on) { m_errorDialogs = on; }
+
+public Q_SLOTS:
+    void send();
+    void stop();
+    void regenerate();
+    void editLast();
+    void newChat();
+
+private:
+    void setCompareMode(bool on);
+    void continueCompare();
+    void updateButtons();
+    void saveSettings() const;
+    void restoreSettings();
+    void reportError(const QString &title, const QString &message);
+
+    ChatSessionWidget *m_sessions[2] = {nullptr, nullptr};
+    QCheckBox *m_compareCheck = nullptr;
+    QPlainTextEdit *m_input = nullptr;
+    QPushButton *m_sendButton = nullptr;
+    QPushButton *m_stopButton = nullptr;
+    QPushButton *m_regenerateButton = nullptr;
+    QPushButton *m_editButton = nullptr;
+    QPushButton *m_newButton = nullptr;
+    QPlainTextEdit *m_systemEdit = nullptr;
+    QDoubleSpinBox *m_temperatureSpin = nullptr;
+    QDoubleSpinBox *m_topPSpin = nullptr;
+    QSpinBox *m_topKSpin = nullptr;
+    QDoubleSpinBox *m_repetitionSpin = nullptr;
+    QSpinBox *m_maxTokensSpin = nullptr;
+    QSpinBox *m_seedSpin = nullptr;
+    QLabel *m_statusLabel = nullptr;
+    // Compare mode: what the right session still has to do once the left one is done.
+    enum class Pending { None, Ask, Regenerate } m_pending = Pending::None;
+    QString m_pendingText;
+    QString m_lastError;
+    QString m_createdAt;
+    bool m_errorDialogs = true;
+};

@@ -1,0 +1,348 @@
+#include "chatsessionwidget.h"
+
+#include <QDir>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLineEdit>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QVBoxLayout>
+
+#include "chattranscriptview.h"
+#include "quantizepagehelpers.h"
+
+namespace {
+
+std::vector<awq::chat::ChatMessage> messagesFor(const QString &systemPrompt,
+                                                const std::vector<awq::chat::ConversationTurn> &turns)
+{
+    std::vector<awq::chat::ChatMessage> messages;
+    const QString system = systemPrompt.trimmed();
+    if (!system.isEmpty())
+        messages.push_back({"system", system.toStdString()});
+    for (const awq::chat::ConversationTurn &turn : turns)
+        messages.push_back(turn.message);
+    return messages;
+}
+
+} // namespace
+
+ChatSessionWidget::ChatSessionWidget(const QString &title, QWidget *parent) : QWidget(parent)
+{
+    m_controller = new ChatController(this);
+
+    auto *titleLabel = new QLabel(QStringLiteral("<b>%1</b>").arg(title.toHtmlEscaped()));
+    m_folderEdit = new QLineEdit;
+    m_folderEdit->setObjectName(QStringLiteral("chatModelFolderEdit"));
+    m_folderEdit->setPlaceholderText(tr("Model folder (full precision or AWQ)"));
+    m_browseButton = new QPushButton(tr("Browse…"));
+    m_loadButton = new QPushButton(tr("Load"));
+    m_loadButton->setObjectName(QStringLiteral("chatLoadButton"));
+    auto *modelRow = new QHBoxLayout;
+    modelRow->addWidget(titleLabel);
+    modelRow->addWidget(m_folderEdit, 1);
+    modelRow->addWidget(m_browseButton);
+    modelRow->addWidget(m_loadButton);
+
+    m_modelLabel = new QLabel(tr("No model loaded."));
+    m_modelLabel->setObjectName(QStringLiteral("chatModelLabel"));
+    m_modelLabel->setWordWrap(true);
+    m_modelLabel->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_noticeLabel = new QLabel;
+    m_noticeLabel->setObjectName(QStringLiteral("chatNoticeLabel"));
+    m_noticeLabel->setWordWrap(true);
+    m_noticeLabel->setVisible(false);
+    m_loadProgress = new QProgressBar;
+    m_loadProgress->setObjectName(QStringLiteral("chatLoadProgress"));
+    m_loadProgress->setVisible(false);
+
+    m_transcript = new ChatTranscriptView;
+    m_transcript->setObjectName(QStringLiteral("chatTranscript"));
+    m_transcript->setPlaceholder(tr("Load a model, then type a message below."));
+
+    m_contextMeter = new QProgressBar;
+    m_contextMeter->setObjectName(QStringLiteral("chatContextMeter"));
+    m_contextMeter->setRange(0, 1);
+    m_contextMeter->setValue(0);
+    m_contextMeter->setFormat(tr("Context: no model"));
+    m_contextMeter->setMaximumHeight(18);
+    m_statsLabel = new QLabel;
+    m_statsLabel->setObjectName(QStringLiteral("chatStatsLabel"));
+    m_statsLabel->setWordWrap(true);
+    QPalette muted = m_statsLabel->palette();
+    muted.setColor(QPalette::WindowText, palette().color(QPalette::PlaceholderText));
+    m_statsLabel->setPalette(muted);
+
+    auto *layout = new QVBoxLayout(this);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->addLayout(modelRow);
+    layout->addWidget(m_modelLabel);
+    layout->addWidget(m_noticeLabel);
+    layout->addWidget(m_loadProgress);
+    layout->addWidget(m_transcript, 1);
+    layout->addWidget(m_contextMeter);
+    layout->addWidget(m_statsLabel);
+
+    m_flushTimer.setInterval(30);
+    connect(&m_flushTimer, &QTimer::timeout, this, &ChatSessionWidget::flushPending);
+
+    connect(m_browseButton, &QPushButton::clicked, this, &ChatSessionWidget::browse);
+    connect(m_loadButton, &QPushButton::clicked, this, [this] {
+        if (m_controller->isLoading())
+            m_controller->stop();
+        else
+            loadModel(m_folderEdit->text());
+    });
+    connect(m_folderEdit, &QLineEdit::returnPressed, this, [this] { loadModel(m_folderEdit->text()); });
+    connect(m_controller, &ChatController::loadStarted, this, &ChatSessionWidget::handleLoadStarted);
+    connect(m_controller, &ChatController::loadProgress, this, &ChatSessionWidget::handleLoadProgress);
+    connect(m_controller, &ChatController::loaded, this, &ChatSessionWidget::handleLoaded);
+    connect(m_controller, &ChatController::loadFailed, this, &ChatSessionWidget::handleLoadFailed);
+    connect(m_controller, &ChatController::loadCancelled, this, [this] {
+        m_loadProgress->setVisible(false);
+        m_modelLabel->setText(tr("Loading cancelled. No model loaded."));
+        updateButtons();
+    });
+    connect(m_controller, &ChatController::replyText, this, [this](const QString &text) {
+        m_reply += text;
+        m_pending += text;
+        if (!m_flushTimer.isActive())
+            m_flushTimer.start();
+    });
+    connect(m_controller, &ChatController::replyFinished, this, &ChatSessionWidget::handleReplyFinished);
+    connect(m_controller, &ChatController::replyFailed, this, &ChatSessionWidget::handleReplyFailed);
+    connect(m_controller, &ChatController::busyChanged, this, [this](bool busy) {
+        updateButtons();
+        Q_EMIT busyChanged(busy);
+    });
+    updateButtons();
+}
+
+bool ChatSessionWidget::hasModel() const
+{
+    return m_controller->hasModel();
+}
+
+bool ChatSessionWidget::isBusy() const
+{
+    return m_controller->isLoading() || m_controller->isGenerating();
+}
+
+QString ChatSessionWidget::modelFolder() const
+{
+    return m_controller->hasModel() ? m_controller->model().folder : QString();
+}
+
+void ChatSessionWidget::setModelFolder(const QString &folder)
+{
+    m_folderEdit->setText(QDir::toNativeSeparators(folder));
+}
+
+void ChatSessionWidget::browse()
+{
+    const QString start = m_folderEdit->text().trimmed().isEmpty() ? QDir::homePath() : m_folderEdit->text();
+    const QString folder = QFileDialog::getExistingDirectory(this, tr("Model Folder to Chat With"), start);
+    if (!folder.isEmpty()) {
+        setModelFolder(folder);
+        loadModel(folder);
+    }
+}
+
+void ChatSessionWidget::loadModel(const QString &folder)
+{
+    const QString absolute = quantui::absoluteClean(folder);
+    if (absolute.isEmpty()) {
+        m_modelLabel->setText(tr("Choose a model folder first."));
+        return;
+    }
+    if (isBusy())
+        return;
+    setModelFolder(absolute);
+    m_controller->load(absolute);
+}
+
+void ChatSessionWidget::handleLoadStarted(const QString &folder)
+{
+    m_modelLabel->setText(tr("Loading %1…").arg(QDir::toNativeSeparators(folder)));
+    m_noticeLabel->setVisible(false);
+    m_loadProgress->setRange(0, 0);
+    m_loadProgress->setVisible(true);
+    updateContextMeter(0);
+    updateButtons();
+}
+
+void ChatSessionWidget::handleLoadProgress(qint64 done, qint64 total, const QString &note)
+{
+    if (total > 0) {
+        m_loadProgress->setRange(0, 1000);
+        m_loadProgress->setValue(int(1000.0 * double(done) / double(total)));
+    }
+    m_loadProgress->setFormat(note.isEmpty() ? QStringLiteral("%p%") : note + QStringLiteral("  %p%"));
+}
+
+void ChatSessionWidget::handleLoaded(const ChatModelSummary &summary)
+{
+    m_loadProgress->setVisible(false);
+    m_modelLabel->setText(tr("%1 — %2 · %3 · context %4 tokens · loaded in %5 s")
+                              .arg(QFileInfo(summary.folder).fileName(), summary.precision,
+                                   quantui::bytesText(summary.weightBytes))
+                              .arg(summary.contextLength)
+                              .arg(summary.loadSeconds, 0, 'f', 1));
+    m_modelLabel->setToolTip(summary.description);
+    m_noticeLabel->setText(summary.notice);
+    m_noticeLabel->setVisible(!summary.notice.isEmpty());
+    updateContextMeter(0);
+    updateButtons();
+    Q_EMIT modelLoaded(summary);
+}
+
+void ChatSessionWidget::handleLoadFailed(const QString &folder, const QString &message)
+{
+    m_loadProgress->setVisible(false);
+    m_modelLabel->setText(tr("Could not load %1: %2").arg(QDir::toNativeSeparators(folder), message));
+    updateButtons();
+}
+
+bool ChatSessionWidget::ask(const QString &userText, const QString &systemPrompt,
+                            const awq::chat::ChatSettings &settings)
+{
+    if (!hasModel() || isBusy() || userText.trimmed().isEmpty())
+        return false;
+    m_turns.push_back({{"user", userText.toStdString()}, std::nullopt});
+    if (!startReply(systemPrompt, settings)) {
+        m_turns.pop_back();
+        m_transcript->setTurns(m_turns);
+        return false;
+    }
+    return true;
+}
+
+bool ChatSessionWidget::regenerate(const QString &systemPrompt, const awq::chat::ChatSettings &settings)
+{
+    if (!hasModel() || isBusy() || m_turns.empty())
+        return false;
+    if (m_turns.back().message.role == "assistant")
+        m_turns.pop_back();
+    if (m_turns.empty())
+        return false;
+    return startReply(systemPrompt, settings);
+}
+
+bool ChatSessionWidget::startReply(const QString &systemPrompt, const awq::chat::ChatSettings &settings)
+{
+    m_transcript->setTurns(m_turns);
+    m_reply.clear();
+    m_pending.clear();
+    if (m_controller->send(messagesFor(systemPrompt, m_turns), settings) == 0)
+        return false;
+    m_transcript->beginReply();
+    m_statsLabel->setText(tr("Generating…"));
+    return true;
+}
+
+QString ChatSessionWidget::takeLastUserMessage()
+{
+    if (isBusy())
+        return {};
+    while (!m_turns.empty() && m_turns.back().message.role == "assistant")
+        m_turns.pop_back();
+    if (m_turns.empty())
+        return {};
+    const QString text = QString::fromStdString(m_turns.back().message.content);
+    m_turns.pop_back();
+    m_transcript->setTurns(m_turns);
+    return text;
+}
+
+void ChatSessionWidget::stop()
+{
+    m_controller->stop();
+}
+
+void ChatSessionWidget::clearConversation()
+{
+    if (isBusy())
+        return;
+    setTurns({});
+    m_statsLabel->clear();
+}
+
+void ChatSessionWidget::setTurns(const std::vector<awq::chat::ConversationTurn> &turns)
+{
+    m_turns = turns;
+    m_transcript->setTurns(m_turns);
+    qint64 used = 0;
+    for (auto it = m_turns.rbegin(); it != m_turns.rend(); ++it)
+        if (it->stats) {
+            used = it->stats->promptTokens + it->stats->generatedTokens;
+            break;
+        }
+    updateContextMeter(used);
+}
+
+void ChatSessionWidget::flushPending()
+{
+    m_flushTimer.stop();
+    if (m_pending.isEmpty())
+        return;
+    m_transcript->appendReplyText(m_pending);
+    m_pending.clear();
+}
+
+void ChatSessionWidget::handleReplyFinished(const ChatReplyOutcome &outcome)
+{
+    flushPending();
+    awq::chat::ReplyStats stats = outcome.stats;
+    if (outcome.stopped)
+        stats.stopReason = "stopped by you";
+    m_turns.push_back({{"assistant", outcome.text.toStdString()}, stats});
+    m_transcript->setTurns(m_turns);
+    m_reply.clear();
+    m_statsLabel->setText(tr("Last reply: %1").arg(ChatTranscriptView::statsText(stats)));
+    if (outcome.droppedMessages > 0) {
+        m_noticeLabel->setText(tr("The conversation is longer than the model's context: the oldest %n message(s) "
+                                  "were left out of the prompt.",
+                                  nullptr, int(outcome.droppedMessages)));
+        m_noticeLabel->setVisible(true);
+    }
+    updateContextMeter(stats.promptTokens + stats.generatedTokens);
+    updateButtons();
+    Q_EMIT replyFinished(outcome);
+}
+
+void ChatSessionWidget::handleReplyFailed(const QString &message)
+{
+    flushPending();
+    m_reply.clear();
+    // The user's message stays; the failed reply is not added.
+    m_transcript->setTurns(m_turns);
+    m_statsLabel->setText(tr("The reply failed: %1").arg(message));
+    updateButtons();
+    Q_EMIT replyFailed(message);
+}
+
+void ChatSessionWidget::updateContextMeter(qint64 usedTokens)
+{
+    if (!hasModel()) {
+        m_contextMeter->setRange(0, 1);
+        m_contextMeter->setValue(0);
+        m_contextMeter->setFormat(tr("Context: no model"));
+        return;
+    }
+    const qint64 context = m_controller->model().contextLength;
+    m_contextMeter->setRange(0, int(context));
+    m_contextMeter->setValue(int(std::min(usedTokens, context)));
+    m_contextMeter->setFormat(tr("Context: %1 / %2 tokens").arg(usedTokens).arg(context));
+}
+
+void ChatSessionWidget::updateButtons()
+{
+    const bool loading = m_controller->isLoading();
+    const bool generating = m_controller->isGenerating();
+    m_loadButton->setText(loading ? tr("Cancel") : tr("Load"));
+    m_loadButton->setEnabled(!generating);
+    m_browseButton->setEnabled(!loading && !generating);
+    m_folderEdit->setEnabled(!loading && !generating);
+}

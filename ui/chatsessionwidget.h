@@ -1,0 +1,92 @@
+#pragma once
+// ChatSessionWidget: one model and its conversation — the model bar (folder, Browse,
+// Load, loading progress), the transcript, the context meter and the last reply's
+// statistics. It owns a ChatController (the model lives on that worker thread) and the
+// turns of the conversation; ChatPage gives it the user's messages, the system prompt and
+// the sampling settings. Streamed text is shown in batches (every ~30 ms) so that a fast
+// model cannot flood the GUI thread. GUI thread only.
+
+#include <vector>
+
+#include <QElapsedTimer>
+#include <QString>
+#include <QTimer>
+#include <QWidget>
+
+#include "awq/chat/conversation.h"
+#include "chatworker.h"
+
+class ChatTranscriptView;
+class QLabel;
+class QLineEdit;
+class QProgressBar;
+class QPushButton;
+
+class ChatSessionWidget final : public QWidget
+{
+    Q_OBJECT
+    Q_DISABLE_COPY_MOVE(ChatSessionWidget)
+
+public:
+    explicit ChatSessionWidget(const QString &title, QWidget *parent = nullptr);
+
+    ChatController *controller() const { return m_controller; }
+    ChatTranscriptView *transcript() const { return m_transcript; }
+    bool hasModel() const;
+    bool isBusy() const;
+    QString modelFolder() const;
+    const std::vector<awq::chat::ConversationTurn> &turns() const { return m_turns; }
+    // The text of the reply being generated so far (empty when idle).
+    QString pendingReply() const { return m_reply; }
+
+    // Prefills the folder field (does not load).
+    void setModelFolder(const QString &folder);
+    void loadModel(const QString &folder);
+
+    // Adds the user's message and starts the reply. False (and nothing added) when no
+    // model is loaded or a reply is running.
+    bool ask(const QString &userText, const QString &systemPrompt, const awq::chat::ChatSettings &settings);
+    // Generates the last reply again (or answers the last message when it has none).
+    bool regenerate(const QString &systemPrompt, const awq::chat::ChatSettings &settings);
+    // Removes the last user message and the reply to it, and returns that message's text
+    // (for editing and sending again); empty when there is none or a reply is running.
+    QString takeLastUserMessage();
+    void stop();
+    void clearConversation();
+    void setTurns(const std::vector<awq::chat::ConversationTurn> &turns);
+
+Q_SIGNALS:
+    void busyChanged(bool busy);
+    void modelLoaded(const ChatModelSummary &summary);
+    void replyFinished(const ChatReplyOutcome &outcome);
+    void replyFailed(const QString &message);
+
+private:
+    bool startReply(const QString &systemPrompt, const awq::chat::ChatSettings &settings);
+    void browse();
+    void flushPending();
+    void handleLoadStarted(const QString &folder);
+    void handleLoadProgress(qint64 done, qint64 total, const QString &note);
+    void handleLoaded(const ChatModelSummary &summary);
+    void handleLoadFailed(const QString &folder, const QString &message);
+    void handleReplyFinished(const ChatReplyOutcome &outcome);
+    void handleReplyFailed(const QString &message);
+    void updateContextMeter(qint64 usedTokens);
+    void updateButtons();
+
+    ChatController *m_controller = nullptr;
+    QLineEdit *m_folderEdit = nullptr;
+    QPushButton *m_browseButton = nullptr;
+    QPushButton *m_loadButton = nullptr;
+    QLabel *m_modelLabel = nullptr;
+    QLabel *m_noticeLabel = nullptr;
+    QProgressBar *m_loadProgress = nullptr;
+    ChatTranscriptView *m_transcript = nullptr;
+    QProgressBar *m_contextMeter = nullptr;
+    QLabel *m_statsLabel = nullptr;
+
+    std::vector<awq::chat::ConversationTurn> m_turns;
+    QString m_reply;   // streamed so far
+    QString m_pending; // streamed but not yet shown
+    QTimer m_flushTimer;
+};
