@@ -20,13 +20,12 @@
 #include <QVBoxLayout>
 
 #include "awq/core/error.h"
+#include "appsettings.h"
 #include "chatsessionwidget.h"
 #include "quantizepagehelpers.h"
 
 namespace {
 
-const QString kOrganization = QStringLiteral("AWQ Studio");
-const QString kApplication = QStringLiteral("awq-studio");
 
 // Enter sends, Shift+Enter starts a new line.
 class SendOnEnterFilter final : public QObject
@@ -456,7 +455,7 @@ bool ChatPage::exportMarkdownTo(const QString &file)
 
 void ChatPage::saveSettings() const
 {
-    QSettings settings(kOrganization, kApplication);
+    QSettings settings(AppSettings::organization(), AppSettings::application());
     const awq::chat::ChatSettings s = this->settings();
     settings.setValue(QStringLiteral("chat/temperature"), s.temperature);
     settings.setValue(QStringLiteral("chat/topP"), s.topP);
@@ -469,7 +468,7 @@ void ChatPage::saveSettings() const
 
 void ChatPage::restoreSettings()
 {
-    const QSettings settings(kOrganization, kApplication);
+    const QSettings settings(AppSettings::organization(), AppSettings::application());
     const awq::chat::ChatSettings defaults;
     awq::chat::ChatSettings s;
     s.temperature = settings.value(QStringLiteral("chat/temperature"), defaults.temperature).toDouble();

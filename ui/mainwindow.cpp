@@ -3,6 +3,8 @@
 #include <QAction>
 #include <QActionGroup>
 #include <QDateTime>
+#include <QDialog>
+#include <QVBoxLayout>
 #include <QApplication>
 #include <QCloseEvent>
 #include <QDir>
@@ -21,21 +23,22 @@
 #include <QStatusBar>
 #include <QUrl>
 
+#include "appsettings.h"
 #include "benchmarkpage.h"
 #include "chatpage.h"
+#include "chatsessionwidget.h"
 #include "librarypage.h"
 #include "modelcontroller.h"
 #include "modelpage.h"
 #include "quantizehomepage.h"
 #include "quantizewizard.h"
 #include "quantizeworker.h"
+#include "resourcechart.h"
 #include "resourcemonitor.h"
 #include "theme.h"
 
 namespace {
 
-const QString kOrganization = QStringLiteral("AWQ Studio");
-const QString kApplication = QStringLiteral("awq-studio");
 const QString kRecentKey = QStringLiteral("recentModels");
 const QString kGeometryKey = QStringLiteral("mainWindow/geometry");
 const QString kFactsKey = QStringLiteral("libraryFacts");        // folder -> one line of facts
@@ -103,6 +106,14 @@ MainWindow::MainWindow(QWidget *parent) : QMainWindow(parent)
     addPage(tr("Benchmark"), m_benchmarkPage, tr("GEMM vs GEMV vs full precision: speed and memory (Ctrl+4)"));
     m_navigation->setCurrentRow(0);
 
+    // Opening the Chat page with a runnable model open and none loaded there loads it:
+    // that is what going to Chat means.
+    connect(m_navigation, &QListWidget::currentRowChanged, this, [this](int row) {
+        ChatSessionWidget *session = m_chatPage->primarySession();
+        const auto &info = m_controller->modelInfo();
+        if (row == int(Page::Chat) && info && info->loadable() && !session->hasModel() && !session->isBusy())
+            m_chatPage->setModelFolder(m_controller->folder(), /*load=*/true);
+    });
     connect(m_library, &LibraryPage::openRequested, this, &MainWindow::openModel);
     connect(m_library, &LibraryPage::browseRequested, this, &MainWindow::showOpenModelDialog);
     connect(m_library, &LibraryPage::removeRequested, this, &MainWindow::removeRecentModel);
@@ -117,13 +128,16 @@ MainWindow::MainWindow(QWidget *parent) : QMainWindow(parent)
     createMenus();
     m_statusModel = new QLabel;
     statusBar()->addPermanentWidget(m_statusModel);
-    statusBar()->addPermanentWidget(new ResourceMonitor(this));
+    m_monitor = new ResourceMonitor(this);
+    m_monitor->setCursor(Qt::PointingHandCursor);
+    connect(m_monitor, &ResourceMonitor::clicked, this, &MainWindow::showMemoryChart);
+    statusBar()->addPermanentWidget(m_monitor);
     statusBar()->showMessage(tr("Open a model folder to begin (Ctrl+O)."));
 
     setAcceptDrops(true);
     updateTitle(QString());
     resize(1180, 760);
-    const QSettings settings(kOrganization, kApplication);
+    const QSettings settings(AppSettings::organization(), AppSettings::application());
     restoreGeometry(settings.value(kGeometryKey).toByteArray());
     m_quantizeHome->setResults(settings.value(kResultsKey).toList());
     refreshLibrary();
@@ -171,15 +185,17 @@ void MainWindow::createMenus()
         go->setShortcut(QKeySequence(Qt::CTRL | Qt::Key(Qt::Key_1 + i)));
     }
     view->addSeparator();
+    QAction *memory = view->addAction(tr("&Memory Chart"), this, &MainWindow::showMemoryChart);
+    memory->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_M));
     QMenu *theme = view->addMenu(tr("&Theme"));
     theme->setObjectName(QStringLiteral("themeMenu"));
     auto *themes = new QActionGroup(this);
-    const QString current = QSettings(kOrganization, kApplication).value(kThemeKey).toString();
+    const QString current = QSettings(AppSettings::organization(), AppSettings::application()).value(kThemeKey).toString();
     for (const Theme::Kind kind : {Theme::Kind::System, Theme::Kind::Light, Theme::Kind::Dark}) {
         const QString text = kind == Theme::Kind::System ? tr("&System") : kind == Theme::Kind::Light ? tr("&Light") : tr("&Dark");
         QAction *action = theme->addAction(text, this, [kind] {
             Theme::apply(kind);
-            QSettings(kOrganization, kApplication).setValue(kThemeKey, Theme::name(kind));
+            QSettings(AppSettings::organization(), AppSettings::application()).setValue(kThemeKey, Theme::name(kind));
         });
         action->setCheckable(true);
         action->setChecked(Theme::fromName(current) == kind);
@@ -240,9 +256,27 @@ void MainWindow::openInBenchmark(const QString &folder)
     m_benchmarkPage->setModelFolder(folder);
 }
 
+void MainWindow::showMemoryChart()
+{
+    if (!m_memoryWindow) {
+        m_memoryWindow = new QDialog(this);
+        m_memoryWindow->setObjectName(QStringLiteral("memoryWindow"));
+        m_memoryWindow->setWindowTitle(tr("Memory — AWQ Studio"));
+        auto *chart = new ResourceChart;
+        auto *layout = new QVBoxLayout(m_memoryWindow);
+        layout->addWidget(chart);
+        m_memoryWindow->resize(720, 420);
+        chart->setHistory(m_monitor->history());
+        connect(m_monitor, &ResourceMonitor::sampled, chart, &ResourceChart::addSample);
+    }
+    m_memoryWindow->show();
+    m_memoryWindow->raise();
+    m_memoryWindow->activateWindow();
+}
+
 void MainWindow::recordQuantizeResult(const QuantizeSummary &summary, const QString &source)
 {
-    QSettings settings(kOrganization, kApplication);
+    QSettings settings(AppSettings::organization(), AppSettings::application());
     QVariantList results = settings.value(kResultsKey).toList();
     QVariantMap run;
     run.insert(QStringLiteral("output"), summary.outputFolder);
@@ -306,7 +340,7 @@ void MainWindow::handleModelInspected(const awq::ModelInfo &info, qint64 elapsed
                                    QString::fromStdString(info.precisionSummary()),
                                    QString::fromStdString(awq::formatBytes(info.sizeOnDisk)));
     {
-        QSettings settings(kOrganization, kApplication);
+        QSettings settings(AppSettings::organization(), AppSettings::application());
         QVariantMap all = settings.value(kFactsKey).toMap();
         all.insert(folder, info.loadable() ? facts : tr("%1 · cannot be run: %2").arg(facts, QString::fromStdString(info.problems.front())));
         settings.setValue(kFactsKey, all);
@@ -341,7 +375,7 @@ void MainWindow::handleInspectionFailed(const QString &folder, const QString &me
 
 QStringList MainWindow::recentModels() const
 {
-    const QSettings settings(kOrganization, kApplication);
+    const QSettings settings(AppSettings::organization(), AppSettings::application());
     return settings.value(kRecentKey).toStringList();
 }
 
@@ -352,7 +386,7 @@ void MainWindow::addRecentModel(const QString &folder)
     recent.prepend(folder);
     while (recent.size() > MaxRecentModels)
         recent.removeLast();
-    QSettings settings(kOrganization, kApplication);
+    QSettings settings(AppSettings::organization(), AppSettings::application());
     settings.setValue(kRecentKey, recent);
     rebuildRecentMenu();
     refreshLibrary();
@@ -362,7 +396,7 @@ void MainWindow::removeRecentModel(const QString &folder)
 {
     QStringList recent = recentModels();
     recent.removeAll(folder);
-    QSettings settings(kOrganization, kApplication);
+    QSettings settings(AppSettings::organization(), AppSettings::application());
     settings.setValue(kRecentKey, recent);
     QVariantMap facts = settings.value(kFactsKey).toMap();
     facts.remove(folder);
@@ -373,7 +407,7 @@ void MainWindow::removeRecentModel(const QString &folder)
 
 void MainWindow::refreshLibrary()
 {
-    const QSettings settings(kOrganization, kApplication);
+    const QSettings settings(AppSettings::organization(), AppSettings::application());
     m_library->setModels(recentModels(), settings.value(kFactsKey).toMap());
 }
 
@@ -393,7 +427,7 @@ void MainWindow::rebuildRecentMenu()
     if (!recent.isEmpty()) {
         m_recentMenu->addSeparator();
         m_recentMenu->addAction(tr("&Clear Recent Models"), this, [this] {
-            QSettings settings(kOrganization, kApplication);
+            QSettings settings(AppSettings::organization(), AppSettings::application());
             settings.remove(kRecentKey);
             settings.remove(kFactsKey);
             rebuildRecentMenu();
@@ -413,7 +447,7 @@ void MainWindow::updateTitle(const QString &folder)
 
 void MainWindow::closeEvent(QCloseEvent *event)
 {
-    QSettings settings(kOrganization, kApplication);
+    QSettings settings(AppSettings::organization(), AppSettings::application());
     settings.setValue(kGeometryKey, saveGeometry());
     QMainWindow::closeEvent(event);
 }

@@ -19,6 +19,8 @@ class LibraryPage;
 class ModelController;
 class ModelPage;
 class QuantizeHomePage;
+class QDialog;
+class ResourceMonitor;
 struct QuantizeSummary;
 class QLabel;
 class QListWidget;
@@ -62,6 +64,8 @@ public Q_SLOTS:
     void openInChat(const QString &folder);
     // Switches to Benchmark with `folder` as the model to measure.
     void openInBenchmark(const QString &folder);
+    // The memory window: the status bar monitor's history as a chart, kept up to date.
+    void showMemoryChart();
 
 protected:
     void closeEvent(QCloseEvent *event) override;
@@ -91,4 +95,6 @@ private:
     BenchmarkPage *m_benchmarkPage = nullptr;
     QMenu *m_recentMenu = nullptr;
     QLabel *m_statusModel = nullptr; // permanent status-bar label: the loaded model
+    ResourceMonitor *m_monitor = nullptr;
+    QDialog *m_memoryWindow = nullptr; // created on first use
 };

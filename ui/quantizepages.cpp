@@ -14,6 +14,8 @@
 #include <QFileInfo>
 #include <QFormLayout>
 #include <QGridLayout>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QLineEdit>
@@ -23,9 +25,14 @@
 #include <QPushButton>
 #include <QRadioButton>
 #include <QSpinBox>
+#include <QThread>
 #include <QVBoxLayout>
 
 #include "awq/core/error.h"
+#include "awq/core/gpu_memory.h"
+#include "awq/core/memory.h"
+#include "awq/kernels/w4_linear.h"
+#include "awq/model/memory_estimate.h"
 #include "awq/runtime/resources.h"
 #include "quantizewizard.h"
 #include "quantizeworker.h"
@@ -45,6 +52,10 @@ QuantModelPage::QuantModelPage(const QString &folder, QWidget *parent) : QWizard
     auto *browseButton = new QPushButton(tr("Browse…"), this);
     browseButton->setObjectName(QStringLiteral("modelBrowseButton"));
     m_statusLabel = makeStatusLabel(QStringLiteral("modelStatusLabel"), this);
+    m_memoryLabel = new QLabel(this);
+    m_memoryLabel->setObjectName(QStringLiteral("modelMemoryLabel"));
+    m_memoryLabel->setTextFormat(Qt::RichText);
+    m_memoryLabel->setWordWrap(true);
 
     auto *row = new QHBoxLayout;
     row->addWidget(m_pathEdit, 1);
@@ -52,6 +63,7 @@ QuantModelPage::QuantModelPage(const QString &folder, QWidget *parent) : QWizard
     auto *layout = new QVBoxLayout(this);
     layout->addLayout(row);
     layout->addWidget(m_statusLabel);
+    layout->addWidget(m_memoryLabel);
     layout->addStretch(1);
 
     m_inspector = new ModelController(this);
@@ -90,6 +102,7 @@ void QuantModelPage::validateFolder()
     // one reports back (a path typed character by character never blocks the GUI).
     m_info.reset();
     m_usable = false;
+    m_memoryLabel->clear();
     const QString path = folder();
     if (path.isEmpty())
         setStatus(m_statusLabel, tr("Choose a model folder."), false);
@@ -130,9 +143,40 @@ void QuantModelPage::showInspection(const awq::ModelInfo &inspected)
                   facts + QLatin1Char('\n') + tr("This model is already quantized; choose a full-precision model."), true);
     } else {
         setStatus(m_statusLabel, facts, false);
+        showMemoryEstimate(info);
         m_usable = true;
     }
     Q_EMIT completeChanged();
+}
+
+void QuantModelPage::showMemoryEstimate(const awq::ModelInfo &info)
+{
+    const awq::MemoryEstimate e = awq::estimateMemory(info.config);
+    const awq::SystemMemory system = awq::systemMemory();
+    const bool fits = e.quantizeCpu < system.availableBytes;
+    QString html = tr("<b>Memory (estimated)</b><table cellspacing='0' cellpadding='2'>"
+                      "<tr><td>Quantizing on this CPU:&nbsp;</td><td><b>%1</b> with the built-in calibration set "
+                      "(about %2 tokens; the Calibration page updates it)%3</td></tr>"
+                      "<tr><td>Running on the CPU:&nbsp;</td><td>full precision %4 · 4-bit %5 "
+                      "(fused engine, %6-token context)</td></tr>"
+                      "<tr><td>Running on a GPU:&nbsp;</td><td>fp16 %7 · 4-bit %8</td></tr></table>")
+                       .arg(bytesText(e.quantizeCpu))
+                       .arg(e.calibrationTokens)
+                       .arg(fits ? tr("; %1 available now").arg(bytesText(system.availableBytes))
+                                 : tr(" — <span style='color:#c62828'>more than the %1 available now</span>")
+                                       .arg(bytesText(system.availableBytes)))
+                       .arg(bytesText(e.fp32Cpu), bytesText(e.int4Cpu))
+                       .arg(e.context)
+                       .arg(bytesText(e.fp16Gpu), bytesText(e.int4Gpu));
+    QString device = tr("<b>Device:</b> the CPU, %1 threads, int4 kernels for %2.")
+                         .arg(QThread::idealThreadCount())
+                         .arg(QString::fromUtf8(awq::kernels::cpuIsaName(awq::kernels::bestCpuIsa())));
+    const std::vector<awq::GpuMemory> gpus = awq::queryGpuMemory();
+    if (!gpus.empty())
+        device += tr(" GPU found: %1 (%2 in use of %3); this version quantizes on the CPU.")
+                      .arg(QString::fromStdString(gpus.front().name).toHtmlEscaped(), bytesText(gpus.front().usedBytes),
+                           bytesText(gpus.front().totalBytes));
+    m_memoryLabel->setText(html + QStringLiteral("<p>") + device + QStringLiteral("</p>"));
 }
 
 // ---------------------------------------------------------------------------- Calibration
@@ -159,8 +203,12 @@ QuantCalibrationPage::QuantCalibrationPage(QuantizeWizard *wizard) : QWizardPage
     m_pathEdit->setObjectName(QStringLiteral("calibPathEdit"));
     m_browseButton = new QPushButton(tr("Browse…"), this);
     m_browseButton->setObjectName(QStringLiteral("calibBrowseButton"));
-    m_jsonFieldEdit = new QLineEdit(QStringLiteral("text"), this);
-    m_jsonFieldEdit->setObjectName(QStringLiteral("jsonFieldEdit"));
+    m_jsonFieldCombo = new QComboBox(this);
+    m_jsonFieldCombo->setObjectName(QStringLiteral("jsonFieldCombo"));
+    m_jsonFieldCombo->setEditable(true);
+    m_jsonFieldCombo->setEditText(QStringLiteral("text"));
+    m_jsonFieldCombo->setToolTip(tr("The string field that holds each record's text; the list offers the fields "
+                                    "found in the file's first lines"));
 
     m_nSamplesSpin = new QSpinBox(this);
     m_nSamplesSpin->setObjectName(QStringLiteral("nSamplesSpin"));
@@ -181,7 +229,7 @@ QuantCalibrationPage::QuantCalibrationPage(QuantizeWizard *wizard) : QWizardPage
     pathRow->addWidget(m_browseButton);
     auto *form = new QFormLayout;
     form->addRow(tr("File or folder:"), pathRow);
-    form->addRow(tr("JSON field:"), m_jsonFieldEdit);
+    form->addRow(tr("JSON field:"), m_jsonFieldCombo);
     form->addRow(tr("Samples (records):"), m_nSamplesSpin);
     form->addRow(tr("Block length (tokens):"), m_seqLenSpin);
 
@@ -193,6 +241,13 @@ QuantCalibrationPage::QuantCalibrationPage(QuantizeWizard *wizard) : QWizardPage
     checkRow->addWidget(m_checkButton);
     checkRow->addWidget(m_statusLabel, 1);
     layout->addLayout(checkRow);
+    m_preview = new QPlainTextEdit(this);
+    m_preview->setObjectName(QStringLiteral("calibPreview"));
+    m_preview->setReadOnly(true);
+    m_preview->setPlaceholderText(tr("Check shows the first records here."));
+    m_preview->setMaximumHeight(110);
+    layout->addWidget(new QLabel(tr("First records:"), this));
+    layout->addWidget(m_preview);
     layout->addStretch(1);
 
     connect(group, &QButtonGroup::buttonToggled, this, [this](QAbstractButton *, bool checked) {
@@ -201,27 +256,78 @@ QuantCalibrationPage::QuantCalibrationPage(QuantizeWizard *wizard) : QWizardPage
     });
     connect(m_pathEdit, &QLineEdit::textChanged, this, [this] {
         setStatus(m_statusLabel, QString(), false);
+        m_preview->clear();
+        updateJsonFields();
         Q_EMIT completeChanged();
     });
-    connect(m_jsonFieldEdit, &QLineEdit::textChanged, this, &QuantCalibrationPage::completeChanged);
+    connect(m_jsonFieldCombo, &QComboBox::currentTextChanged, this, &QuantCalibrationPage::completeChanged);
     connect(m_browseButton, &QPushButton::clicked, this, &QuantCalibrationPage::browse);
     connect(m_checkButton, &QPushButton::clicked, this, &QuantCalibrationPage::check);
     connect(wizard->controller(), &QuantizeController::calibrationChecked, this,
-            [this](qint64 blocks, qint64 tokens, qint64 used, qint64 skipped, const QString &description) {
+            [this](qint64 blocks, qint64 tokens, qint64 used, qint64 skipped, const QString &description,
+                   const QStringList &preview) {
                 m_checkButton->setEnabled(true);
-                showStatus(tr("%1: %2 blocks, %3 tokens from %4 records (%5 skipped).")
-                               .arg(description)
-                               .arg(blocks)
-                               .arg(tokens)
-                               .arg(used)
-                               .arg(skipped),
-                           false);
+                QString text = tr("%1: %2 blocks, %3 tokens from %4 records (%5 skipped).")
+                                   .arg(description)
+                                   .arg(blocks)
+                                   .arg(tokens)
+                                   .arg(used)
+                                   .arg(skipped);
+                if (const auto &info = m_wizard->modelInfo())
+                    text += tr(" Quantizing with it needs about %1.")
+                                .arg(bytesText(awq::estimateMemory(info->config, 128, tokens).quantizeCpu));
+                showStatus(text, false);
+                QStringList numbered;
+                for (int i = 0; i < preview.size(); ++i)
+                    numbered << tr("%1. %2").arg(i + 1).arg(preview.at(i));
+                m_preview->setPlainText(numbered.join(QStringLiteral("\n\n")));
             });
     connect(wizard->controller(), &QuantizeController::calibrationFailed, this, [this](const QString &message) {
         m_checkButton->setEnabled(true);
+        m_preview->clear();
         showStatus(message, true);
     });
     updateSourceWidgets();
+}
+
+void QuantCalibrationPage::initializePage()
+{
+    // The built-in set needs no choice: show what it yields right away.
+    if (m_builtinRadio->isChecked() && isComplete())
+        check();
+}
+
+void QuantCalibrationPage::updateJsonFields()
+{
+    if (!m_jsonlRadio->isChecked())
+        return;
+    // The keys with string values in the first lines (at most 64 KiB are read here, on the
+    // GUI thread: a few milliseconds); the check itself reads the whole file on the worker.
+    const QString path = absoluteClean(m_pathEdit->text());
+    QFile file(path);
+    if (path.isEmpty() || !QFileInfo(path).isFile() || !file.open(QIODevice::ReadOnly))
+        return;
+    QStringList fields;
+    const QList<QByteArray> lines = file.read(64 * 1024).split('\n');
+    for (int i = 0; i < lines.size() && i < 50; ++i) {
+        const QJsonDocument doc = QJsonDocument::fromJson(lines.at(i).trimmed());
+        if (!doc.isObject())
+            continue;
+        const QJsonObject object = doc.object();
+        for (auto it = object.begin(); it != object.end(); ++it)
+            if (it.value().isString() && !fields.contains(it.key()))
+                fields << it.key();
+    }
+    if (fields.isEmpty())
+        return;
+    const QString current = m_jsonFieldCombo->currentText();
+    m_jsonFieldCombo->clear();
+    m_jsonFieldCombo->addItems(fields);
+    // Keep the typed field when the file has it; otherwise the conventional "text", else the first.
+    const QString pick = fields.contains(current) ? current
+                         : fields.contains(QStringLiteral("text")) ? QStringLiteral("text")
+                                                                   : fields.constFirst();
+    m_jsonFieldCombo->setCurrentText(pick);
 }
 
 void QuantCalibrationPage::updateSourceWidgets()
@@ -229,7 +335,9 @@ void QuantCalibrationPage::updateSourceWidgets()
     const bool needsPath = !m_builtinRadio->isChecked();
     m_pathEdit->setEnabled(needsPath);
     m_browseButton->setEnabled(needsPath);
-    m_jsonFieldEdit->setEnabled(m_jsonlRadio->isChecked());
+    m_jsonFieldCombo->setEnabled(m_jsonlRadio->isChecked());
+    m_preview->clear();
+    updateJsonFields();
     if (m_builtinRadio->isChecked() && awq::findData(awq::kCalibrationTextPath).empty())
         showStatus(tr("The built-in calibration text %1 is not installed; choose a file.")
                        .arg(QString::fromUtf8(awq::kCalibrationTextPath)),
@@ -250,7 +358,7 @@ bool QuantCalibrationPage::isComplete() const
         return !awq::findData(awq::kCalibrationTextPath).empty();
     if (m_pathEdit->text().trimmed().isEmpty())
         return false;
-    return !m_jsonlRadio->isChecked() || !m_jsonFieldEdit->text().trimmed().isEmpty();
+    return !m_jsonlRadio->isChecked() || !m_jsonFieldCombo->currentText().trimmed().isEmpty();
 }
 
 awq::CalibrationOptions QuantCalibrationPage::options() const
@@ -264,11 +372,26 @@ awq::CalibrationOptions QuantCalibrationPage::options() const
                               : m_jsonlRadio->isChecked() ? awq::CalibrationSource::Kind::Jsonl
                                                           : awq::CalibrationSource::Kind::Folder;
         options.source.path = toPath(absoluteClean(m_pathEdit->text()));
-        options.source.jsonField = m_jsonFieldEdit->text().trimmed().toStdString();
+        options.source.jsonField = m_jsonFieldCombo->currentText().trimmed().toStdString();
     }
     options.nSamples = m_nSamplesSpin->value();
     options.seqLen = m_seqLenSpin->value();
     return options;
+}
+
+void QuantCalibrationPage::load(const awq::CalibrationOptions &o)
+{
+    using Kind = awq::CalibrationSource::Kind;
+    QRadioButton *radio = o.source.kind == Kind::TextFile ? m_textRadio
+                          : o.source.kind == Kind::Jsonl  ? m_jsonlRadio
+                          : o.source.kind == Kind::Folder ? m_folderRadio
+                                                          : m_builtinRadio;
+    radio->setChecked(true);
+    m_pathEdit->setText(o.source.kind == Kind::Builtin ? QString() : fromPath(o.source.path));
+    m_jsonFieldCombo->setEditText(QString::fromStdString(o.source.jsonField));
+    m_nSamplesSpin->setValue(int(o.nSamples));
+    m_seqLenSpin->setValue(int(o.seqLen));
+    updateSourceWidgets();
 }
 
 void QuantCalibrationPage::browse()
@@ -300,141 +423,3 @@ void QuantCalibrationPage::check()
     m_wizard->controller()->checkCalibration(m_wizard->modelFolder(), options);
 }
 
-// ---------------------------------------------------------------------------- Configuration
-
-QuantConfigPage::QuantConfigPage(QuantizeWizard *wizard) : QWizardPage(wizard), m_wizard(wizard)
-{
-    setTitle(tr("Configuration"));
-    setSubTitle(tr("How the weights are quantized and written."));
-
-    m_awqRadio = new QRadioButton(tr("AWQ (activation-aware scale and clip search)"), this);
-    m_awqRadio->setObjectName(QStringLiteral("methodAwqRadio"));
-    m_rtnRadio = new QRadioButton(tr("RTN (round to nearest, no search: the baseline)"), this);
-    m_rtnRadio->setObjectName(QStringLiteral("methodRtnRadio"));
-    auto *methodGroup = new QButtonGroup(this);
-    methodGroup->addButton(m_awqRadio);
-    methodGroup->addButton(m_rtnRadio);
-    m_awqRadio->setChecked(true);
-
-    m_bitsSpin = new QSpinBox(this);
-    m_bitsSpin->setObjectName(QStringLiteral("bitsSpin"));
-    m_bitsSpin->setRange(2, 8);
-    m_bitsSpin->setValue(4);
-    m_bitsSpin->setToolTip(tr("Packed checkpoints are 4-bit; other widths need the fake-quant output."));
-
-    m_groupSizeCombo = new QComboBox(this);
-    m_groupSizeCombo->setObjectName(QStringLiteral("groupSizeCombo"));
-    for (int size : {32, 64, 128})
-        m_groupSizeCombo->addItem(QString::number(size), size);
-    m_groupSizeCombo->setCurrentIndex(2);
-
-    m_zeroPointCheck = new QCheckBox(tr("Zero point (asymmetric)"), this);
-    m_zeroPointCheck->setObjectName(QStringLiteral("zeroPointCheck"));
-    m_zeroPointCheck->setChecked(true);
-
-    m_gemmRadio = new QRadioButton(tr("GEMM"), this);
-    m_gemmRadio->setObjectName(QStringLiteral("packGemmRadio"));
-    m_gemvRadio = new QRadioButton(tr("GEMV"), this);
-    m_gemvRadio->setObjectName(QStringLiteral("packGemvRadio"));
-    auto *packGroup = new QButtonGroup(this);
-    packGroup->addButton(m_gemmRadio);
-    packGroup->addButton(m_gemvRadio);
-    m_gemmRadio->setChecked(true);
-    auto *packHelp = new QLabel(tr("GEMV is faster at batch size 1; GEMM is better for batches and long prompts."),
-                                this);
-    packHelp->setObjectName(QStringLiteral("packingHelpLabel"));
-    packHelp->setWordWrap(true);
-
-    m_clipCheck = new QCheckBox(tr("Search clipping thresholds"), this);
-    m_clipCheck->setObjectName(QStringLiteral("clipCheck"));
-    m_clipCheck->setChecked(true);
-
-    m_outputKindCombo = new QComboBox(this);
-    m_outputKindCombo->setObjectName(QStringLiteral("outputKindCombo"));
-    m_outputKindCombo->addItem(tr("Packed AWQ checkpoint (AutoAWQ, transformers, vLLM)"),
-                               int(awq::OutputFormat::Packed));
-    m_outputKindCombo->addItem(tr("Export-compatible (scaled full-precision weights, for GGUF)"),
-                               int(awq::OutputFormat::ExportCompatible));
-    m_outputKindCombo->addItem(tr("Fake-quant (dequantized full-precision weights, any bit width)"),
-                               int(awq::OutputFormat::FakeQuant));
-
-    m_statusLabel = makeStatusLabel(QStringLiteral("configStatusLabel"), this);
-
-    auto *methodBox = new QVBoxLayout;
-    methodBox->addWidget(m_awqRadio);
-    methodBox->addWidget(m_rtnRadio);
-    auto *packRow = new QHBoxLayout;
-    packRow->addWidget(m_gemmRadio);
-    packRow->addWidget(m_gemvRadio);
-    packRow->addStretch(1);
-    auto *packBox = new QVBoxLayout;
-    packBox->addLayout(packRow);
-    packBox->addWidget(packHelp);
-
-    auto *form = new QFormLayout;
-    form->addRow(tr("Method:"), methodBox);
-    form->addRow(tr("Bits:"), m_bitsSpin);
-    form->addRow(tr("Group size:"), m_groupSizeCombo);
-    form->addRow(QString(), m_zeroPointCheck);
-    form->addRow(tr("Packing:"), packBox);
-    form->addRow(QString(), m_clipCheck);
-    form->addRow(tr("Output:"), m_outputKindCombo);
-    auto *layout = new QVBoxLayout(this);
-    layout->addLayout(form);
-    layout->addWidget(m_statusLabel);
-    layout->addStretch(1);
-
-    for (QRadioButton *radio : {m_awqRadio, m_rtnRadio, m_gemmRadio, m_gemvRadio})
-        connect(radio, &QRadioButton::toggled, this, &QuantConfigPage::revalidate);
-    for (QCheckBox *check : {m_zeroPointCheck, m_clipCheck})
-        connect(check, &QCheckBox::toggled, this, &QuantConfigPage::revalidate);
-    connect(m_bitsSpin, &QSpinBox::valueChanged, this, &QuantConfigPage::revalidate);
-    connect(m_groupSizeCombo, &QComboBox::currentIndexChanged, this, &QuantConfigPage::revalidate);
-    connect(m_outputKindCombo, &QComboBox::currentIndexChanged, this, &QuantConfigPage::revalidate);
-}
-
-void QuantConfigPage::initializePage()
-{
-    revalidate();
-}
-
-bool QuantConfigPage::isComplete() const
-{
-    return m_error.isEmpty();
-}
-
-void QuantConfigPage::apply(awq::QuantOptions &options) const
-{
-    options.method = m_awqRadio->isChecked() ? awq::QuantMethod::Awq : awq::QuantMethod::Rtn;
-    options.quantizer.bits = m_bitsSpin->value();
-    options.quantizer.groupSize = m_groupSizeCombo->currentData().toInt();
-    options.quantizer.zeroPoint = m_zeroPointCheck->isChecked();
-    options.version = m_gemvRadio->isChecked() ? "gemv" : "gemm";
-    options.format = awq::OutputFormat(m_outputKindCombo->currentData().toInt());
-    options.applyClip = m_awqRadio->isChecked() && m_clipCheck->isChecked();
-}
-
-void QuantConfigPage::revalidate()
-{
-    const bool packed = awq::OutputFormat(m_outputKindCombo->currentData().toInt()) == awq::OutputFormat::Packed;
-    m_gemmRadio->setEnabled(packed);
-    m_gemvRadio->setEnabled(packed);
-    m_clipCheck->setEnabled(m_awqRadio->isChecked());
-
-    m_error.clear();
-    const std::optional<awq::ModelInfo> &info = m_wizard->modelInfo();
-    if (!info) {
-        m_error = tr("Choose a model on the first page.");
-    } else {
-        awq::QuantOptions options = m_wizard->options();
-        if (options.outputFolder.empty())
-            options.outputFolder = toPath(m_wizard->modelFolder() + QStringLiteral("-awq")); // chosen on the next page
-        try {
-            options.validate(info->config);
-        } catch (const std::exception &error) {
-            m_error = QString::fromStdString(error.what());
-        }
-    }
-    setStatus(m_statusLabel, m_error, !m_error.isEmpty());
-    Q_EMIT completeChanged();
-}

@@ -4,6 +4,7 @@
 
 #include <optional>
 
+#include <QElapsedTimer>
 #include <QString>
 #include <QWizardPage>
 
@@ -19,6 +20,8 @@ class QLabel;
 class QLineEdit;
 class QPlainTextEdit;
 class LayerLossChart;
+class ResourceChart;
+class QTimer;
 class QProgressBar;
 class QPushButton;
 class QRadioButton;
@@ -41,9 +44,12 @@ private:
     void showInspection(const awq::ModelInfo &info);
     void browse();
 
+    void showMemoryEstimate(const awq::ModelInfo &info);
+
     ModelController *m_inspector = nullptr; // headers are read on its worker thread
     QLineEdit *m_pathEdit = nullptr;
     QLabel *m_statusLabel = nullptr;
+    QLabel *m_memoryLabel = nullptr; // estimated memory and the device, once inspected
     std::optional<awq::ModelInfo> m_info;
     bool m_usable = false;
 };
@@ -57,9 +63,13 @@ public:
     explicit QuantCalibrationPage(QuantizeWizard *wizard);
     bool isComplete() const override;
     awq::CalibrationOptions options() const;
+    // Shows `options`' choices (remembered settings).
+    void load(const awq::CalibrationOptions &options);
 
 private:
+    void initializePage() override;
     void updateSourceWidgets();
+    void updateJsonFields();
     void browse();
     void check();
     void showStatus(const QString &text, bool error);
@@ -71,11 +81,12 @@ private:
     QRadioButton *m_folderRadio = nullptr;
     QLineEdit *m_pathEdit = nullptr;
     QPushButton *m_browseButton = nullptr;
-    QLineEdit *m_jsonFieldEdit = nullptr;
+    QComboBox *m_jsonFieldCombo = nullptr; // editable; filled with the keys the file's first lines have
     QSpinBox *m_nSamplesSpin = nullptr;
     QSpinBox *m_seqLenSpin = nullptr;
     QPushButton *m_checkButton = nullptr;
     QLabel *m_statusLabel = nullptr;
+    QPlainTextEdit *m_preview = nullptr; // the first records, after a check
 };
 
 class QuantConfigPage final : public QWizardPage
@@ -89,6 +100,8 @@ public:
     bool isComplete() const override;
     // Writes this page's choices into `options`.
     void apply(awq::QuantOptions &options) const;
+    // Shows `options`' choices (remembered settings).
+    void load(const awq::QuantOptions &options);
 
 private:
     void revalidate();
@@ -103,6 +116,11 @@ private:
     QRadioButton *m_gemvRadio = nullptr;
     QCheckBox *m_clipCheck = nullptr;
     QComboBox *m_outputKindCombo = nullptr;
+    // Advanced
+    QLineEdit *m_skipModulesEdit = nullptr;
+    QSpinBox *m_gridSpin = nullptr;
+    QSpinBox *m_searchTokensSpin = nullptr;
+    QCheckBox *m_duoScalingCheck = nullptr;
     QLabel *m_statusLabel = nullptr;
     QString m_error;
 };
@@ -167,6 +185,9 @@ private:
     QLabel *m_memoryLabel = nullptr;
     QPlainTextEdit *m_log = nullptr;
     LayerLossChart *m_lossChart = nullptr;
+    ResourceChart *m_memoryChart = nullptr;
+    QTimer *m_memoryTimer = nullptr; // samples memory every 500 ms while running
+    QElapsedTimer m_runClock;
     QPushButton *m_startButton = nullptr;
     QPushButton *m_cancelButton = nullptr;
     QLabel *m_resultLabel = nullptr;

@@ -1,5 +1,6 @@
 #include "quantizepages.h"
 #include "layerlosschart.h"
+#include "resourcechart.h"
 #include "quantizepagehelpers.h"
 
 #include <filesystem>
@@ -23,6 +24,8 @@
 #include <QPushButton>
 #include <QRadioButton>
 #include <QSpinBox>
+#include <QTabWidget>
+#include <QTimer>
 #include <QVBoxLayout>
 
 #include "awq/core/error.h"
@@ -158,6 +161,11 @@ QuantRunPage::QuantRunPage(QuantizeWizard *wizard) : QWizardPage(wizard), m_wiza
     m_log->setMaximumBlockCount(100000);
     m_log->setLineWrapMode(QPlainTextEdit::NoWrap);
     m_lossChart = new LayerLossChart(this);
+    m_memoryChart = new ResourceChart(this);
+    m_memoryTimer = new QTimer(this);
+    m_memoryTimer->setInterval(500);
+    connect(m_memoryTimer, &QTimer::timeout, this,
+            [this] { m_memoryChart->addSample(ResourceMonitor::sampleNow(m_runClock.elapsed())); });
     m_startButton = new QPushButton(tr("Start"), this);
     m_startButton->setObjectName(QStringLiteral("startButton"));
     m_cancelButton = new QPushButton(tr("Cancel Run"), this);
@@ -192,8 +200,12 @@ QuantRunPage::QuantRunPage(QuantizeWizard *wizard) : QWizardPage(wizard), m_wiza
     layout->addLayout(buttons);
     layout->addWidget(m_progress);
     layout->addLayout(grid);
+    auto *charts = new QTabWidget(this);
+    charts->setObjectName(QStringLiteral("runCharts"));
+    charts->addTab(m_lossChart, tr("Per-layer error"));
+    charts->addTab(m_memoryChart, tr("Memory"));
     auto *live = new QHBoxLayout;
-    live->addWidget(m_lossChart, 3);
+    live->addWidget(charts, 3);
     live->addWidget(m_log, 2);
     layout->addLayout(live, 1);
     layout->addWidget(m_resultLabel);
@@ -258,6 +270,10 @@ void QuantRunPage::start()
     m_progress->setValue(0);
     m_log->clear();
     m_lossChart->clear();
+    m_memoryChart->clear();
+    m_runClock.start();
+    m_memoryChart->addSample(ResourceMonitor::sampleNow(0));
+    m_wizard->saveSettings();
     setStatus(m_resultLabel, tr("Running…"), false);
     m_wizard->controller()->start(m_wizard->options());
     setRunning(true);
@@ -267,6 +283,10 @@ void QuantRunPage::start()
 void QuantRunPage::setRunning(bool running)
 {
     m_startButton->setEnabled(!running && !m_succeeded);
+    if (running)
+        m_memoryTimer->start();
+    else
+        m_memoryTimer->stop();
     m_cancelButton->setEnabled(running);
     // No going back to change the options under a running job.
     m_wizard->setOption(QWizard::DisabledBackButtonOnLastPage, running);

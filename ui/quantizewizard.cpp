@@ -3,7 +3,10 @@
 #include <algorithm>
 
 #include <QFile>
+#include <QSettings>
+#include <QStringList>
 
+#include "appsettings.h"
 #include "quantizepages.h"
 #include "quantizeworker.h"
 
@@ -27,6 +30,7 @@ QuantizeWizard::QuantizeWizard(const QString &modelFolder, QWidget *parent) : QW
     setPage(OutputPageId, m_outputPage);
     setPage(RunPageId, m_runPage);
     setStartId(ModelPageId);
+    restoreSettings();
 
     auto closeIfAsked = [this] {
         if (m_closeWhenStopped) {
@@ -80,6 +84,73 @@ awq::QuantOptions QuantizeWizard::options() const
     }
     m_configPage->apply(options);
     return options;
+}
+
+namespace {
+const QString kSettingsGroup = QStringLiteral("quantizeWizard");
+}
+
+void QuantizeWizard::saveSettings() const
+{
+    const awq::QuantOptions o = options();
+    QSettings settings(AppSettings::organization(), AppSettings::application());
+    settings.beginGroup(kSettingsGroup);
+    settings.setValue(QStringLiteral("calibration/kind"), int(o.calibration.source.kind));
+    settings.setValue(QStringLiteral("calibration/path"),
+                      o.calibration.source.kind == awq::CalibrationSource::Kind::Builtin
+                          ? QString()
+                          : QFile::decodeName(QByteArray::fromStdString(o.calibration.source.path.string())));
+    settings.setValue(QStringLiteral("calibration/jsonField"), QString::fromStdString(o.calibration.source.jsonField));
+    settings.setValue(QStringLiteral("calibration/nSamples"), qint64(o.calibration.nSamples));
+    settings.setValue(QStringLiteral("calibration/seqLen"), qint64(m_calibrationPage->options().seqLen)); // 0 = auto
+    settings.setValue(QStringLiteral("method"), QString::fromUtf8(awq::methodName(o.method)));
+    settings.setValue(QStringLiteral("bits"), o.quantizer.bits);
+    settings.setValue(QStringLiteral("groupSize"), qint64(o.quantizer.groupSize));
+    settings.setValue(QStringLiteral("zeroPoint"), o.quantizer.zeroPoint);
+    settings.setValue(QStringLiteral("version"), QString::fromStdString(o.version));
+    settings.setValue(QStringLiteral("format"), int(o.format));
+    settings.setValue(QStringLiteral("clip"), o.applyClip);
+    QStringList skipped;
+    for (const std::string &name : o.modulesToNotConvert)
+        skipped << QString::fromStdString(name);
+    settings.setValue(QStringLiteral("modulesToNotConvert"), skipped);
+    settings.setValue(QStringLiteral("grid"), o.nGrid);
+    settings.setValue(QStringLiteral("searchTokens"), qint64(o.maxSearchTokens));
+    settings.setValue(QStringLiteral("duoScaling"), o.duoScaling);
+}
+
+void QuantizeWizard::restoreSettings()
+{
+    QSettings settings(AppSettings::organization(), AppSettings::application());
+    settings.beginGroup(kSettingsGroup);
+    if (!settings.contains(QStringLiteral("bits")))
+        return; // never saved: the pages' defaults stand
+    awq::QuantOptions o; // defaults for anything missing
+    const int kind = settings.value(QStringLiteral("calibration/kind"), 0).toInt();
+    if (kind >= 0 && kind <= int(awq::CalibrationSource::Kind::Folder))
+        o.calibration.source.kind = awq::CalibrationSource::Kind(kind);
+    o.calibration.source.path = QFile::encodeName(settings.value(QStringLiteral("calibration/path")).toString()).toStdString();
+    o.calibration.source.jsonField =
+        settings.value(QStringLiteral("calibration/jsonField"), QStringLiteral("text")).toString().toStdString();
+    o.calibration.nSamples = settings.value(QStringLiteral("calibration/nSamples"), 128).toLongLong();
+    o.calibration.seqLen = settings.value(QStringLiteral("calibration/seqLen"), 0).toLongLong();
+    o.method = settings.value(QStringLiteral("method")).toString() == QLatin1String("rtn") ? awq::QuantMethod::Rtn
+                                                                                           : awq::QuantMethod::Awq;
+    o.quantizer.bits = settings.value(QStringLiteral("bits"), 4).toInt();
+    o.quantizer.groupSize = settings.value(QStringLiteral("groupSize"), 128).toLongLong();
+    o.quantizer.zeroPoint = settings.value(QStringLiteral("zeroPoint"), true).toBool();
+    o.version = settings.value(QStringLiteral("version"), QStringLiteral("gemm")).toString().toStdString();
+    const int format = settings.value(QStringLiteral("format"), 0).toInt();
+    if (format >= 0 && format <= int(awq::OutputFormat::FakeQuant))
+        o.format = awq::OutputFormat(format);
+    o.applyClip = settings.value(QStringLiteral("clip"), true).toBool();
+    for (const QString &name : settings.value(QStringLiteral("modulesToNotConvert")).toStringList())
+        o.modulesToNotConvert.push_back(name.toStdString());
+    o.nGrid = settings.value(QStringLiteral("grid"), 20).toInt();
+    o.maxSearchTokens = settings.value(QStringLiteral("searchTokens"), qint64(1024)).toLongLong();
+    o.duoScaling = settings.value(QStringLiteral("duoScaling"), true).toBool();
+    m_calibrationPage->load(o.calibration);
+    m_configPage->load(o);
 }
 
 bool QuantizeWizard::isRunning() const

@@ -46,6 +46,11 @@ public:
     awq::QuantOptions options() const;
     bool isRunning() const;
 
+    // The calibration and configuration choices are remembered (QSettings group
+    // "quantizeWizard") when a run starts, and shown again by the next wizard.
+    void saveSettings() const;
+    void restoreSettings();
+
 public Q_SLOTS:
     void reject() override;
 

@@ -62,9 +62,21 @@ void QuantizeWorker::checkCalibration(const QString &modelFolder, const awq::Cal
     try {
         const std::unique_ptr<awq::Tokenizer> tokenizer = awq::Tokenizer::load(toPath(modelFolder));
         const awq::CalibrationData data = awq::buildCalibration(options, *tokenizer);
+        QStringList preview;
+        constexpr int kPreviewRecords = 3, kPreviewChars = 300;
+        for (const std::string &record : awq::readCalibrationRecords(options.source)) {
+            if (preview.size() == kPreviewRecords)
+                break;
+            QString text = QString::fromStdString(record).simplified();
+            if (text.isEmpty())
+                continue;
+            if (text.size() > kPreviewChars)
+                text = text.left(kPreviewChars) + QStringLiteral("…");
+            preview << text;
+        }
         Q_EMIT calibrationChecked(checkId, data.numBlocks(), data.tokensUsed, data.recordsUsed,
                                   data.recordsSkippedLong + data.recordsSkippedEmpty,
-                                  QString::fromStdString(data.sourceDescription));
+                                  QString::fromStdString(data.sourceDescription), preview);
     } catch (const std::exception &error) {
         Q_EMIT calibrationFailed(checkId, QString::fromStdString(error.what()));
     } catch (...) {
@@ -106,9 +118,10 @@ QuantizeController::QuantizeController(QObject *parent) : QObject(parent)
         Qt::QueuedConnection);
     connect(
         m_worker, &QuantizeWorker::calibrationChecked, this,
-        [this](quint64 id, qint64 blocks, qint64 tokens, qint64 used, qint64 skipped, const QString &description) {
+        [this](quint64 id, qint64 blocks, qint64 tokens, qint64 used, qint64 skipped, const QString &description,
+               const QStringList &preview) {
             if (id == m_checkId)
-                Q_EMIT calibrationChecked(blocks, tokens, used, skipped, description);
+                Q_EMIT calibrationChecked(blocks, tokens, used, skipped, description, preview);
         },
         Qt::QueuedConnection);
     connect(

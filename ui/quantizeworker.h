@@ -7,6 +7,7 @@
 
 #include <QObject>
 #include <QString>
+#include <QStringList>
 #include <QThread>
 
 #include "awq/core/cancel.h"
@@ -48,8 +49,9 @@ Q_SIGNALS:
     void finished(const QuantizeSummary &summary);
     void failed(const QString &message);
     void cancelled();
+    // preview: the first records as read (each cut to a few hundred characters).
     void calibrationChecked(quint64 checkId, qint64 blocks, qint64 tokens, qint64 recordsUsed,
-                            qint64 recordsSkipped, const QString &description);
+                            qint64 recordsSkipped, const QString &description, const QStringList &preview);
     void calibrationFailed(quint64 checkId, const QString &message);
 };
 
@@ -81,7 +83,7 @@ Q_SIGNALS:
     void failed(const QString &message);
     void cancelled();
     void calibrationChecked(qint64 blocks, qint64 tokens, qint64 recordsUsed, qint64 recordsSkipped,
-                            const QString &description);
+                            const QString &description, const QStringList &preview);
     void calibrationFailed(const QString &message);
 
 private:

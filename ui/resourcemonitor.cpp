@@ -1,5 +1,8 @@
 #include "resourcemonitor.h"
 
+#include <QMouseEvent>
+
+#include "awq/core/gpu_memory.h"
 #include "awq/core/memory.h"
 #include "awq/model/model_info.h"
 
@@ -24,7 +27,20 @@ ResourceMonitor::ResourceMonitor(QWidget *parent, int intervalMs) : QLabel(paren
 ResourceSample ResourceMonitor::sampleNow(qint64 msSinceStart)
 {
     const awq::SystemMemory system = awq::systemMemory();
-    return {msSinceStart, awq::currentRssBytes(), awq::peakRssBytes(), system.totalBytes, system.availableBytes};
+    ResourceSample s{msSinceStart, awq::currentRssBytes(), awq::peakRssBytes(), system.totalBytes,
+                     system.availableBytes};
+    for (const awq::GpuMemory &gpu : awq::queryGpuMemory()) {
+        s.gpuUsed += gpu.usedBytes;
+        s.gpuTotal += gpu.totalBytes;
+    }
+    return s;
+}
+
+void ResourceMonitor::mousePressEvent(QMouseEvent *event)
+{
+    if (event->button() == Qt::LeftButton)
+        Q_EMIT clicked();
+    QLabel::mousePressEvent(event);
 }
 
 void ResourceMonitor::takeSample()
@@ -34,10 +50,14 @@ void ResourceMonitor::takeSample()
         m_history.removeFirst();
     m_history.append(s);
     const quint64 used = s.systemTotal > s.systemAvailable ? s.systemTotal - s.systemAvailable : 0;
-    setText(tr("RAM: AWQ Studio %1 (peak %2) · system %3 of %4")
-                .arg(bytes(s.processRss), bytes(s.processPeakRss), bytes(used), bytes(s.systemTotal)));
+    QString text = tr("RAM: AWQ Studio %1 (peak %2) · system %3 of %4")
+                       .arg(bytes(s.processRss), bytes(s.processPeakRss), bytes(used), bytes(s.systemTotal));
+    if (s.gpuTotal > 0)
+        text += tr(" · VRAM %1 of %2").arg(bytes(s.gpuUsed), bytes(s.gpuTotal));
+    setText(text);
     setToolTip(tr("Resident memory of this process and its peak; memory in use on the machine "
-                  "(total minus available). Sampled every %1 s.")
+                  "(total minus available)%1. Sampled every %2 s. Click for the chart.")
+                   .arg(s.gpuTotal > 0 ? tr("; memory in use on the GPUs") : QString())
                    .arg(m_timer.interval() / 1000.0));
     Q_EMIT sampled(s);
 }

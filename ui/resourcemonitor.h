@@ -1,8 +1,10 @@
 #pragma once
 // ResourceMonitor: a compact, always-visible readout of memory — this process's resident
-// set (and its peak) and the machine's used/total RAM — sampled on a timer. Sampling reads
-// /proc (microseconds), so it runs on the GUI thread without blocking it. Keeps a bounded
-// history of samples for charts. GPU memory is not sampled yet (CPU build).
+// set (and its peak), the machine's used/total RAM, and the GPUs' used/total memory when
+// the NVIDIA driver is there (awq/core/gpu_memory.h, through NVML: no CUDA context) —
+// sampled on a timer. Sampling reads /proc and NVML (microseconds), so it runs on the GUI
+// thread without blocking it. Keeps a bounded history of samples for ResourceChart; a click
+// asks for the detailed chart.
 
 #include <QElapsedTimer>
 #include <QLabel>
@@ -15,6 +17,8 @@ struct ResourceSample {
     quint64 processPeakRss = 0;
     quint64 systemTotal = 0;
     quint64 systemAvailable = 0;
+    quint64 gpuUsed = 0;  // over every NVIDIA device; 0 and 0 when there is none
+    quint64 gpuTotal = 0;
 };
 
 class ResourceMonitor final : public QLabel
@@ -33,6 +37,10 @@ public:
 
 Q_SIGNALS:
     void sampled(const ResourceSample &sample);
+    void clicked();
+
+protected:
+    void mousePressEvent(QMouseEvent *event) override;
 
 private:
     void takeSample();

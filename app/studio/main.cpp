@@ -13,6 +13,7 @@
 #include <QTimer>
 
 #include "awq/core/memory.h"
+#include "appsettings.h"
 #include "mainwindow.h"
 #include "resourcepaths.h"
 #include "theme.h"
@@ -25,8 +26,8 @@ int main(int argc, char **argv)
 {
     awq::configureAllocator(); // see awq/core/memory.h
     QApplication app(argc, argv);
-    QApplication::setOrganizationName(QStringLiteral("AWQ Studio"));
-    QApplication::setApplicationName(QStringLiteral("awq-studio"));
+    QApplication::setOrganizationName(AppSettings::organization());
+    QApplication::setApplicationName(AppSettings::application());
     QApplication::setApplicationDisplayName(QStringLiteral("AWQ Studio"));
     QApplication::setApplicationVersion(QStringLiteral(AWQ_VERSION));
 

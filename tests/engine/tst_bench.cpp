@@ -20,6 +20,7 @@
 #include "awq/bench/kernel_bench.h"
 #include "awq/bench/synthetic_model.h"
 #include "awq/core/error.h"
+#include "awq/model/memory_estimate.h"
 #include "awq/nn/linear.h"
 #include "awq/nn/llama_model.h"
 #include "awq/nn/quant_linear.h"
@@ -292,6 +293,35 @@ private Q_SLOTS:
         refused([](nlohmann::json &j) { j["rows"] = nlohmann::json::object(); }, "'rows'", "must be an array");
         refused([](nlohmann::json &j) { j = nlohmann::json::array(); }, "(document)", "must be an object");
         refused([](nlohmann::json &j) { j["model"]["config"].erase("hidden_size"); }, "hidden_size", "missing");
+    }
+
+    // The wizard's memory figures against measured peaks (docs/benchmarks.md): quantizing
+    // TinyLlama-1.1B took 3.08 GiB, the demo model 672 MiB (`/usr/bin/time -v awq quantize`).
+    void memoryEstimatesMatchMeasuredPeaks()
+    {
+        const double gib = 1024.0 * 1024.0 * 1024.0;
+        const ModelConfig tiny = syntheticConfig("tinyllama-1.1b");
+        const MemoryEstimate e = estimateMemory(tiny, 128, 18432);
+        QVERIFY2(std::abs(double(e.quantizeCpu) / gib / 3.08 - 1.0) < 0.10, qPrintable(QString::number(e.quantizeCpu / gib)));
+        ModelConfig demo = tiny;
+        demo.hiddenSize = 256;
+        demo.intermediateSize = 768;
+        demo.numLayers = 4;
+        demo.numHeads = 8;
+        demo.numKvHeads = 4;
+        demo.headDim = 32;
+        demo.vocabSize = 4096;
+        demo.maxPositionEmbeddings = 256;
+        const MemoryEstimate d = estimateMemory(demo, 128, 17920);
+        QVERIFY2(std::abs(double(d.quantizeCpu) / double(672ull << 20) - 1.0) < 0.10,
+                 qPrintable(QString::number(d.quantizeCpu >> 20)));
+        // Running: 4-bit well under full precision; fp16 on a GPU about 2 bytes a parameter.
+        QVERIFY(e.int4Cpu < e.fp32Cpu / 3);
+        QVERIFY(e.int4Gpu < e.fp16Gpu / 2);
+        QVERIFY(std::abs(double(e.fp16Gpu) / (2.0 * double(tiny.parameterCount())) - 1.0) < 0.15);
+        QCOMPARE(e.context, int64_t(2048));
+        // More calibration data, more memory.
+        QVERIFY(estimateMemory(tiny, 128, 2 * 18432).quantizeCpu > e.quantizeCpu);
     }
 
     void aFolderIsConvertedToEachBuild()

@@ -18,11 +18,13 @@
 #include <QPushButton>
 #include <QRadioButton>
 #include <QSpinBox>
+#include <QSettings>
 #include <QtTest>
 
 #include "awq/runtime/loaded_model.h"
 #include "fixture_model.h"
 #include "layerlosschart.h"
+#include "appsettings.h"
 #include "quantizewizard.h"
 #include "quantizeworker.h"
 
@@ -123,6 +125,12 @@ class TestQuantizeWizard : public QObject
     }
 
 private Q_SLOTS:
+    // Every test starts from the pages' defaults, not the settings an earlier run remembered.
+    void init()
+    {
+        QSettings(AppSettings::organization(), AppSettings::application()).remove(QStringLiteral("quantizeWizard"));
+    }
+
     void initTestCase()
     {
         m_root = awq::test::makeTempDir("quantize-wizard");
@@ -175,20 +183,36 @@ private Q_SLOTS:
         QVERIFY(loaded.config.quantization.present);
         QCOMPARE(loaded.config.quantization.groupSize, 32);
 
-        // A second wizard aimed at the same folder must be told to overwrite it.
+        // A second wizard remembers the run's choices (calibration file, group size 32)...
         QuantizeWizard again(qpath(m_model));
         again.show();
         QVERIFY(QTest::qWaitForWindowExposed(&again));
         QAbstractButton *next = again.button(QWizard::NextButton);
         QTRY_VERIFY(next->isEnabled()); // once the prefilled folder is inspected
         QTest::mouseClick(next, Qt::LeftButton);
-        QTest::mouseClick(next, Qt::LeftButton); // built-in calibration text
+        QVERIFY(child<QRadioButton>(&again, "calibTextRadio")->isChecked());
+        QCOMPARE(child<QLineEdit>(&again, "calibPathEdit")->text(), qpath(m_calib));
+        QCOMPARE(child<QSpinBox>(&again, "seqLenSpin")->value(), 64);
+        QTest::mouseClick(next, Qt::LeftButton);
         QCOMPARE(again.currentId(), int(QuantizeWizard::ConfigPageId));
+        QComboBox *groupSize = child<QComboBox>(&again, "groupSizeCombo");
+        QCOMPARE(groupSize->currentData().toInt(), 32);
+        // ... a group size that does not fit the model is refused on the page ...
+        groupSize->setFocus();
+        QTest::keyClick(groupSize, Qt::Key_End);
+        QCOMPARE(groupSize->currentData().toInt(), 128);
         QVERIFY(!next->isEnabled()); // group size 128 does not divide hidden 64
         QLabel *configStatus = child<QLabel>(&again, "configStatusLabel");
         QVERIFY2(configStatus->text().contains(QStringLiteral("does not divide")), qPrintable(configStatus->text()));
-        QComboBox *groupSize = child<QComboBox>(&again, "groupSizeCombo");
-        groupSize->setFocus();
+        // ... and a linear name that matches nothing too.
+        QLineEdit *skip = child<QLineEdit>(&again, "skipModulesEdit");
+        QTest::keyClick(groupSize, Qt::Key_Home);
+        QVERIFY(next->isEnabled());
+        replaceText(skip, QStringLiteral("mlp.no_such_proj"));
+        QVERIFY(!next->isEnabled());
+        QVERIFY2(configStatus->text().contains(QStringLiteral("no_such_proj")), qPrintable(configStatus->text()));
+        replaceText(skip, QStringLiteral("down_proj"));
+        // The output folder exists already: the wizard must be told to overwrite it.
         QTest::keyClick(groupSize, Qt::Key_Home);
         QVERIFY(next->isEnabled());
         QTest::mouseClick(next, Qt::LeftButton);
@@ -200,6 +224,50 @@ private Q_SLOTS:
         QTest::mouseClick(overwrite, Qt::LeftButton);
         QVERIFY(overwrite->isChecked());
         QVERIFY(next->isEnabled());
+    }
+
+    void modelMemoryJsonlFieldsAndPreview()
+    {
+        const fs::path jsonl = m_root / "calib.jsonl";
+        {
+            std::ofstream out(jsonl);
+            for (int i = 0; i < 40; ++i)
+                out << "{\"id\": " << i << ", \"content\": \"The old sailor " << i
+                    << " walked along the long road.\", \"source\": \"test\"}\n";
+        }
+        QuantizeWizard wizard(qpath(m_model));
+        wizard.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&wizard));
+        QAbstractButton *next = wizard.button(QWizard::NextButton);
+        QTRY_VERIFY(next->isEnabled());
+        // The Model page estimates memory and names the device.
+        const QString memory = child<QLabel>(&wizard, "modelMemoryLabel")->text();
+        QVERIFY2(memory.contains(QStringLiteral("Quantizing on this CPU")), qPrintable(memory));
+        QVERIFY2(memory.contains(QStringLiteral("4-bit")) && memory.contains(QStringLiteral("Device")), qPrintable(memory));
+        QTest::mouseClick(next, Qt::LeftButton);
+        QCOMPARE(wizard.currentId(), int(QuantizeWizard::CalibrationPageId));
+        QTRY_VERIFY(child<QPushButton>(&wizard, "calibCheckButton")->isEnabled()); // the built-in set is checked first
+
+        QRadioButton *jsonlRadio = child<QRadioButton>(&wizard, "calibJsonlRadio");
+        jsonlRadio->setFocus();
+        QTest::keyClick(jsonlRadio, Qt::Key_Space);
+        QVERIFY(jsonlRadio->isChecked());
+        replaceText(child<QLineEdit>(&wizard, "calibPathEdit"), qpath(jsonl));
+        // The field list holds the string fields of the file's lines; "text" is not one of them.
+        QComboBox *field = child<QComboBox>(&wizard, "jsonFieldCombo");
+        QStringList offered;
+        for (int i = 0; i < field->count(); ++i)
+            offered << field->itemText(i);
+        QVERIFY2(offered == (QStringList{QStringLiteral("content"), QStringLiteral("source")}), qPrintable(offered.join(QLatin1Char('|'))));
+        QCOMPARE(field->currentText(), QStringLiteral("content"));
+        replaceText(child<QSpinBox>(&wizard, "seqLenSpin"), QStringLiteral("32"));
+        QTest::mouseClick(child<QPushButton>(&wizard, "calibCheckButton"), Qt::LeftButton);
+        QLabel *status = child<QLabel>(&wizard, "calibStatusLabel");
+        QTRY_VERIFY_WITH_TIMEOUT(status->text().contains(QStringLiteral("blocks")), 20000);
+        QVERIFY2(status->text().contains(QStringLiteral("needs about")), qPrintable(status->text()));
+        const QString preview = child<QPlainTextEdit>(&wizard, "calibPreview")->toPlainText();
+        QVERIFY2(preview.startsWith(QStringLiteral("1. The old sailor 0 walked")), qPrintable(preview));
+        QVERIFY(preview.contains(QStringLiteral("3. The old sailor 2")));
     }
 
     void brokenModelFolderStopsOnTheFirstPage()

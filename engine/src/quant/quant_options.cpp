@@ -1,6 +1,9 @@
 #include "awq/quant/quant_options.h"
 
+#include <algorithm>
+
 #include "awq/core/error.h"
+#include "llama_layer.h"
 #include "awq/model/config.h"
 
 namespace awq {
@@ -55,6 +58,19 @@ void QuantOptions::validate(const ModelConfig &config) const
     AWQ_CHECK(calibration.seqLen <= config.maxPositionEmbeddings, InvalidArgument, "--seq-len ", calibration.seqLen,
               " exceeds the model's max_position_embeddings ", config.maxPositionEmbeddings);
     AWQ_CHECK(!outputFolder.empty(), InvalidArgument, "no output folder given (--out DIR)");
+    for (const std::string &pattern : modulesToNotConvert) {
+        const auto &names = llamaLinearNames();
+        const bool matches = !pattern.empty() && std::any_of(names.begin(), names.end(), [&](const std::string &n) {
+            return n.find(pattern) != std::string::npos;
+        });
+        if (!matches) {
+            std::string known;
+            for (const std::string &n : names)
+                known += (known.empty() ? "" : ", ") + n;
+            fail(ErrorCode::InvalidArgument, "modules not to convert: '", pattern,
+                 "' matches none of a layer's linears (", known, ")");
+        }
+    }
 }
 
 } // namespace awq
