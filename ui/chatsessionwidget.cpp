@@ -105,7 +105,16 @@ ChatSessionWidget::ChatSessionWidget(const QString &title, QWidget *parent) : QW
         m_modelLabel->setText(tr("Loading cancelled. No model loaded."));
         updateButtons();
     });
-    connect(m_controller, &ChatController::replyText, this, [this](const QString &text) {
+    connect(m_controller, &ChatController::replyText, this, [this](const QString &piece) {
+        // A reply starts at its first visible character (a template's "Answer:" is usually
+        // followed by a token that begins with a space).
+        QString text = piece;
+        if (m_reply.isEmpty()) {
+            while (!text.isEmpty() && text.front().isSpace())
+                text.remove(0, 1);
+            if (text.isEmpty())
+                return;
+        }
         m_reply += text;
         m_pending += text;
         if (!m_flushTimer.isActive())
@@ -297,7 +306,10 @@ void ChatSessionWidget::handleReplyFinished(const ChatReplyOutcome &outcome)
     awq::chat::ReplyStats stats = outcome.stats;
     if (outcome.stopped)
         stats.stopReason = "stopped by you";
-    m_turns.push_back({{"assistant", outcome.text.toStdString()}, stats});
+    QString text = outcome.text;
+    while (!text.isEmpty() && text.front().isSpace())
+        text.remove(0, 1);
+    m_turns.push_back({{"assistant", text.toStdString()}, stats});
     m_transcript->setTurns(m_turns);
     m_reply.clear();
     m_statsLabel->setText(tr("Last reply: %1").arg(ChatTranscriptView::statsText(stats)));

@@ -1,5 +1,6 @@
 #include "chattranscriptview.h"
 
+#include <QEvent>
 #include <QScrollBar>
 #include <QTextBlock>
 #include <QTextCursor>
@@ -29,7 +30,7 @@ ChatTranscriptView::ChatTranscriptView(QWidget *parent) : QTextBrowser(parent)
 
 QString ChatTranscriptView::statsText(const awq::chat::ReplyStats &stats)
 {
-    return tr("%1 tokens · %2 tok/s · prompt %3 tokens at %4 tok/s · first token %5 s · %6 s · %7")
+    return tr("%1 tokens · %2 tok/s · prompt %3 tokens at %4 tok/s · first token after %5 s · total %6 s · stop: %7")
         .arg(stats.generatedTokens)
         .arg(stats.generationTokensPerSecond, 0, 'f', 1)
         .arg(stats.promptTokens)
@@ -84,9 +85,20 @@ void ChatTranscriptView::appendBody(const QString &text)
     cursor.insertText(text, plain);
 }
 
+void ChatTranscriptView::changeEvent(QEvent *event)
+{
+    QTextBrowser::changeEvent(event);
+    if (event->type() == QEvent::PaletteChange && !m_streaming) {
+        const std::vector<awq::chat::ConversationTurn> turns = m_turns;
+        setTurns(turns);
+    }
+}
+
 void ChatTranscriptView::setTurns(const std::vector<awq::chat::ConversationTurn> &turns)
 {
     const bool follow = atBottom();
+    m_turns = turns;
+    m_streaming = false;
     clear();
     m_empty = turns.empty();
     if (m_empty) {
@@ -124,6 +136,7 @@ void ChatTranscriptView::beginReply()
         m_empty = false;
     }
     const bool follow = atBottom();
+    m_streaming = true;
     appendHeading(roleTitle("assistant"));
     if (follow)
         scrollToBottom();

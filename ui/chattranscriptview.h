@@ -29,6 +29,10 @@ public:
     // One line of statistics for a reply ("42 tokens · 31.5 tok/s · first token 0.12 s ...").
     static QString statsText(const awq::chat::ReplyStats &stats);
 
+protected:
+    // Colours come from the palette when the text is written: a theme change re-renders.
+    void changeEvent(QEvent *event) override;
+
 private:
     void appendHeading(const QString &role);
     void appendBody(const QString &text);
@@ -37,4 +41,6 @@ private:
 
     QString m_placeholder;
     bool m_empty = true;
+    bool m_streaming = false; // between beginReply() and the next setTurns()
+    std::vector<awq::chat::ConversationTurn> m_turns; // as last shown
 };

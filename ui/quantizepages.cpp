@@ -256,17 +256,29 @@ QuantCalibrationPage::QuantCalibrationPage(QuantizeWizard *wizard) : QWizardPage
     });
     connect(m_pathEdit, &QLineEdit::textChanged, this, [this] {
         setStatus(m_statusLabel, QString(), false);
+        m_awaitingCheck = false;
         m_preview->clear();
         updateJsonFields();
         Q_EMIT completeChanged();
     });
     connect(m_jsonFieldCombo, &QComboBox::currentTextChanged, this, &QuantCalibrationPage::completeChanged);
+    // A result for other settings would mislead: drop it.
+    for (QSpinBox *spin : {m_nSamplesSpin, m_seqLenSpin})
+        connect(spin, &QSpinBox::valueChanged, this, [this] {
+            if (m_awaitingCheck || !m_preview->toPlainText().isEmpty()) {
+                m_awaitingCheck = false;
+                m_preview->clear();
+                showStatus(QString(), false);
+            }
+        });
     connect(m_browseButton, &QPushButton::clicked, this, &QuantCalibrationPage::browse);
     connect(m_checkButton, &QPushButton::clicked, this, &QuantCalibrationPage::check);
     connect(wizard->controller(), &QuantizeController::calibrationChecked, this,
             [this](qint64 blocks, qint64 tokens, qint64 used, qint64 skipped, const QString &description,
                    const QStringList &preview) {
-                m_checkButton->setEnabled(true);
+                if (!m_awaitingCheck)
+                    return; // the source changed since this check was asked for
+                m_awaitingCheck = false;
                 QString text = tr("%1: %2 blocks, %3 tokens from %4 records (%5 skipped).")
                                    .arg(description)
                                    .arg(blocks)
@@ -283,7 +295,9 @@ QuantCalibrationPage::QuantCalibrationPage(QuantizeWizard *wizard) : QWizardPage
                 m_preview->setPlainText(numbered.join(QStringLiteral("\n\n")));
             });
     connect(wizard->controller(), &QuantizeController::calibrationFailed, this, [this](const QString &message) {
-        m_checkButton->setEnabled(true);
+        if (!m_awaitingCheck)
+            return;
+        m_awaitingCheck = false;
         m_preview->clear();
         showStatus(message, true);
     });
@@ -336,6 +350,7 @@ void QuantCalibrationPage::updateSourceWidgets()
     m_pathEdit->setEnabled(needsPath);
     m_browseButton->setEnabled(needsPath);
     m_jsonFieldCombo->setEnabled(m_jsonlRadio->isChecked());
+    m_awaitingCheck = false;
     m_preview->clear();
     updateJsonFields();
     if (m_builtinRadio->isChecked() && awq::findData(awq::kCalibrationTextPath).empty())
@@ -418,7 +433,8 @@ void QuantCalibrationPage::check()
     awq::CalibrationOptions options = this->options();
     if (options.seqLen == 0) // resolved as the engine does
         options.seqLen = m_wizard->options().calibration.seqLen;
-    m_checkButton->setEnabled(false);
+    // A later check supersedes this one (the controller keeps only the newest result).
+    m_awaitingCheck = true;
     showStatus(tr("Tokenizing…"), false);
     m_wizard->controller()->checkCalibration(m_wizard->modelFolder(), options);
 }

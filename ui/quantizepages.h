@@ -87,6 +87,7 @@ private:
     QPushButton *m_checkButton = nullptr;
     QLabel *m_statusLabel = nullptr;
     QPlainTextEdit *m_preview = nullptr; // the first records, after a check
+    bool m_awaitingCheck = false;        // a check was asked for this source and not answered yet
 };
 
 class QuantConfigPage final : public QWizardPage

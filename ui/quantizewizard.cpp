@@ -16,7 +16,7 @@ QuantizeWizard::QuantizeWizard(const QString &modelFolder, QWidget *parent) : QW
     setWindowTitle(tr("Quantize Model"));
     setWizardStyle(QWizard::ClassicStyle);
     setOption(QWizard::NoBackButtonOnStartPage, true);
-    setMinimumSize(720, 560);
+    setMinimumSize(900, 660);
 
     m_controller = new QuantizeController(this);
     m_modelPage = new QuantModelPage(modelFolder, this);

@@ -46,6 +46,13 @@ T *child(QWidget *parent, const char *name)
     return widget;
 }
 
+// A radio button or check box reacts to clicks on its indicator and label only, and a
+// layout may make it much wider than those: click near its left edge, not its centre.
+void clickIndicator(QAbstractButton *button)
+{
+    QTest::mouseClick(button, Qt::LeftButton, Qt::NoModifier, QPoint(8, button->height() / 2));
+}
+
 void replaceText(QWidget *widget, const QString &text)
 {
     widget->setFocus();
@@ -93,7 +100,7 @@ class TestQuantizeWizard : public QObject
         QTest::mouseClick(next, Qt::LeftButton);
         QCOMPARE(wizard.currentId(), int(QuantizeWizard::CalibrationPageId));
 
-        QTest::mouseClick(child<QRadioButton>(&wizard, "calibTextRadio"), Qt::LeftButton);
+        clickIndicator(child<QRadioButton>(&wizard, "calibTextRadio"));
         QVERIFY(child<QRadioButton>(&wizard, "calibTextRadio")->isChecked());
         QVERIFY(!next->isEnabled()); // no file chosen yet
         replaceText(child<QLineEdit>(&wizard, "calibPathEdit"), qpath(m_calib));
@@ -103,6 +110,8 @@ class TestQuantizeWizard : public QObject
         QLabel *calibStatus = child<QLabel>(&wizard, "calibStatusLabel");
         QTRY_VERIFY_WITH_TIMEOUT(calibStatus->text().contains(QStringLiteral("blocks")), 20000);
         QVERIFY2(!calibStatus->property("error").toBool(), qPrintable(calibStatus->text()));
+        // The chosen file's figures, not those of the built-in set checked on arrival.
+        QVERIFY2(calibStatus->text().contains(QStringLiteral("calib.txt")), qPrintable(calibStatus->text()));
         QVERIFY(next->isEnabled());
         snap(wizard, "wizard-2-calibration");
         QTest::mouseClick(next, Qt::LeftButton);
@@ -221,7 +230,7 @@ private Q_SLOTS:
         QCheckBox *overwrite = child<QCheckBox>(&again, "overwriteCheck");
         QVERIFY(overwrite->isVisible());
         QVERIFY(!next->isEnabled());
-        QTest::mouseClick(overwrite, Qt::LeftButton);
+        clickIndicator(overwrite);
         QVERIFY(overwrite->isChecked());
         QVERIFY(next->isEnabled());
     }
@@ -248,10 +257,8 @@ private Q_SLOTS:
         QCOMPARE(wizard.currentId(), int(QuantizeWizard::CalibrationPageId));
         QTRY_VERIFY(child<QPushButton>(&wizard, "calibCheckButton")->isEnabled()); // the built-in set is checked first
 
-        QRadioButton *jsonlRadio = child<QRadioButton>(&wizard, "calibJsonlRadio");
-        jsonlRadio->setFocus();
-        QTest::keyClick(jsonlRadio, Qt::Key_Space);
-        QVERIFY(jsonlRadio->isChecked());
+        clickIndicator(child<QRadioButton>(&wizard, "calibJsonlRadio"));
+        QVERIFY(child<QRadioButton>(&wizard, "calibJsonlRadio")->isChecked());
         replaceText(child<QLineEdit>(&wizard, "calibPathEdit"), qpath(jsonl));
         // The field list holds the string fields of the file's lines; "text" is not one of them.
         QComboBox *field = child<QComboBox>(&wizard, "jsonFieldCombo");
