@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages AWQ Studio needs to build, test and run.
+# Installs the Debian 12 packages AWQ Studio needs to build, test and run (the last line:
+# what the package test, tests/package, checks the .deb with).
 # Idempotent: packages already present are skipped, and apt is not touched at all
 # when everything is installed. Must run as root (or with sudo available).
 set -euo pipefail
@@ -11,6 +12,7 @@ PACKAGES=(
   nlohmann-json3-dev
   qt6-base-dev qt6-charts-dev libqt6opengl6-dev libxkbcommon-dev libgl-dev
   xvfb xauth
+  lintian file desktop-file-utils appstream
 )
 
 missing=()

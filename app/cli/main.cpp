@@ -8,6 +8,7 @@
 #include "awq/core/cancel.h"
 #include "awq/core/error.h"
 #include "awq/core/memory.h"
+#include "awq/runtime/resources.h"
 #include "commands.h"
 
 namespace awq::cli {
@@ -53,7 +54,7 @@ commands:
 
 Run 'awq <command> --help' for the options of a command.
 options:
-  --version             print the version
+  --version             print the version and the bundled-data folder in use
   --help                show this help
 )";
 
@@ -68,7 +69,10 @@ int main(int argc, char **argv)
     awq::configureAllocator();
     const std::string command = argv[1];
     if (command == "--version") {
-        std::cout << "awq " << AWQ_VERSION << "\n";
+        // The data line tells which bundled-data folder (demo model, texts) this binary uses.
+        const auto data = awq::dataDirectory();
+        std::cout << "awq " << AWQ_VERSION << "\n"
+                  << "data: " << (data.empty() ? std::string("(none found)") : data.string()) << "\n";
         return 0;
     }
     try {

@@ -21,6 +21,16 @@ std::vector<fs::path> dataDirectories()
     return dirs;
 }
 
+fs::path dataDirectory()
+{
+    std::error_code ec;
+    for (const auto &dir : dataDirectories()) {
+        if (fs::is_directory(dir, ec))
+            return fs::absolute(dir, ec).lexically_normal();
+    }
+    return {};
+}
+
 fs::path findData(const fs::path &relative)
 {
     std::error_code ec;

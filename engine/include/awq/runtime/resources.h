@@ -13,6 +13,10 @@ namespace awq {
 
 std::vector<std::filesystem::path> dataDirectories();
 
+// The first of dataDirectories() that exists (the folder bundled data comes from when the
+// install is complete), or an empty path. `awq --version` prints it.
+std::filesystem::path dataDirectory();
+
 // The first <data dir>/<relative> that exists, or an empty path.
 std::filesystem::path findData(const std::filesystem::path &relative);
 
