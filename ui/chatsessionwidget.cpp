@@ -313,12 +313,17 @@ void ChatSessionWidget::handleReplyFinished(const ChatReplyOutcome &outcome)
     m_transcript->setTurns(m_turns);
     m_reply.clear();
     m_statsLabel->setText(tr("Last reply: %1").arg(ChatTranscriptView::statsText(stats)));
-    if (outcome.droppedMessages > 0) {
-        m_noticeLabel->setText(tr("The conversation is longer than the model's context: the oldest %n message(s) "
-                                  "were left out of the prompt.",
-                                  nullptr, int(outcome.droppedMessages)));
-        m_noticeLabel->setVisible(true);
-    }
+    QStringList notices;
+    if (!m_controller->model().notice.isEmpty())
+        notices << m_controller->model().notice;
+    if (!outcome.notice.isEmpty())
+        notices << outcome.notice;
+    if (outcome.droppedMessages > 0)
+        notices << tr("The conversation is longer than the model's context: the oldest %n message(s) were left out "
+                      "of the prompt.",
+                      nullptr, int(outcome.droppedMessages));
+    m_noticeLabel->setText(notices.join(QLatin1Char('\n')));
+    m_noticeLabel->setVisible(!notices.isEmpty());
     updateContextMeter(stats.promptTokens + stats.generatedTokens);
     updateButtons();
     Q_EMIT replyFinished(outcome);

@@ -72,6 +72,7 @@ void ChatWorker::reply(quint64 replyId, const std::vector<awq::chat::ChatMessage
         outcome.text = QString::fromStdString(reply.text);
         outcome.stats = reply.stats;
         outcome.droppedMessages = reply.droppedMessages;
+        outcome.notice = QString::fromStdString(reply.notice);
         outcome.stopped = cancel.isCancelled();
         Q_EMIT replyFinished(replyId, outcome);
     } catch (const std::exception &error) {

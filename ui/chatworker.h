@@ -38,6 +38,7 @@ struct ChatReplyOutcome {
     QString text;
     awq::chat::ReplyStats stats;
     qint64 droppedMessages = 0;
+    QString notice; // how the conversation was adapted to the model's template, if it was
     bool stopped = false; // ended by Stop (the text so far is kept)
 };
 Q_DECLARE_METATYPE(ChatReplyOutcome)

@@ -106,14 +106,7 @@ MainWindow::MainWindow(QWidget *parent) : QMainWindow(parent)
     addPage(tr("Benchmark"), m_benchmarkPage, tr("GEMM vs GEMV vs full precision: speed and memory (Ctrl+4)"));
     m_navigation->setCurrentRow(0);
 
-    // Opening the Chat page with a runnable model open and none loaded there loads it:
-    // that is what going to Chat means.
-    connect(m_navigation, &QListWidget::currentRowChanged, this, [this](int row) {
-        ChatSessionWidget *session = m_chatPage->primarySession();
-        const auto &info = m_controller->modelInfo();
-        if (row == int(Page::Chat) && info && info->loadable() && !session->hasModel() && !session->isBusy())
-            m_chatPage->setModelFolder(m_controller->folder(), /*load=*/true);
-    });
+    connect(m_navigation, &QListWidget::currentRowChanged, this, &MainWindow::loadChatModelIfNeeded);
     connect(m_library, &LibraryPage::openRequested, this, &MainWindow::openModel);
     connect(m_library, &LibraryPage::browseRequested, this, &MainWindow::showOpenModelDialog);
     connect(m_library, &LibraryPage::removeRequested, this, &MainWindow::removeRecentModel);
@@ -224,6 +217,16 @@ MainWindow::Page MainWindow::currentPage() const
 void MainWindow::showPage(Page page)
 {
     m_navigation->setCurrentRow(static_cast<int>(page));
+}
+
+void MainWindow::loadChatModelIfNeeded()
+{
+    // On the Chat page with a runnable model open and none loaded there: load it, since that
+    // is what going to Chat means.
+    ChatSessionWidget *session = m_chatPage->primarySession();
+    const auto &info = m_controller->modelInfo();
+    if (currentPage() == Page::Chat && info && info->loadable() && !session->hasModel() && !session->isBusy())
+        m_chatPage->setModelFolder(m_controller->folder(), /*load=*/true);
 }
 
 void MainWindow::startQuantizeWizard(const QString &folder)
@@ -351,6 +354,7 @@ void MainWindow::handleModelInspected(const awq::ModelInfo &info, qint64 elapsed
     if (info.loadable()) {
         m_chatPage->setModelFolder(folder);
         m_benchmarkPage->setModelFolder(folder);
+        loadChatModelIfNeeded();
     }
     const QString name = QFileInfo(folder).fileName();
     m_statusModel->setText(tr("%1 · %2 parameters · %3")

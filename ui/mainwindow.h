@@ -77,6 +77,7 @@ private:
     void addPage(const QString &title, QWidget *page, const QString &toolTip);
     void recordQuantizeResult(const QuantizeSummary &summary, const QString &source);
     void refreshLibrary();
+    void loadChatModelIfNeeded();
     void removeRecentModel(const QString &folder);
     void handleInspectionStarted(const QString &folder);
     void handleModelInspected(const awq::ModelInfo &info, qint64 elapsedMs);

@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <functional>
+#include <sstream>
 
 #include <QtTest>
 #include <nlohmann/json.hpp>
@@ -113,6 +115,27 @@ private Q_SLOTS:
         QVERIFY(!builder.hasTemplate());
         QVERIFY2(contains(builder.notice(), (folder / "tokenizer_config.json").string()), builder.notice().c_str());
         QVERIFY(!builder.build({{"user", "hello"}}).ids.empty());
+    }
+
+    void aTemplateWithoutSystemRoleGetsTheSystemPromptInTheFirstMessage()
+    {
+        std::ifstream in(std::string(AWQ_SOURCE_DIR) + "/tests/data/chat_templates/gemma-7b-it.jinja");
+        std::ostringstream gemma;
+        gemma << in.rdbuf();
+        QVERIFY(!gemma.str().empty());
+        const fs::path folder = demoCopy("gemma-template", [&](nlohmann::json &c) { c["chat_template"] = gemma.str(); });
+        const std::unique_ptr<Tokenizer> tok = Tokenizer::load(folder);
+        const PromptBuilder builder(*tok, folder);
+        QVERIFY(builder.hasTemplate());
+        const ChatPrompt prompt = builder.build({{"system", "Be brief."}, {"user", "hi"}});
+        QVERIFY2(contains(prompt.text, "<start_of_turn>user\nBe brief.\n\nhi<end_of_turn>"), prompt.text.c_str());
+        QVERIFY2(contains(prompt.notice, "System role not supported"), prompt.notice.c_str());
+        // Without a system message nothing is adapted.
+        QVERIFY(builder.build({{"user", "hi"}}).notice.empty());
+        // A conversation the template refuses for another reason still fails, with its message.
+        auto refused = catchError([&] { builder.build({{"user", "a"}, {"user", "b"}}); });
+        QVERIFY(refused.thrown);
+        QVERIFY2(contains(refused.message, "alternate"), refused.message.c_str());
     }
 
     void replyStreamsTextAndStatistics()

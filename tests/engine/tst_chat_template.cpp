@@ -89,6 +89,41 @@ class TestChatTemplate : public QObject
     Q_OBJECT
 
 private Q_SLOTS:
+    // Every template x conversation as Python's Jinja2 renders it, set up as transformers sets
+    // it up (tests/data/chat_templates/jinja2-reference.json, written by
+    // scripts/quality/render_chat_templates.py --write): the same text, or the same
+    // raise_exception message.
+    void matchesTheJinja2Reference()
+    {
+        const json reference = json::parse(templateText("jinja2-reference.json"));
+        int checked = 0;
+        for (const json &c : reference.at("cases")) {
+            std::vector<ChatMessage> messages;
+            for (const json &m : c.at("messages"))
+                messages.push_back({m.at("role").get<std::string>(), m.at("content").get<std::string>()});
+            TemplateContext context;
+            context.addGenerationPrompt = c.at("add_generation_prompt").get<bool>();
+            context.bosToken = c.at("bos_token").get<std::string>();
+            context.eosToken = c.at("eos_token").get<std::string>();
+            const std::string label = c.at("template").get<std::string>() + (c.at("system").get<bool>() ? " system" : "")
+                                      + (context.addGenerationPrompt ? " +prompt" : "");
+            const ChatTemplate tmpl = ChatTemplate::parse(templateText(c.at("template").get<std::string>()));
+            if (c.contains("output")) {
+                QCOMPARE(tmpl.render(messages, context), c.at("output").get<std::string>());
+            } else {
+                try {
+                    tmpl.render(messages, context);
+                    QFAIL(("expected an error for " + label).c_str());
+                } catch (const Error &e) {
+                    QCOMPARE(std::string(e.what()), c.at("error").get<std::string>());
+                }
+            }
+            ++checked;
+        }
+        QCOMPARE(checked, 36); // 9 templates x (system or not) x (generation prompt or not)
+        qInfo("%d renderings identical to Jinja2 %s", checked, reference.at("jinja2").get<std::string>().c_str());
+    }
+
     void realTemplates_data()
     {
         QTest::addColumn<std::string>("file");

@@ -11,6 +11,7 @@
 #include <QJsonObject>
 #include <QLabel>
 #include <QMenu>
+#include <QPushButton>
 #include <QSettings>
 #include <QSignalSpy>
 #include <QStandardPaths>
@@ -24,6 +25,15 @@
 #include "modelfactswidget.h"
 #include "modelpage.h"
 #include "resourcepaths.h"
+#include "benchmarkpage.h"
+#include "chatpage.h"
+#include "chatsessionwidget.h"
+#include "librarypage.h"
+#include "quantizehomepage.h"
+#include "resourcechart.h"
+#include <QDialog>
+#include <QLineEdit>
+#include <QListWidget>
 
 namespace {
 
@@ -142,6 +152,8 @@ private Q_SLOTS:
     void closingWhileInspectingDoesNotHang();
     void geometryIsPersisted();
     void demoModelLookupHonoursEnvironment();
+    void navigationReachesEveryPageAndCarriesTheModel();
+    void libraryListsRecentModelsWithTheirFacts();
 
 private:
     QString folder(const QString &name) const { return m_tmp.filePath(name); }
@@ -344,4 +356,66 @@ void TestMainWindow::demoModelLookupHonoursEnvironment()
 }
 
 QTEST_MAIN(TestMainWindow)
+void TestMainWindow::navigationReachesEveryPageAndCarriesTheModel()
+{
+    const QString demo = ResourcePaths::demoModelFolder();
+    QVERIFY(!demo.isEmpty());
+    MainWindow window;
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+    window.openModel(demo);
+    QTRY_COMPARE(window.modelPage()->state(), ModelPage::State::Loaded);
+    QCOMPARE(window.currentPage(), MainWindow::Page::Library);
+
+    // Ctrl+2: Quantize names the open model.
+    QTest::keyClick(&window, Qt::Key_2, Qt::ControlModifier);
+    QCOMPARE(window.currentPage(), MainWindow::Page::Quantize);
+    QVERIFY(window.quantizePage()->findChild<QLabel *>(QStringLiteral("quantizeHomeModel"))->text().contains(
+        QStringLiteral("demo-llama")));
+    // Ctrl+3: Chat loads the open model.
+    QTest::keyClick(&window, Qt::Key_3, Qt::ControlModifier);
+    QCOMPARE(window.currentPage(), MainWindow::Page::Chat);
+    QTRY_VERIFY_WITH_TIMEOUT(window.chatPage()->primarySession()->hasModel(), 30000);
+    QCOMPARE(QDir::cleanPath(window.chatPage()->primarySession()->modelFolder()), QDir::cleanPath(demo));
+    // Ctrl+4: Benchmark has the open model as its folder.
+    QTest::keyClick(&window, Qt::Key_4, Qt::ControlModifier);
+    QCOMPARE(window.currentPage(), MainWindow::Page::Benchmark);
+    bool folderShown = false;
+    for (const QLineEdit *edit : window.benchmarkPage()->findChildren<QLineEdit *>())
+        folderShown = folderShown || QDir::cleanPath(QDir::fromNativeSeparators(edit->text())) == QDir::cleanPath(demo);
+    QVERIFY(folderShown);
+    // Ctrl+M: the memory window charts the status bar's samples.
+    QTest::keyClick(&window, Qt::Key_M, Qt::ControlModifier);
+    auto *memory = window.findChild<QDialog *>(QStringLiteral("memoryWindow"));
+    QVERIFY(memory && memory->isVisible());
+    QVERIFY(memory->findChild<ResourceChart *>()->sampleCount() >= 1);
+    // Ctrl+1: back to the library.
+    QTest::keyClick(&window, Qt::Key_1, Qt::ControlModifier);
+    QCOMPARE(window.currentPage(), MainWindow::Page::Library);
+}
+
+void TestMainWindow::libraryListsRecentModelsWithTheirFacts()
+{
+    const QString path = folder(QStringLiteral("library-model"));
+    QVERIFY(writeTinyModel(path));
+    MainWindow window;
+    window.show();
+    window.openModel(path);
+    QTRY_COMPARE(window.modelPage()->state(), ModelPage::State::Loaded);
+    QListWidget *list = window.libraryPage()->list();
+    QCOMPARE(list->count(), 1);
+    const QString entry = list->item(0)->text();
+    QVERIFY2(entry.startsWith(QStringLiteral("library-model\n")), qPrintable(entry));
+    QVERIFY2(entry.contains(QStringLiteral("llama")) && entry.contains(QStringLiteral("parameters")), qPrintable(entry));
+    // No tokenizer: the facts say it cannot be run, and the Chat button is off.
+    QVERIFY2(entry.contains(QStringLiteral("cannot be run")), qPrintable(entry));
+    QVERIFY(!window.libraryPage()->findChild<QPushButton *>(QStringLiteral("libraryChatButton"))->isEnabled());
+    // Remove: gone from the list and the settings.
+    list->setCurrentRow(0);
+    QTest::mouseClick(window.libraryPage()->findChild<QPushButton *>(QStringLiteral("libraryRemoveButton")),
+                      Qt::LeftButton);
+    QCOMPARE(list->count(), 0);
+    QVERIFY(window.recentModels().isEmpty());
+}
+
 #include "tst_mainwindow.moc"

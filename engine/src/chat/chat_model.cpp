@@ -114,6 +114,7 @@ Reply ChatModel::reply(const std::vector<ChatMessage> &messages, const ChatSetti
 
     reply.text = result.text;
     reply.promptText = prompt.text;
+    reply.notice = prompt.notice;
     ReplyStats &stats = reply.stats;
     stats.promptTokens = result.promptTokens;
     stats.generatedTokens = static_cast<int64_t>(result.tokens.size());

@@ -145,7 +145,20 @@ ChatPrompt PromptBuilder::build(const std::vector<ChatMessage> &messages, bool a
         context.addGenerationPrompt = addGenerationPrompt;
         context.bosToken = m_tokenizer.bosToken();
         context.eosToken = m_tokenizer.eosToken();
-        prompt.text = m_template->render(messages, context);
+        try {
+            prompt.text = m_template->render(messages, context);
+        } catch (const Error &refused) {
+            // Many templates have no system role; fold it into the first user message, as chat
+            // front ends do, rather than refuse the conversation.
+            const bool hasSystem = messages.front().role == "system";
+            if (!hasSystem || messages.size() < 2 || messages[1].role != "user")
+                throw;
+            std::vector<ChatMessage> folded(messages.begin() + 1, messages.end());
+            folded.front().content = messages.front().content + "\n\n" + folded.front().content;
+            prompt.text = m_template->render(folded, context); // throws when that does not help either
+            prompt.notice = std::string("This model's chat template has no system role (\"") + refused.what()
+                            + "\"): the system prompt was put at the start of the first message.";
+        }
         prompt.ids = encodeWithSpecialTokens(prompt.text);
         prompt.fromTemplate = true;
     } else {

@@ -39,6 +39,7 @@ struct Reply {
     ReplyStats stats;
     int64_t droppedMessages = 0; // oldest turns left out so that the prompt fits the context
     std::string promptText;      // what the model was given (rendered template)
+    std::string notice;          // how the conversation was adapted to the template (ChatPrompt::notice)
 };
 
 class ChatModel

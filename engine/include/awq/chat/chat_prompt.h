@@ -35,6 +35,7 @@ struct ChatPrompt {
     std::string text;                 // what was tokenized
     bool fromTemplate = false;
     std::vector<int32_t> stopTokenIds; // end-of-turn markers besides EOS
+    std::string notice;                // how the conversation was adapted to the template, if it was
 };
 
 class PromptBuilder
@@ -50,7 +51,9 @@ public:
     const std::string &notice() const { return m_notice; }
     const std::vector<SpecialToken> &specialTokens() const { return m_specials; }
 
-    // Renders (or joins) and tokenizes. Throws Error from the template (e.g. its
+    // Renders (or joins) and tokenizes. A template that refuses a system message (Gemma's
+    // and Mistral's raise_exception) gets it at the head of the first user message instead,
+    // and the prompt's notice says so. Throws Error from the template otherwise (e.g. its
     // raise_exception message when roles do not alternate).
     ChatPrompt build(const std::vector<ChatMessage> &messages, bool addGenerationPrompt = true) const;
     // Tokenizes text in which special tokens appear as text: each becomes its id, the text
