@@ -194,6 +194,8 @@ private:
     QLabel *m_resultLabel = nullptr;
     QPushButton *m_chatButton = nullptr;
     QPushButton *m_benchmarkButton = nullptr;
+    QPushButton *m_perplexityButton = nullptr; // original vs quantized on the held-out text
+    QLabel *m_perplexityLabel = nullptr;
     QString m_outputFolder;
     bool m_succeeded = false;
     bool m_cancelRequested = false;

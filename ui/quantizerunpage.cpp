@@ -179,6 +179,12 @@ QuantRunPage::QuantRunPage(QuantizeWizard *wizard) : QWizardPage(wizard), m_wiza
     m_benchmarkButton->setObjectName(QStringLiteral("runBenchmarkButton"));
     m_benchmarkButton->setToolTip(tr("Compare its speed and memory (and perplexity) with full precision "
                                      "in the Benchmark page"));
+    m_perplexityButton = new QPushButton(tr("Compare Perplexity"), this);
+    m_perplexityButton->setObjectName(QStringLiteral("runPerplexityButton"));
+    m_perplexityButton->setToolTip(tr("Perplexity of the original and the quantized model on the bundled held-out "
+                                      "text (up to %1 windows)")
+                                       .arg(QuantizeWorker::kPerplexityWindows));
+    m_perplexityLabel = makeStatusLabel(QStringLiteral("runPerplexityLabel"), this);
 
     auto *grid = new QGridLayout;
     grid->addWidget(new QLabel(tr("Step:"), this), 0, 0);
@@ -212,10 +218,45 @@ QuantRunPage::QuantRunPage(QuantizeWizard *wizard) : QWizardPage(wizard), m_wiza
     auto *after = new QHBoxLayout;
     after->addWidget(m_chatButton);
     after->addWidget(m_benchmarkButton);
-    after->addStretch(1);
+    after->addWidget(m_perplexityButton);
+    after->addWidget(m_perplexityLabel, 1);
     layout->addLayout(after);
-    for (QPushButton *button : {m_chatButton, m_benchmarkButton})
+    for (QPushButton *button : {m_chatButton, m_benchmarkButton, m_perplexityButton})
         button->setVisible(false);
+    connect(m_perplexityButton, &QPushButton::clicked, this, [this] {
+        if (m_wizard->controller()->isMeasuring()) {
+            m_wizard->controller()->cancel();
+            return;
+        }
+        m_perplexityButton->setText(tr("Stop Measuring"));
+        setStatus(m_perplexityLabel, tr("Loading…"), false);
+        m_wizard->controller()->comparePerplexity(m_wizard->modelFolder(), m_outputFolder);
+    });
+    QuantizeController *measurer = wizard->controller();
+    connect(measurer, &QuantizeController::perplexityProgress, this,
+            [this](const QString &which, qint64 done, qint64 total) {
+                setStatus(m_perplexityLabel, tr("Perplexity of the %1 model: window %2 of %3…").arg(which).arg(done).arg(total),
+                          false);
+            });
+    connect(measurer, &QuantizeController::perplexityMeasured, this,
+            [this](double original, double quantized, qint64 windows, qint64 seqLen) {
+                m_perplexityButton->setText(tr("Compare Perplexity"));
+                setStatus(m_perplexityLabel,
+                          tr("Perplexity: original %1 → quantized %2 (%3%4 %) on %5 windows of %6 held-out tokens")
+                              .arg(original, 0, 'f', 2)
+                              .arg(quantized, 0, 'f', 2)
+                              .arg(quantized >= original ? QStringLiteral("+") : QString())
+                              .arg(100.0 * (quantized / original - 1.0), 0, 'f', 2)
+                              .arg(windows)
+                              .arg(seqLen),
+                          false);
+            });
+    connect(measurer, &QuantizeController::perplexityFailed, this, [this](const QString &message) {
+        m_perplexityButton->setText(tr("Compare Perplexity"));
+        setStatus(m_perplexityLabel, message.contains(QStringLiteral("cancelled")) ? tr("Measurement stopped.")
+                                                                                     : tr("Could not measure: %1").arg(message),
+                  !message.contains(QStringLiteral("cancelled")));
+    });
     connect(m_chatButton, &QPushButton::clicked, this, [this] { Q_EMIT chatRequested(m_outputFolder); });
     connect(m_benchmarkButton, &QPushButton::clicked, this, [this] { Q_EMIT benchmarkRequested(m_outputFolder); });
 
@@ -240,8 +281,9 @@ QuantRunPage::QuantRunPage(QuantizeWizard *wizard) : QWizardPage(wizard), m_wiza
 void QuantRunPage::initializePage()
 {
     m_succeeded = false;
-    for (QPushButton *button : {m_chatButton, m_benchmarkButton})
+    for (QPushButton *button : {m_chatButton, m_benchmarkButton, m_perplexityButton})
         button->setVisible(false);
+    m_perplexityLabel->clear();
     m_progress->setValue(0);
     for (QLabel *label : {m_phaseLabel, m_layerLabel, m_detailLabel, m_etaLabel, m_memoryLabel})
         label->clear();
@@ -340,8 +382,9 @@ void QuantRunPage::handleFinished(const QuantizeSummary &summary)
     text += tr(". Peak memory %1.").arg(bytesText(summary.peakRssBytes));
     setStatus(m_resultLabel, text, false);
     m_outputFolder = summary.outputFolder;
-    for (QPushButton *button : {m_chatButton, m_benchmarkButton})
+    for (QPushButton *button : {m_chatButton, m_benchmarkButton, m_perplexityButton})
         button->setVisible(true);
+
     setRunning(false);
     Q_EMIT completeChanged();
 }

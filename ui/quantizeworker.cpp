@@ -1,12 +1,18 @@
 #include "quantizeworker.h"
 
 #include <exception>
+#include <algorithm>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include <QFile>
 #include <QMetaObject>
 
 #include "awq/core/error.h"
+#include "awq/eval/perplexity.h"
+#include "awq/runtime/loaded_model.h"
+#include "awq/runtime/resources.h"
 #include "awq/quant/calibration.h"
 #include "awq/quant/quantize_job.h"
 #include "awq/tokenizer/tokenizer.h"
@@ -84,6 +90,42 @@ void QuantizeWorker::checkCalibration(const QString &modelFolder, const awq::Cal
     }
 }
 
+void QuantizeWorker::comparePerplexity(const QString &original, const QString &quantized,
+                                       const awq::CancelToken &cancel)
+{
+    try {
+        const std::filesystem::path text = awq::findData(awq::kHeldOutTextPath);
+        AWQ_CHECK(!text.empty(), NotFound, "the held-out text ", awq::kHeldOutTextPath, " is not installed");
+        std::ifstream in(text, std::ios::binary);
+        std::ostringstream content;
+        content << in.rdbuf();
+        double results[2] = {0, 0};
+        qint64 windows = 0, seqLen = 0;
+        const QString folders[2] = {original, quantized};
+        const QString names[2] = {tr("original"), tr("quantized")};
+        for (int i = 0; i < 2; ++i) {
+            const awq::LoadedModel loaded = awq::loadModel(toPath(folders[i]));
+            cancel.throwIfCancelled();
+            const int64_t window = std::min<int64_t>(512, loaded.config.maxPositionEmbeddings);
+            std::vector<int32_t> tokens = loaded.tokenizer->encode(content.str());
+            if (static_cast<int64_t>(tokens.size()) > kPerplexityWindows * window)
+                tokens.resize(static_cast<size_t>(kPerplexityWindows * window));
+            const QString name = names[i];
+            const awq::PerplexityResult r = awq::evaluatePerplexity(
+                *loaded.model, tokens, window,
+                [this, name](const awq::Progress &p) { Q_EMIT perplexityProgress(name, p.done, p.total); }, cancel);
+            results[i] = r.perplexity;
+            windows = r.windows;
+            seqLen = r.seqLen;
+        }
+        Q_EMIT perplexityMeasured(results[0], results[1], windows, seqLen);
+    } catch (const std::exception &error) {
+        Q_EMIT perplexityFailed(QString::fromStdString(error.what()));
+    } catch (...) {
+        Q_EMIT perplexityFailed(tr("Internal error while measuring perplexity"));
+    }
+}
+
 QuantizeController::QuantizeController(QObject *parent) : QObject(parent)
 {
     qRegisterMetaType<QuantizeSummary>();
@@ -131,6 +173,22 @@ QuantizeController::QuantizeController(QObject *parent) : QObject(parent)
                 Q_EMIT calibrationFailed(message);
         },
         Qt::QueuedConnection);
+    connect(m_worker, &QuantizeWorker::perplexityProgress, this, &QuantizeController::perplexityProgress,
+            Qt::QueuedConnection);
+    connect(
+        m_worker, &QuantizeWorker::perplexityMeasured, this,
+        [this](double original, double quantized, qint64 windows, qint64 seqLen) {
+            m_measuring = false;
+            Q_EMIT perplexityMeasured(original, quantized, windows, seqLen);
+        },
+        Qt::QueuedConnection);
+    connect(
+        m_worker, &QuantizeWorker::perplexityFailed, this,
+        [this](const QString &message) {
+            m_measuring = false;
+            Q_EMIT perplexityFailed(message);
+        },
+        Qt::QueuedConnection);
     m_thread.start();
 }
 
@@ -155,8 +213,21 @@ void QuantizeController::start(const awq::QuantOptions &options)
 
 void QuantizeController::cancel()
 {
-    if (m_running)
+    if (m_running || m_measuring)
         m_cancel.cancel();
+}
+
+void QuantizeController::comparePerplexity(const QString &original, const QString &quantized)
+{
+    if (m_running || m_measuring)
+        return;
+    m_measuring = true;
+    m_cancel = awq::CancelToken();
+    QuantizeWorker *worker = m_worker;
+    const awq::CancelToken token = m_cancel;
+    QMetaObject::invokeMethod(
+        worker, [worker, original, quantized, token] { worker->comparePerplexity(original, quantized, token); },
+        Qt::QueuedConnection);
 }
 
 quint64 QuantizeController::checkCalibration(const QString &modelFolder, const awq::CalibrationOptions &options)

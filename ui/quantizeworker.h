@@ -41,6 +41,11 @@ public:
     // / calibrationFailed().
     void run(const awq::QuantOptions &options, const awq::CancelToken &cancel);
     void checkCalibration(const QString &modelFolder, const awq::CalibrationOptions &options, quint64 checkId);
+    // Perplexity of the original and the quantized model on the bundled held-out text (at
+    // most kPerplexityWindows windows); emits perplexityMeasured() or perplexityFailed().
+    void comparePerplexity(const QString &original, const QString &quantized, const awq::CancelToken &cancel);
+
+    static constexpr int kPerplexityWindows = 32;
 
 Q_SIGNALS:
     void progress(const QString &phase, qint64 layer, qint64 layers, const QString &detail, double fraction,
@@ -53,6 +58,9 @@ Q_SIGNALS:
     void calibrationChecked(quint64 checkId, qint64 blocks, qint64 tokens, qint64 recordsUsed,
                             qint64 recordsSkipped, const QString &description, const QStringList &preview);
     void calibrationFailed(quint64 checkId, const QString &message);
+    void perplexityProgress(const QString &which, qint64 done, qint64 total);
+    void perplexityMeasured(double original, double quantized, qint64 windows, qint64 seqLen);
+    void perplexityFailed(const QString &message);
 };
 
 class QuantizeController final : public QObject
@@ -74,6 +82,10 @@ public:
     // Builds the calibration blocks for `modelFolder`'s tokenizer on the worker thread;
     // returns the id carried by the result (a later check supersedes earlier ones).
     quint64 checkCalibration(const QString &modelFolder, const awq::CalibrationOptions &options);
+    // Measures the perplexity of `original` and `quantized` (ignored while a run or a
+    // measurement is in flight); cancel() stops it.
+    void comparePerplexity(const QString &original, const QString &quantized);
+    bool isMeasuring() const { return m_measuring; }
 
 Q_SIGNALS:
     void progress(const QString &phase, qint64 layer, qint64 layers, const QString &detail, double fraction,
@@ -85,11 +97,15 @@ Q_SIGNALS:
     void calibrationChecked(qint64 blocks, qint64 tokens, qint64 recordsUsed, qint64 recordsSkipped,
                             const QString &description, const QStringList &preview);
     void calibrationFailed(const QString &message);
+    void perplexityProgress(const QString &which, qint64 done, qint64 total);
+    void perplexityMeasured(double original, double quantized, qint64 windows, qint64 seqLen);
+    void perplexityFailed(const QString &message);
 
 private:
     QThread m_thread;
     QuantizeWorker *m_worker = nullptr; // lives on m_thread, deleted when it finishes
     awq::CancelToken m_cancel;
     bool m_running = false;
+    bool m_measuring = false;
     quint64 m_checkId = 0;
 };

@@ -171,7 +171,6 @@ private Q_SLOTS:
         QTRY_VERIFY2_WITH_TIMEOUT(finish->isEnabled() || result->property("error").toBool(),
                                   qPrintable(result->text()), 120000);
         QVERIFY2(finish->isEnabled(), qPrintable(result->text()));
-        snap(wizard, "wizard-5-run");
         // The live chart holds one point per layer; AWQ never loses to RTN (s = 1 is a candidate).
         auto *chart = child<LayerLossChart>(&wizard, "layerLossChart");
         QCOMPARE(chart->layerCount(), 2);
@@ -187,6 +186,16 @@ private Q_SLOTS:
         QVERIFY2(log.contains(QStringLiteral("layer 0 ")) && log.contains(QStringLiteral("RTN")) &&
                      log.contains(QStringLiteral("-> AWQ")),
                  qPrintable(log));
+
+        // The summary's buttons: Compare Perplexity measures both models on the held-out text.
+        QPushButton *perplexity = child<QPushButton>(&wizard, "runPerplexityButton");
+        QVERIFY(perplexity->isVisible() && child<QPushButton>(&wizard, "runChatButton")->isVisible());
+        QTest::mouseClick(perplexity, Qt::LeftButton);
+        QLabel *perplexityLabel = child<QLabel>(&wizard, "runPerplexityLabel");
+        QTRY_VERIFY_WITH_TIMEOUT(perplexityLabel->text().contains(QStringLiteral("→")), 60000);
+        QVERIFY2(!perplexityLabel->property("error").toBool() && perplexityLabel->text().contains(QStringLiteral("windows")),
+                 qPrintable(perplexityLabel->text()));
+        snap(wizard, "wizard-5-run");
 
         const awq::LoadedModel loaded = awq::loadModel(out);
         QVERIFY(loaded.config.quantization.present);
