@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "awq/core/error.h"
+#include "awq/io/json_file.h"
 #include "awq/io/safetensors.h"
 
 namespace awq {
@@ -128,18 +129,15 @@ ModelInfo inspectModel(const fs::path &folder)
             info.sizeOnDisk += entry.file_size(ec);
     info.hasTokenizerModel = fs::is_regular_file(folder / "tokenizer.model");
     info.hasTokenizerJson = fs::is_regular_file(folder / "tokenizer.json");
-    if (!info.hasTokenizerModel)
-        info.problems.push_back(info.hasTokenizerJson
-                                    ? "only tokenizer.json is present; this version reads sentencepiece tokenizer.model"
-                                    : "tokenizer.model is missing");
+    if (!info.hasTokenizerModel && !info.hasTokenizerJson)
+        info.problems.push_back("tokenizer.model is missing, and so is tokenizer.json");
     const fs::path tokenizerConfig = folder / "tokenizer_config.json";
     if (fs::is_regular_file(tokenizerConfig)) {
-        std::ifstream in(tokenizerConfig);
         try {
-            auto j = nlohmann::json::parse(in);
+            const auto j = readJsonFile(tokenizerConfig);
             info.hasChatTemplate = j.is_object() && j.contains("chat_template") && !j["chat_template"].is_null();
-        } catch (const nlohmann::json::exception &e) {
-            info.problems.push_back(tokenizerConfig.filename().string() + ": not valid JSON");
+        } catch (const Error &e) {
+            info.problems.push_back(e.what());
         }
     }
 

@@ -17,7 +17,7 @@ LoadedModel loadModel(const std::filesystem::path &folder, const TensorTarget &t
     loaded.folder = folder;
     loaded.config = ModelConfig::load(folder);
     loaded.tokenizer = Tokenizer::load(folder);
-    AWQ_CHECK(loaded.tokenizer->vocabSize() <= loaded.config.vocabSize, Format, (folder / "tokenizer.model").string(),
+    AWQ_CHECK(loaded.tokenizer->vocabSize() <= loaded.config.vocabSize, Format, loaded.tokenizer->modelFile().string(),
               ": the tokenizer has ", loaded.tokenizer->vocabSize(), " tokens, more than the model's vocab_size (",
               loaded.config.vocabSize, ")");
     auto store = WeightStore::openFolder(folder);
