@@ -1,5 +1,6 @@
 #include "chatsessionwidget.h"
 
+#include <QComboBox>
 #include <QDir>
 #include <QFileDialog>
 #include <QFileInfo>
@@ -10,6 +11,7 @@
 #include <QPushButton>
 #include <QVBoxLayout>
 
+#include "awq/runtime/devices.h"
 #include "chattranscriptview.h"
 #include "quantizepagehelpers.h"
 
@@ -40,10 +42,18 @@ ChatSessionWidget::ChatSessionWidget(const QString &title, QWidget *parent) : QW
     m_browseButton = new QPushButton(tr("Browse…"));
     m_loadButton = new QPushButton(tr("Load"));
     m_loadButton->setObjectName(QStringLiteral("chatLoadButton"));
+    m_deviceCombo = new QComboBox;
+    m_deviceCombo->setObjectName(QStringLiteral("chatDeviceCombo"));
+    for (const awq::ComputeDevice &device : awq::availableDevices())
+        m_deviceCombo->addItem(QString::fromStdString(device.label), QString::fromStdString(device.id));
+    m_deviceCombo->setToolTip(m_deviceCombo->count() > 1
+                                  ? tr("CPU: the fused int4/FP32 engine. GPU: fp16, AWQ weights dequantized at load.")
+                                  : tr("No CUDA GPU is visible to this build's LibTorch: models run on the CPU."));
     auto *modelRow = new QHBoxLayout;
     modelRow->addWidget(titleLabel);
     modelRow->addWidget(m_folderEdit, 1);
     modelRow->addWidget(m_browseButton);
+    modelRow->addWidget(m_deviceCombo);
     modelRow->addWidget(m_loadButton);
 
     m_modelLabel = new QLabel(tr("No model loaded."));
@@ -169,7 +179,7 @@ void ChatSessionWidget::loadModel(const QString &folder)
     if (isBusy())
         return;
     setModelFolder(absolute);
-    m_controller->load(absolute);
+    m_controller->load(absolute, m_deviceCombo->currentData().toString());
 }
 
 void ChatSessionWidget::handleLoadStarted(const QString &folder)
@@ -194,10 +204,11 @@ void ChatSessionWidget::handleLoadProgress(qint64 done, qint64 total, const QStr
 void ChatSessionWidget::handleLoaded(const ChatModelSummary &summary)
 {
     m_loadProgress->setVisible(false);
-    m_modelLabel->setText(tr("%1 — %2 · %3 · context %4 tokens · loaded in %5 s")
+    m_modelLabel->setText(tr("%1 — %2 · %3 · context %4 tokens · %5 · loaded in %6 s")
                               .arg(QFileInfo(summary.folder).fileName(), summary.precision,
                                    quantui::bytesText(summary.weightBytes))
                               .arg(summary.contextLength)
+                              .arg(summary.device == QLatin1String("cpu") ? tr("CPU") : summary.device)
                               .arg(summary.loadSeconds, 0, 'f', 1));
     m_modelLabel->setToolTip(summary.description);
     m_noticeLabel->setText(summary.notice);
@@ -361,5 +372,6 @@ void ChatSessionWidget::updateButtons()
     m_loadButton->setText(loading ? tr("Cancel") : tr("Load"));
     m_loadButton->setEnabled(!generating);
     m_browseButton->setEnabled(!loading && !generating);
+    m_deviceCombo->setEnabled(!loading && !generating);
     m_folderEdit->setEnabled(!loading && !generating);
 }

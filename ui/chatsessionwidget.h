@@ -17,6 +17,7 @@
 #include "chatworker.h"
 
 class ChatTranscriptView;
+class QComboBox;
 class QLabel;
 class QLineEdit;
 class QProgressBar;
@@ -78,6 +79,7 @@ private:
     QLineEdit *m_folderEdit = nullptr;
     QPushButton *m_browseButton = nullptr;
     QPushButton *m_loadButton = nullptr;
+    QComboBox *m_deviceCombo = nullptr; // awq::availableDevices()
     QLabel *m_modelLabel = nullptr;
     QLabel *m_noticeLabel = nullptr;
     QProgressBar *m_loadProgress = nullptr;

@@ -18,7 +18,7 @@ ChatWorker::ChatWorker(QObject *parent) : QObject(parent)
 
 ChatWorker::~ChatWorker() = default;
 
-void ChatWorker::load(const QString &folder, const awq::CancelToken &cancel)
+void ChatWorker::load(const QString &folder, const QString &device, const awq::CancelToken &cancel)
 {
     m_model.reset(); // release the previous weights before reading the next ones
     try {
@@ -31,12 +31,13 @@ void ChatWorker::load(const QString &folder, const awq::CancelToken &cancel)
             sinceReport.restart();
             Q_EMIT loadProgress(p.done, p.total, QString::fromStdString(p.note));
         };
-        m_model = awq::chat::ChatModel::load(toPath(folder), progress, cancel);
+        m_model = awq::chat::ChatModel::load(toPath(folder), progress, cancel, device.toStdString());
         const awq::chat::ChatModelInfo &info = m_model->info();
         ChatModelSummary summary;
         summary.folder = fromPath(info.folder);
         summary.description = QString::fromStdString(info.description);
         summary.precision = QString::fromStdString(info.precision);
+        summary.device = QString::fromStdString(info.device);
         summary.contextLength = info.contextLength;
         summary.hasTemplate = info.hasTemplate;
         summary.notice = QString::fromStdString(info.notice);
@@ -167,7 +168,7 @@ void ChatController::setState(bool loading, bool generating)
         Q_EMIT busyChanged(loading || generating);
 }
 
-void ChatController::load(const QString &folder)
+void ChatController::load(const QString &folder, const QString &device)
 {
     if (m_loading || m_generating)
         return;
@@ -179,7 +180,7 @@ void ChatController::load(const QString &folder)
     ChatWorker *worker = m_worker;
     const awq::CancelToken token = m_cancel;
     QMetaObject::invokeMethod(
-        worker, [worker, folder, token] { worker->load(folder, token); }, Qt::QueuedConnection);
+        worker, [worker, folder, device, token] { worker->load(folder, device, token); }, Qt::QueuedConnection);
 }
 
 quint64 ChatController::send(const std::vector<awq::chat::ChatMessage> &messages,

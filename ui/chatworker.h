@@ -25,6 +25,7 @@ struct ChatModelSummary {
     QString folder;
     QString description;
     QString precision;
+    QString device; // "cpu", "cuda:0", ...
     qint64 contextLength = 0;
     bool hasTemplate = false;
     QString notice;
@@ -55,7 +56,7 @@ public:
     // Both run on the worker's thread and never throw. load() emits loadProgress() and then
     // exactly one of loaded() / loadFailed() / loadCancelled(); reply() emits replyText()
     // pieces and then exactly one of replyFinished() / replyFailed().
-    void load(const QString &folder, const awq::CancelToken &cancel);
+    void load(const QString &folder, const QString &device, const awq::CancelToken &cancel);
     void reply(quint64 replyId, const std::vector<awq::chat::ChatMessage> &messages,
                const awq::chat::ChatSettings &settings, const awq::CancelToken &cancel);
     void unload();
@@ -88,8 +89,9 @@ public:
     bool hasModel() const { return m_hasModel; }
     const ChatModelSummary &model() const { return m_model; }
 
-    // Loads `folder` (the previous model is released first). Ignored while busy.
-    void load(const QString &folder);
+    // Loads `folder` on `device` (an awq::availableDevices() id; the previous model is
+    // released first). Ignored while busy.
+    void load(const QString &folder, const QString &device = QStringLiteral("cpu"));
     // Starts a reply to `messages`; returns its id, 0 when no model is loaded or busy.
     quint64 send(const std::vector<awq::chat::ChatMessage> &messages, const awq::chat::ChatSettings &settings);
     // Stops the load or the reply in flight; the reply ends with what it has so far.

@@ -15,6 +15,7 @@
 #include "awq/chat/chat_model.h"
 #include "awq/chat/chat_prompt.h"
 #include "awq/io/json_file.h"
+#include "awq/runtime/devices.h"
 #include "awq/runtime/resources.h"
 #include "awq/tokenizer/tokenizer.h"
 #include "test_support.h"
@@ -211,6 +212,23 @@ private Q_SLOTS:
         QVERIFY(reply.stats.promptTokens + 16 <= m_model->info().contextLength);
     }
 
+    // On a machine whose LibTorch sees a GPU (the GPU sessions), the same reply runs there:
+    // fp16, layer by layer. Skipped where there is none.
+    void answersOnAGpuWhenThereIsOne()
+    {
+        const std::vector<ComputeDevice> devices = availableDevices();
+        if (devices.size() < 2)
+            QSKIP("no CUDA device visible to LibTorch");
+        const std::unique_ptr<ChatModel> gpu = ChatModel::load(m_demo, {}, {}, devices[1].id);
+        QCOMPARE(gpu->info().device, devices[1].id);
+        ChatSettings settings;
+        settings.temperature = 0;
+        settings.maxNewTokens = 16;
+        const Reply onGpu = gpu->reply({{"user", "What did the jury say?"}}, settings);
+        QVERIFY(onGpu.stats.generatedTokens >= 1);
+        qInfo("GPU reply: %s", onGpu.text.c_str());
+    }
+
     void badRequestsAndFoldersGiveClearErrors()
     {
         auto empty = catchError([&] { m_model->reply({}, ChatSettings{}); });
@@ -225,6 +243,14 @@ private Q_SLOTS:
         auto missing = catchError([&] { ChatModel::load(m_tmp / "does-not-exist"); });
         QVERIFY(missing.thrown);
         QVERIFY2(contains(missing.message, "does-not-exist"), missing.message.c_str());
+
+        // Devices: the CPU is always there; a device LibTorch does not have is refused by name.
+        const std::vector<ComputeDevice> devices = availableDevices();
+        QVERIFY(!devices.empty() && devices.front().id == "cpu");
+        auto noGpu = catchError([&] { ChatModel::load(m_demo, {}, {}, "cuda:7"); });
+        QVERIFY(noGpu.thrown);
+        QCOMPARE(noGpu.code, ErrorCode::Device);
+        QVERIFY2(contains(noGpu.message, "cuda:7"), noGpu.message.c_str());
 
         CancelToken cancel;
         cancel.cancel();

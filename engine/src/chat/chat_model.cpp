@@ -6,6 +6,8 @@
 #include "awq/core/error.h"
 #include "awq/model/model_info.h"
 #include "awq/nn/fused_llama.h"
+#include "awq/nn/llama_model.h"
+#include "awq/runtime/devices.h"
 #include "awq/runtime/loaded_model.h"
 #include "awq/tokenizer/tokenizer.h"
 
@@ -32,8 +34,9 @@ SamplingParams samplingFor(const ChatSettings &settings)
 ChatModel::~ChatModel() = default;
 
 std::unique_ptr<ChatModel> ChatModel::load(const fs::path &folder, const ProgressFn &progress,
-                                           const CancelToken &cancel)
+                                           const CancelToken &cancel, const std::string &device)
 {
+    checkDevice(device);
     const auto start = std::chrono::steady_clock::now();
     const ModelInfo inspected = inspectModel(folder);
     if (!inspected.loadable())
@@ -45,22 +48,29 @@ std::unique_ptr<ChatModel> ChatModel::load(const fs::path &folder, const Progres
         if (progress)
             progress(p);
     };
-    LoadedModel loaded = loadModel(folder, TensorTarget{}, forward);
+    const bool cpu = device == "cpu";
+    // A GPU runs fp16, the layer-by-layer model (AWQ weights dequantized by loadLinear).
+    const TensorTarget target = cpu ? TensorTarget{} : TensorTarget{at::kHalf, c10::Device(device)};
+    LoadedModel loaded = loadModel(folder, target, forward);
     cancel.throwIfCancelled();
 
     std::unique_ptr<ChatModel> chat(new ChatModel);
     chat->m_tokenizer = std::move(loaded.tokenizer);
     chat->m_prompts = std::make_unique<PromptBuilder>(*chat->m_tokenizer, folder);
-    chat->m_model = std::make_unique<FusedLlama>(std::move(loaded.model), 1, 1);
+    if (cpu)
+        chat->m_model = std::make_unique<FusedLlama>(std::move(loaded.model), 1, 1);
+    else
+        chat->m_gpuModel = std::move(loaded.model);
 
     ChatModelInfo &info = chat->m_info;
     info.folder = folder;
-    info.description = chat->m_model->describe();
+    info.device = device;
+    info.description = cpu ? chat->m_model->describe() : chat->m_gpuModel->describe();
     info.precision = inspected.precisionSummary();
     info.contextLength = loaded.config.maxPositionEmbeddings;
     info.hasTemplate = chat->m_prompts->hasTemplate();
     info.notice = chat->m_prompts->notice();
-    info.weightBytes = chat->m_model->weightBytes();
+    info.weightBytes = cpu ? chat->m_model->weightBytes() : 2 * static_cast<uint64_t>(loaded.config.parameterCount()); // fp16
     info.loadSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return chat;
 }
@@ -108,7 +118,8 @@ Reply ChatModel::reply(const std::vector<ChatMessage> &messages, const ChatSetti
     request.promptIds = prompt.ids;
     request.sampling = sampling;
     request.stopTokenIds = prompt.stopTokenIds;
-    Generator generator(*m_model, *m_tokenizer, context);
+    Generator generator = m_model ? Generator(*m_model, *m_tokenizer, context)
+                                  : Generator(*m_gpuModel, *m_tokenizer, context);
     const double setupSeconds = std::chrono::duration<double>(Clock::now() - start).count();
     const GenerationResult result = generator.generate(request, sink, cancel);
 

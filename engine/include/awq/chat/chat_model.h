@@ -1,7 +1,8 @@
 #pragma once
 // ChatModel: a model folder loaded for chatting. Owns the tokenizer, the prompt builder
-// (chat template or plain text) and the fused CPU decoder, and answers a conversation by
-// streaming the reply through a TextSink. Qt-free; the chat window drives it from a worker
+// (chat template or plain text) and the model — the fused decoder on the CPU, the layer-by-
+// layer model in fp16 on a CUDA GPU (AWQ weights dequantized at load) — and answers a
+// conversation by streaming the reply through a TextSink. Qt-free; the chat window drives it from a worker
 // thread. Not thread-safe: one thread at a time (cancel() tokens may be set from any).
 
 #include <cstdint>
@@ -18,6 +19,7 @@
 
 namespace awq {
 class FusedLlama;
+class LlamaModel;
 class Tokenizer;
 } // namespace awq
 
@@ -27,6 +29,7 @@ struct ChatModelInfo {
     std::filesystem::path folder;
     std::string description;  // FusedLlama::describe(): architecture, layers, linears
     std::string precision;    // "AWQ int4 (GEMV packing, group 128)" or "float32"
+    std::string device = "cpu"; // where it runs (availableDevices() id)
     int64_t contextLength = 0; // max_position_embeddings
     bool hasTemplate = false;
     std::string notice;       // PromptBuilder::notice()
@@ -45,11 +48,12 @@ struct Reply {
 class ChatModel
 {
 public:
-    // Loads config, tokenizer and weights (full precision or AWQ) for the CPU. Progress
-    // stage "load" per tensor group; `cancel` is polled during loading (Error(Cancelled)).
-    // Errors name the file and the problem.
+    // Loads config, tokenizer and weights (full precision or AWQ) for `device` ("cpu" or a
+    // "cuda:N" of availableDevices()). Progress stage "load" per tensor group; `cancel` is
+    // polled during loading (Error(Cancelled)). Errors name the file and the problem, or the
+    // device (Error(Device)).
     static std::unique_ptr<ChatModel> load(const std::filesystem::path &folder, const ProgressFn &progress = {},
-                                           const CancelToken &cancel = {});
+                                           const CancelToken &cancel = {}, const std::string &device = "cpu");
     ~ChatModel();
 
     const ChatModelInfo &info() const { return m_info; }
@@ -72,7 +76,8 @@ private:
     ChatModelInfo m_info;
     std::unique_ptr<Tokenizer> m_tokenizer;
     std::unique_ptr<PromptBuilder> m_prompts;
-    std::unique_ptr<FusedLlama> m_model;
+    std::unique_ptr<FusedLlama> m_model;      // on the CPU
+    std::unique_ptr<LlamaModel> m_gpuModel;   // on a CUDA device
 };
 
 } // namespace awq::chat
