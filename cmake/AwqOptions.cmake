@@ -21,3 +21,21 @@ include(GNUInstallDirs)
 # libstdc++'s own, never-constructed objects and crash on its first log line.
 # Qt-linked targets get -fPIC from Qt anyway; this makes the rest match.
 add_compile_options($<$<COMPILE_LANGUAGE:CXX>:-fPIC>)
+
+# Sanitizers for every target (the asan preset: AWQ_SANITIZE=address,undefined).
+# UBSan findings stop the run (-fno-sanitize-recover) so that CTest reports them.
+# vptr is left out: LibTorch is built without UBSan and its classes' type info
+# makes the vptr check report false positives across the library boundary.
+set(AWQ_SANITIZE "" CACHE STRING "Comma-separated -fsanitize= list for every target (empty: none)")
+if(AWQ_SANITIZE)
+    add_compile_options($<$<COMPILE_LANGUAGE:CXX>:-fsanitize=${AWQ_SANITIZE}>
+                        $<$<COMPILE_LANGUAGE:CXX>:-fno-omit-frame-pointer>
+                        $<$<COMPILE_LANGUAGE:CXX>:-fno-sanitize=vptr>)
+    if(AWQ_SANITIZE MATCHES "undefined")
+        add_compile_options($<$<COMPILE_LANGUAGE:CXX>:-fno-sanitize-recover=undefined>)
+    endif()
+    add_link_options(-fsanitize=${AWQ_SANITIZE})
+endif()
+
+# libFuzzer targets under tests/fuzz (clang only; see docs/reliability.md).
+option(AWQ_BUILD_FUZZERS "Build the libFuzzer targets in tests/fuzz (needs clang)" OFF)

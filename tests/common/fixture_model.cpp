@@ -90,10 +90,16 @@ fs::path makeFixtureModel(const fs::path &folder, const FixtureSpec &spec)
     fs::copy_file(spm, folder / "tokenizer.model", fs::copy_options::overwrite_existing);
     auto tokenizer = Tokenizer::fromSentencePieceFile(spm);
     const int64_t vocab = spec.vocabSize > 0 ? spec.vocabSize : tokenizer->vocabSize();
-    const int64_t headDim = spec.hiddenSize / spec.numHeads;
+    const int64_t headDim = spec.headDim > 0 ? spec.headDim : spec.hiddenSize / spec.numHeads;
+    const bool gemma2 = spec.modelType == "gemma2";
+    const bool qwen3 = spec.modelType == "qwen3", gemma = spec.modelType == "gemma" || gemma2;
 
     nlohmann::json config = {
-        {"architectures", {spec.modelType == "qwen2" ? "Qwen2ForCausalLM"
+        {"architectures", {spec.modelType == "qwen2"     ? "Qwen2ForCausalLM"
+                           : spec.modelType == "qwen3"   ? "Qwen3ForCausalLM"
+                           : spec.modelType == "gemma"   ? "GemmaForCausalLM"
+                           : spec.modelType == "gemma2"  ? "Gemma2ForCausalLM"
+                           : spec.modelType == "phi3"    ? "Phi3ForCausalLM"
                            : spec.modelType == "mistral" ? "MistralForCausalLM"
                                                          : "LlamaForCausalLM"}},
         {"model_type", spec.modelType},
@@ -114,6 +120,20 @@ fs::path makeFixtureModel(const fs::path &folder, const FixtureSpec &spec)
     };
     if (spec.modelType != "qwen2")
         config["attention_bias"] = spec.attentionBias;
+    if (spec.headDim > 0 || qwen3 || gemma)
+        config["head_dim"] = headDim;
+    if (gemma) { // as Gemma 2B/7B ship it: the legacy hidden_act and the one transformers runs
+        config["hidden_act"] = "gelu";
+        config["hidden_activation"] = "gelu_pytorch_tanh";
+    }
+    if (gemma2) {
+        auto orNull = [](double v) { return v > 0 ? nlohmann::json(v) : nlohmann::json(nullptr); };
+        config["hidden_act"] = "gelu_pytorch_tanh";
+        config["attn_logit_softcapping"] = orNull(spec.attnLogitSoftcap);
+        config["final_logit_softcapping"] = orNull(spec.finalLogitSoftcap);
+        config["query_pre_attn_scalar"] = spec.queryPreAttnScalar;
+        config["sliding_window"] = spec.slidingWindow > 0 ? nlohmann::json(spec.slidingWindow) : nlohmann::json(nullptr);
+    }
     if (!spec.ropeScalingJson.empty())
         config["rope_scaling"] = nlohmann::json::parse(spec.ropeScalingJson);
     std::ofstream(folder / "config.json") << config.dump(2);
@@ -128,16 +148,26 @@ fs::path makeFixtureModel(const fs::path &folder, const FixtureSpec &spec)
     auto add = [&](const std::string &name, at::IntArrayRef shape, double scale) {
         tensors.emplace_back(name, (at::randn(shape) * scale).to(type));
     };
-    auto addNorm = [&](const std::string &name) {
-        tensors.emplace_back(name, (1.0 + 0.1 * at::randn({spec.hiddenSize})).to(type));
+    // Gemma stores w of a (1 + w) norm: around 0 rather than around 1.
+    auto addNorm = [&](const std::string &name, int64_t size) {
+        tensors.emplace_back(name, ((gemma ? 0.0 : 1.0) + 0.1 * at::randn({size})).to(type));
     };
     const double w = 1.0 / std::sqrt(static_cast<double>(spec.hiddenSize));
     const bool bias = spec.attentionBias || spec.modelType == "qwen2";
-    add("model.embed_tokens.weight", {vocab, spec.hiddenSize}, 1.0);
+    // Gemma multiplies the embeddings by sqrt(hidden): keep what reaches layer 0 near unit scale.
+    add("model.embed_tokens.weight", {vocab, spec.hiddenSize}, gemma ? w : 1.0);
     for (int64_t i = 0; i < spec.numLayers; ++i) {
         const std::string p = "model.layers." + std::to_string(i) + ".";
-        addNorm(p + "input_layernorm.weight");
-        addNorm(p + "post_attention_layernorm.weight");
+        addNorm(p + "input_layernorm.weight", spec.hiddenSize);
+        addNorm(p + "post_attention_layernorm.weight", spec.hiddenSize);
+        if (gemma2) {
+            addNorm(p + "pre_feedforward_layernorm.weight", spec.hiddenSize);
+            addNorm(p + "post_feedforward_layernorm.weight", spec.hiddenSize);
+        }
+        if (qwen3) {
+            addNorm(p + "self_attn.q_norm.weight", headDim);
+            addNorm(p + "self_attn.k_norm.weight", headDim);
+        }
         add(p + "self_attn.q_proj.weight", {spec.numHeads * headDim, spec.hiddenSize}, w);
         add(p + "self_attn.k_proj.weight", {spec.numKvHeads * headDim, spec.hiddenSize}, w);
         add(p + "self_attn.v_proj.weight", {spec.numKvHeads * headDim, spec.hiddenSize}, w);
@@ -146,15 +176,33 @@ fs::path makeFixtureModel(const fs::path &folder, const FixtureSpec &spec)
             add(p + "self_attn.q_proj.bias", {spec.numHeads * headDim}, 0.1);
             add(p + "self_attn.k_proj.bias", {spec.numKvHeads * headDim}, 0.1);
             add(p + "self_attn.v_proj.bias", {spec.numKvHeads * headDim}, 0.1);
+            if (spec.modelType != "qwen2") // llama / qwen3 / gemma: attention_bias covers o_proj too
+                add(p + "self_attn.o_proj.bias", {spec.hiddenSize}, 0.1);
         }
         add(p + "mlp.gate_proj.weight", {spec.intermediateSize, spec.hiddenSize}, w);
         add(p + "mlp.up_proj.weight", {spec.intermediateSize, spec.hiddenSize}, w);
         add(p + "mlp.down_proj.weight", {spec.hiddenSize, spec.intermediateSize},
             1.0 / std::sqrt(static_cast<double>(spec.intermediateSize)));
     }
-    addNorm("model.norm.weight");
+    addNorm("model.norm.weight", spec.hiddenSize);
     if (!spec.tieWordEmbeddings)
         add("lm_head.weight", {vocab, spec.hiddenSize}, w);
+    if (spec.modelType == "phi3") { // stacked as Phi-3 stores them: qkv_proj = [q; k; v], gate_up_proj = [gate; up]
+        AWQ_CHECK(!bias, InvalidArgument, "the phi3 fixture has no attention biases");
+        std::map<std::string, at::Tensor> byName(tensors.begin(), tensors.end());
+        auto take = [&](const std::string &name) {
+            at::Tensor t = byName.at(name);
+            byName.erase(name);
+            return t;
+        };
+        for (int64_t i = 0; i < spec.numLayers; ++i) {
+            const std::string p = "model.layers." + std::to_string(i) + ".";
+            byName[p + "self_attn.qkv_proj.weight"] = at::cat(
+                {take(p + "self_attn.q_proj.weight"), take(p + "self_attn.k_proj.weight"), take(p + "self_attn.v_proj.weight")});
+            byName[p + "mlp.gate_up_proj.weight"] = at::cat({take(p + "mlp.gate_proj.weight"), take(p + "mlp.up_proj.weight")});
+        }
+        tensors.assign(byName.begin(), byName.end());
+    }
     writeSafetensorsFile(folder / "model.safetensors", tensors);
     return folder;
 }

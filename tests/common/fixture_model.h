@@ -10,12 +10,13 @@
 namespace awq::test {
 
 struct FixtureSpec {
-    std::string modelType = "llama"; // llama | mistral | qwen2
+    std::string modelType = "llama"; // llama | mistral | qwen2 | qwen3 | gemma | gemma2 | phi3
     int64_t hiddenSize = 64;
     int64_t intermediateSize = 128;
     int64_t numLayers = 2;
     int64_t numHeads = 4;
     int64_t numKvHeads = 4;          // < numHeads for GQA
+    int64_t headDim = 0;             // 0: hidden / heads (written to config.json for qwen3 and gemma always)
     int64_t maxPositionEmbeddings = 256;
     bool tieWordEmbeddings = false;
     bool attentionBias = false;      // true for qwen2
@@ -24,6 +25,11 @@ struct FixtureSpec {
     std::string ropeScalingJson;     // e.g. R"({"type":"linear","factor":2.0})", empty for none
     int64_t vocabSize = 0;           // 0: the fixture tokenizer's vocabulary (384)
     uint64_t seed = 1234;
+    // gemma2 only, small enough to matter on tiny random models (0 writes null: off).
+    double attnLogitSoftcap = 4.0;
+    double finalLogitSoftcap = 3.0;
+    double queryPreAttnScalar = 24.0;
+    int64_t slidingWindow = 5;
 };
 
 // A fresh empty folder for one test, under $AWQ_TEST_TMP (set by CTest) or the system temp dir.

@@ -293,6 +293,18 @@ private Q_SLOTS:
         refused([](nlohmann::json &j) { j["rows"] = nlohmann::json::object(); }, "'rows'", "must be an array");
         refused([](nlohmann::json &j) { j = nlohmann::json::array(); }, "(document)", "must be an object");
         refused([](nlohmann::json &j) { j["model"]["config"].erase("hidden_size"); }, "hidden_size", "missing");
+        // Absurd values (issue 11): refused with the field and the accepted range.
+        refused([](nlohmann::json &j) { j["rows"][0]["batch_size"] = -1; }, "'rows[0].batch_size'", "out of range");
+        refused([](nlohmann::json &j) { j["rows"][0]["prefill_length"] = 10000000000000LL; },
+                "'rows[0].prefill_length'", "out of range");
+        refused([](nlohmann::json &j) { j["plan"]["batch_sizes"][0] = -4; }, "'plan.batch_sizes[0]'", "out of range");
+        refused([](nlohmann::json &j) { j["rows"][0]["prefill_tokens_per_second"] = -5.0; },
+                "'rows[0].prefill_tokens_per_second'", "out of range");
+        refused([](nlohmann::json &j) { j["machine"]["threads"] = 10000000; }, "'machine.threads'", "out of range");
+        refused([](nlohmann::json &j) { j["rows"][0]["batch_size"] = nlohmann::json::parse("[[[1]]]"); },
+                "'rows[0].batch_size'", "an array of 1 items");
+        refused([](nlohmann::json &j) { j["model"]["config"]["num_hidden_layers"] = 100000; }, "num_hidden_layers",
+                "out of range");
     }
 
     // The wizard's memory figures against measured peaks (docs/benchmarks.md): quantizing

@@ -103,16 +103,19 @@ class TestFusedLlama : public QObject
         auto want = reference.model->forward(prompt, &cache, /*lastOnly=*/true).squeeze(1);
         auto got = fused.forward(prompt);
         QVERIFY2(relativeError(got, want) < tolerance, (folder.filename().string() + " prefill").c_str());
+        double maxAbs = (got - want).abs().max().item<double>();
         for (int step = 0; step < 5; ++step) {
             const at::Tensor next = randomIds(batch, 1, config.vocabSize, 100 + step);
             want = reference.model->forward(next, &cache, true).squeeze(1);
             got = fused.forward(next);
             const double err = relativeError(got, want);
+            maxAbs = std::max(maxAbs, (got - want).abs().max().item<double>());
             QVERIFY2(err < tolerance,
                      (folder.filename().string() + " decode step " + std::to_string(step) + ": " + std::to_string(err))
                          .c_str());
         }
         QCOMPARE(fused.length(), int64_t{14});
+        qInfo("%s batch %d: fused vs unfused max |dlogit| %.3g", folder.filename().string().c_str(), int(batch), maxAbs);
     }
 
 private Q_SLOTS:
@@ -125,10 +128,10 @@ private Q_SLOTS:
         m_model = test::makeFixtureModel(m_root / "fp", spec);
         const fs::path calib = m_root / "calib.txt";
         test::writeFile(calib, test::fixtureCorpus());
-        for (const char *version : {"gemm", "gemv"}) {
+        auto rtn = [&](const fs::path &model, const fs::path &out, const char *version) {
             QuantOptions o;
-            o.modelFolder = m_model;
-            o.outputFolder = m_root / (std::string("rtn-") + version);
+            o.modelFolder = model;
+            o.outputFolder = out;
             o.method = QuantMethod::Rtn;
             o.version = version;
             o.quantizer.groupSize = 32;
@@ -137,8 +140,30 @@ private Q_SLOTS:
             o.calibration.seqLen = 64;
             o.threads = 1;
             quantizeModel(o);
-            (std::string(version) == "gemm" ? m_quantGemm : m_quantGemv) = o.outputFolder;
-        }
+            return o.outputFolder;
+        };
+        m_quantGemm = rtn(m_model, m_root / "rtn-gemm", "gemm");
+        m_quantGemv = rtn(m_model, m_root / "rtn-gemv", "gemv");
+        // qwen3 (per-head q/k norms, head_dim != hidden / heads) and gemma ((1 + w) norms,
+        // scaled embeddings, tanh-GELU, tied), each in full precision and RTN-packed.
+        spec.modelType = "qwen3";
+        spec.headDim = 24;
+        rtn(test::makeFixtureModel(m_root / "qwen3-fp", spec), m_root / "qwen3-rtn", "gemm");
+        spec.modelType = "gemma";
+        spec.headDim = 32;
+        spec.numKvHeads = 1;
+        spec.tieWordEmbeddings = true;
+        rtn(test::makeFixtureModel(m_root / "gemma-fp", spec), m_root / "gemma-rtn", "gemv");
+        // gemma2: extra norms, soft-capped attention and logits, a window of 5 on even layers.
+        spec.modelType = "gemma2";
+        spec.numKvHeads = 2;
+        rtn(test::makeFixtureModel(m_root / "gemma2-fp", spec), m_root / "gemma2-rtn", "gemm");
+        // phi3: qkv_proj and gate_up_proj stored stacked (taken over as they are).
+        spec = {};
+        spec.modelType = "phi3";
+        spec.numKvHeads = 2;
+        spec.intermediateSize = 192;
+        rtn(test::makeFixtureModel(m_root / "phi3-fp", spec), m_root / "phi3-rtn", "gemv");
     }
 
     // Both kernels (few rows: GEMV-style; many rows: dequantize + BLAS), both packings,
@@ -232,7 +257,8 @@ private Q_SLOTS:
     {
         QTest::addColumn<QString>("which");
         QTest::addColumn<int>("batch");
-        for (const char *which : {"fp", "rtn-gemm", "rtn-gemv"})
+        for (const char *which : {"fp", "rtn-gemm", "rtn-gemv", "qwen3-fp", "qwen3-rtn", "gemma-fp", "gemma-rtn",
+                                  "gemma2-fp", "gemma2-rtn", "phi3-fp", "phi3-rtn"})
             for (int batch : {1, 3})
                 QTest::addRow("%s batch=%d", which, batch) << QString(which) << batch;
     }
@@ -260,7 +286,8 @@ private Q_SLOTS:
     // Greedy generation through the fused decoder picks the same tokens as the reference path.
     void generatorOnFusedMatchesReference()
     {
-        for (const fs::path &folder : {m_model, m_quantGemm}) {
+        for (const fs::path &folder :
+             {m_model, m_quantGemm, m_root / "qwen3-rtn", m_root / "gemma-fp", m_root / "gemma2-rtn", m_root / "phi3-rtn"}) {
             LoadedModel reference = loadModel(folder);
             LoadedModel toFuse = loadModel(folder);
             FusedLlama fused(std::move(toFuse.model));
@@ -278,7 +305,8 @@ private Q_SLOTS:
 
     void decodeStepAllocatesNoTensorStorage()
     {
-        for (const fs::path &folder : {m_model, m_quantGemv}) {
+        for (const fs::path &folder :
+             {m_model, m_quantGemv, m_root / "qwen3-rtn", m_root / "gemma-rtn", m_root / "gemma2-fp"}) {
             LoadedModel m = loadModel(folder);
             FusedLlama fused(std::move(m.model), 2, 32);
             fused.forward(randomIds(2, 4, fused.config().vocabSize, 1));

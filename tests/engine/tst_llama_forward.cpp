@@ -4,6 +4,7 @@
 #include <QtTest>
 
 #include <ATen/ATen.h>
+#include <nlohmann/json.hpp>
 
 #include "awq/core/error.h"
 #include "awq/io/safetensors.h"
@@ -141,11 +142,22 @@ private Q_SLOTS:
         QTest::addColumn<int>("kvHeads");
         QTest::addColumn<bool>("tied");
         QTest::addColumn<QString>("dtype");
-        QTest::newRow("llama MHA fp32") << "llama" << 4 << false << "float32";
-        QTest::newRow("llama GQA fp16 weights") << "llama" << 2 << false << "float16";
-        QTest::newRow("llama tied bf16 weights") << "llama" << 4 << true << "bfloat16";
-        QTest::newRow("mistral GQA") << "mistral" << 1 << false << "float32";
-        QTest::newRow("qwen2 bias tied") << "qwen2" << 2 << true << "float32";
+        QTest::addColumn<int>("headDim"); // 0: hidden / heads
+        QTest::newRow("llama MHA fp32") << "llama" << 4 << false << "float32" << 0;
+        QTest::newRow("llama GQA fp16 weights") << "llama" << 2 << false << "float16" << 0;
+        QTest::newRow("llama tied bf16 weights") << "llama" << 4 << true << "bfloat16" << 0;
+        QTest::newRow("mistral GQA") << "mistral" << 1 << false << "float32" << 0;
+        QTest::newRow("qwen2 bias tied") << "qwen2" << 2 << true << "float32" << 0;
+        QTest::newRow("qwen3 GQA head_dim 24") << "qwen3" << 2 << false << "float32" << 24;
+        QTest::newRow("qwen3 MHA tied bf16 weights") << "qwen3" << 4 << true << "bfloat16" << 16;
+        QTest::newRow("gemma MQA head_dim 32") << "gemma" << 1 << true << "float32" << 32;
+        QTest::newRow("gemma MHA fp16 weights") << "gemma" << 4 << true << "float16" << 16;
+        QTest::newRow("gemma2 GQA head_dim 24") << "gemma2" << 2 << true << "float32" << 24;
+        QTest::newRow("gemma2 MHA bf16 weights") << "gemma2" << 4 << true << "bfloat16" << 16;
+        QTest::newRow("phi3 MHA") << "phi3" << 4 << false << "float32" << 0;
+        QTest::newRow("phi3 GQA fp16 weights") << "phi3" << 2 << false << "float16" << 0;
+        QTest::newRow("llama attention_bias") << "llama+bias" << 2 << false << "float32" << 0;
+        QTest::newRow("qwen3 attention_bias") << "qwen3+bias" << 2 << false << "float32" << 24;
     }
     void modelLogitsMatchReference()
     {
@@ -153,12 +165,16 @@ private Q_SLOTS:
         QFETCH(int, kvHeads);
         QFETCH(bool, tied);
         QFETCH(QString, dtype);
+        QFETCH(int, headDim);
         FixtureSpec spec;
-        spec.modelType = type.toStdString();
+        spec.modelType = type.section('+', 0, 0).toStdString();
+        spec.attentionBias = type.endsWith("+bias"); // q/k/v and o_proj biases
         spec.numKvHeads = kvHeads;
         spec.tieWordEmbeddings = tied;
         spec.torchDtype = dtype.toStdString();
+        spec.headDim = headDim;
         Fixture f = makeFixture(spec, "forward");
+        QCOMPARE(f.config.headDim, int64_t(headDim > 0 ? headDim : spec.hiddenSize / spec.numHeads));
         const std::vector<int64_t> ids = {1, 17, 42, 99, 5, 250, 3, 77, 120, 8, 64};
         const auto ref = awq::test::refLogits(f.config, f.weights, ids);
 
@@ -171,11 +187,86 @@ private Q_SLOTS:
         auto logits32 = model32->forward(at::tensor(ids).unsqueeze(0))[0];
         QCOMPARE(logits32.scalar_type(), at::kFloat);
         QVERIFY2(maxAbsDiff(logits32, ref) < 1e-4, std::to_string(maxAbsDiff(logits32, ref)).c_str());
+        qInfo("%s: max |dlogit| vs float64 reference: float64 engine %.3g, float32 engine %.3g (logit range %.3g)",
+              QTest::currentDataTag(), maxAbsDiff(logits64, ref), maxAbsDiff(logits32, ref),
+              ref.abs().max().item<double>());
     }
 
+    // model_type selects the architecture's flags; head_dim defaults as transformers' configs do.
+    void architectureFlagsFollowModelType()
+    {
+        const nlohmann::json base = {{"hidden_size", 64}, {"intermediate_size", 128}, {"num_hidden_layers", 1},
+                                     {"num_attention_heads", 4}, {"vocab_size", 100}};
+        auto parse = [&](const std::string &type, nlohmann::json extra = nlohmann::json::object()) {
+            nlohmann::json j = base;
+            j["model_type"] = type;
+            j.update(extra);
+            return ModelConfig::fromJson(j, "config.json");
+        };
+        const ModelConfig qwen3 = parse("qwen3");
+        QVERIFY(qwen3.qkNorm && !qwen3.normPlusOne && !qwen3.scaleEmbeddings && !qwen3.attentionBias);
+        QCOMPARE(qwen3.headDim, int64_t(128)); // Qwen3Config's default, not hidden / heads
+        QVERIFY(!qwen3.tieWordEmbeddings);
+        QVERIFY(parse("qwen3", {{"attention_bias", true}}).attentionBias);
+        const ModelConfig gemma = parse("gemma", {{"hidden_act", "gelu"}});
+        QVERIFY(gemma.normPlusOne && gemma.scaleEmbeddings && !gemma.qkNorm && gemma.tieWordEmbeddings);
+        QCOMPARE(gemma.headDim, int64_t(256));
+        QVERIFY(gemma.activation == Activation::GeluTanh); // the legacy "gelu" runs as tanh-GELU
+        QVERIFY(!parse("gemma", {{"tie_word_embeddings", false}}).tieWordEmbeddings);
+        const ModelConfig llama = parse("llama");
+        QVERIFY(!llama.qkNorm && !llama.normPlusOne && !llama.scaleEmbeddings);
+        QCOMPARE(llama.headDim, int64_t(16));
+        try {
+            parse("gemma", {{"hidden_activation", "relu"}});
+            QFAIL("expected an error");
+        } catch (const awq::Error &e) {
+            QVERIFY(e.code() == ErrorCode::UnsupportedModel);
+            QVERIFY2(std::string(e.what()).find("hidden_activation 'relu'") != std::string::npos, e.what());
+        }
+        // A gemma config written back keeps its activation.
+        QCOMPARE(gemma.toJson()["hidden_act"].get<std::string>(), std::string("gelu_pytorch_tanh"));
+        // gemma2: Gemma2Config's defaults, null turning soft-capping and the window off.
+        const ModelConfig gemma2 = parse("gemma2");
+        QVERIFY(gemma2.sandwichNorms && gemma2.normPlusOne && gemma2.scaleEmbeddings && gemma2.tieWordEmbeddings);
+        QCOMPARE(gemma2.attnLogitSoftcap, 50.0);
+        QCOMPARE(gemma2.finalLogitSoftcap, 30.0);
+        QCOMPARE(gemma2.attentionScale(), 1.0 / 16.0); // query_pre_attn_scalar 256
+        QCOMPARE(gemma2.attentionWindow(0), int64_t(4096));
+        QCOMPARE(gemma2.attentionWindow(1), int64_t(0));
+        const ModelConfig off = parse("gemma2", {{"attn_logit_softcapping", nullptr}, {"final_logit_softcapping", nullptr},
+                                                {"sliding_window", nullptr}, {"query_pre_attn_scalar", 144}});
+        QCOMPARE(off.attnLogitSoftcap, 0.0);
+        QCOMPARE(off.finalLogitSoftcap, 0.0);
+        QCOMPARE(off.attentionWindow(0), int64_t(0));
+        QCOMPARE(off.attentionScale(), 1.0 / 12.0);
+        // phi3: fused projections; partial rotary embeddings are refused by name.
+        QVERIFY(parse("phi3").fusedProjections && !llama.fusedProjections);
+        try {
+            parse("phi3", {{"partial_rotary_factor", 0.75}});
+            QFAIL("expected an error");
+        } catch (const awq::Error &e) {
+            QVERIFY(e.code() == ErrorCode::UnsupportedModel);
+            QVERIFY2(std::string(e.what()).find("partial_rotary_factor") != std::string::npos, e.what());
+        }
+        const ModelConfig back = ModelConfig::fromJson(gemma2.toJson(), "written");
+        QCOMPARE(back.attnLogitSoftcap, 50.0);
+        QCOMPARE(back.attentionScale(), 1.0 / 16.0);
+    }
+
+    void kvCacheMatchesFullRecompute_data()
+    {
+        QTest::addColumn<QString>("type");
+        QTest::newRow("llama") << "llama";
+        QTest::newRow("qwen3") << "qwen3";
+        QTest::newRow("gemma") << "gemma";
+        QTest::newRow("gemma2 (sliding window 5)") << "gemma2";
+        QTest::newRow("phi3") << "phi3";
+    }
     void kvCacheMatchesFullRecompute()
     {
+        QFETCH(QString, type);
         FixtureSpec spec;
+        spec.modelType = type.toStdString();
         spec.numKvHeads = 2;
         Fixture f = makeFixture(spec, "kvcache");
         auto model = LlamaModel::load(*f.store, f.config);

@@ -10,6 +10,9 @@
 
 #include "awq/core/error.h"
 #include "awq/io/safetensors.h"
+#include "awq/model/model_info.h"
+#include "awq/nn/fused_llama.h"
+#include "awq/runtime/generator.h"
 #include "awq/nn/linear.h"
 #include "awq/quant/pseudo_quant.h"
 #include "awq/quant/quantize_job.h"
@@ -31,6 +34,8 @@ const Linear &linearOf(const DecoderLayer &l, const std::string &name)
     if (name == "o") return *l.oProj;
     if (name == "gate") return *l.gateProj;
     if (name == "up") return *l.upProj;
+    if (name == "qkv") return *l.qkvProj;      // phi3
+    if (name == "gateup") return *l.gateUpProj; // phi3
     return *l.downProj;
 }
 
@@ -140,6 +145,109 @@ private Q_SLOTS:
         }
         auto ids = at::arange(1, 30, at::kLong).unsqueeze(0);
         QVERIFY(at::equal(a.model->forward(ids), b.model->forward(ids)));
+    }
+
+    // qwen3 (per-head q/k norms, head_dim != hidden / heads) and gemma ((1 + w) norms folded
+    // as (1 + w) / s - 1, scaled embeddings, tanh-GELU, tied): AWQ -> packed checkpoint that
+    // inspects clean, reloads to exactly the fake-quantized weights, keeps the extra norms,
+    // and generates through both decoders; export-compatible scaling keeps the function.
+    void otherArchitecturesRoundTrip_data()
+    {
+        QTest::addColumn<QString>("type");
+        QTest::addColumn<int>("headDim");
+        QTest::addColumn<int>("kvHeads");
+        QTest::newRow("qwen3 GQA head_dim 24") << "qwen3" << 24 << 2;
+        QTest::newRow("qwen3 MHA (v->o group)") << "qwen3" << 16 << 4;
+        QTest::newRow("gemma MHA (v->o group)") << "gemma" << 16 << 4;
+        QTest::newRow("gemma MQA head_dim 32") << "gemma" << 32 << 1;
+        QTest::newRow("qwen3 attention_bias (q/k/v/o biases)") << "qwen3+bias" << 16 << 4;
+        QTest::newRow("gemma2 MHA (v->o group)") << "gemma2" << 16 << 4;
+        QTest::newRow("gemma2 GQA head_dim 24") << "gemma2" << 24 << 2;
+        QTest::newRow("phi3 MHA (qkv->o group)") << "phi3" << 16 << 4;
+        QTest::newRow("phi3 GQA") << "phi3" << 16 << 2;
+    }
+    void otherArchitecturesRoundTrip()
+    {
+        QFETCH(QString, type);
+        QFETCH(int, headDim);
+        QFETCH(int, kvHeads);
+        test::FixtureSpec spec;
+        spec.modelType = type.section('+', 0, 0).toStdString();
+        spec.attentionBias = type.endsWith("+bias");
+        spec.headDim = headDim;
+        spec.numKvHeads = kvHeads;
+        spec.torchDtype = "float16";
+        spec.tieWordEmbeddings = spec.modelType.rfind("gemma", 0) == 0;
+        const std::string tag = spec.modelType + (spec.attentionBias ? "-bias-" : "-") + std::to_string(headDim) + "-"
+                                + std::to_string(kvHeads);
+        const fs::path model = test::makeFixtureModel(m_root / ("src-" + tag), spec);
+        const bool vToO = kvHeads * headDim == spec.hiddenSize && spec.numHeads * headDim == spec.hiddenSize;
+
+        QuantOptions packed = options(model, m_root / ("packed-" + tag));
+        QuantOptions fake = options(model, m_root / ("fake-" + tag));
+        fake.format = OutputFormat::FakeQuant;
+        const QuantizeReport r = quantizeModel(packed);
+        quantizeModel(fake);
+        QCOMPARE(r.groupLosses.size(), size_t((vToO ? 4 : 3) * 2));
+        const ModelInfo info = inspectModel(packed.outputFolder);
+        QVERIFY2(info.loadable(), info.problems.empty() ? "" : info.problems.front().c_str());
+        QCOMPARE(info.config.modelType, spec.modelType);
+
+        auto source = WeightStore::openFolder(model), out = WeightStore::openFolder(packed.outputFolder);
+        QVERIFY(!out->contains("lm_head.weight") || !spec.tieWordEmbeddings);
+        for (int64_t i = 0; i < spec.numLayers; ++i) {
+            // Kept as stored, never scaled: qwen3's q/k norms, gemma2's output norms.
+            for (const char *norm : {"self_attn.q_norm.weight", "self_attn.k_norm.weight"}) {
+                const std::string name = "model.layers." + std::to_string(i) + "." + norm;
+                QCOMPARE(out->contains(name), spec.modelType == "qwen3");
+                if (out->contains(name))
+                    QVERIFY(at::equal(out->view(name), source->view(name)));
+            }
+            const std::string p = "model.layers." + std::to_string(i) + ".";
+            if (spec.modelType == "gemma2")
+                for (const char *norm : {"post_attention_layernorm.weight", "post_feedforward_layernorm.weight"})
+                    QVERIFY2(at::equal(out->view(p + norm), source->view(p + norm)), norm);
+        }
+        // The MLP group folds into the norm in front of the MLP (gemma2: pre_feedforward_layernorm).
+        const nlohmann::json groups = readJson(packed.outputFolder / kProvenanceFile)["layers"][0]["groups"];
+        QCOMPARE(groups[vToO ? 2 : 1]["prev_op"].get<std::string>(),
+                 std::string(spec.modelType == "gemma2" ? "pre_feedforward_layernorm" : "post_attention_layernorm"));
+
+        const TensorTarget reference{at::kDouble};
+        LoadedModel a = loadModel(packed.outputFolder, reference);
+        LoadedModel b = loadModel(fake.outputFolder, reference);
+        const std::vector<std::string> linears = spec.modelType == "phi3"
+                                                     ? std::vector<std::string>{"qkv", "o", "gateup", "down"}
+                                                     : std::vector<std::string>(std::begin(kLinears), std::end(kLinears));
+        for (int64_t i = 0; i < a.config.numLayers; ++i)
+            for (const std::string &name : linears)
+                QVERIFY2(at::equal(weightOf(a.model->layer(i), name), weightOf(b.model->layer(i), name)), name.c_str());
+        auto ids = at::arange(1, 30, at::kLong).unsqueeze(0);
+        QVERIFY(at::equal(a.model->forward(ids), b.model->forward(ids)));
+
+        // Generation on the int4 kernels: the reference path and the fused decoder agree.
+        LoadedModel q = loadModel(packed.outputFolder), toFuse = loadModel(packed.outputFolder);
+        GenerationRequest request;
+        request.promptIds = q.tokenizer->encode("the old sailor walked", true);
+        request.sampling.maxNewTokens = 12;
+        request.stopAtEos = false;
+        const GenerationResult unfused = Generator(*q.model, *q.tokenizer).generate(request);
+        FusedLlama fused(std::move(toFuse.model));
+        const GenerationResult fusedResult = Generator(fused, *toFuse.tokenizer).generate(request);
+        QCOMPARE(unfused.tokens.size(), size_t(12));
+        QCOMPARE(fusedResult.tokens, unfused.tokens);
+
+        // Scale folding alone (export-compatible, no clipping) preserves the function.
+        QuantOptions exported = options(model, m_root / ("export-" + tag));
+        exported.format = OutputFormat::ExportCompatible;
+        exported.applyClip = false;
+        quantizeModel(exported);
+        LoadedModel original = loadModel(model), scaled = loadModel(exported.outputFolder);
+        auto la = original.model->forward(ids), lb = scaled.model->forward(ids);
+        const double diff = (la - lb).abs().max().item<double>(), range = la.abs().max().item<double>();
+        qInfo("%s: scale folding moved logits by %.3g (range %.3g)", tag.c_str(), diff, range);
+        QVERIFY2(diff < 2e-2 * range, qPrintable(QString("logits moved by %1 (range %2)").arg(diff).arg(range)));
+        QVERIFY(!at::equal(scaled.model->layer(0).inputNorm, original.model->layer(0).inputNorm));
     }
 
     // With export-compatible output and no clipping, AWQ only moves scales between ops:

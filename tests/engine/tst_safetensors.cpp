@@ -38,8 +38,10 @@ void writeRaw(const fs::path &path, const std::string &header, size_t dataBytes,
 
 bool bitEqual(const at::Tensor &a, const at::Tensor &b)
 {
+    // Empty tensors have no storage (data_ptr() is null), and memcmp on null is undefined
+    // even for 0 bytes (UBSan, docs/reliability.md).
     return a.scalar_type() == b.scalar_type() && a.sizes() == b.sizes()
-           && std::memcmp(a.contiguous().data_ptr(), b.contiguous().data_ptr(), a.nbytes()) == 0;
+           && (a.nbytes() == 0 || std::memcmp(a.contiguous().data_ptr(), b.contiguous().data_ptr(), a.nbytes()) == 0);
 }
 
 } // namespace

@@ -135,6 +135,36 @@ private Q_SLOTS:
         QVERIFY_THROWS_EXCEPTION(awq::Error, Tokenizer::load(dir));
     }
 
+    // Wrong types in tokenizer_config.json (issue 11): each names the file and the key.
+    void tokenizerConfigWrongTypes_data()
+    {
+        QTest::addColumn<QString>("config");
+        QTest::addColumn<QString>("expected");
+        QTest::newRow("bos_token number") << R"({"bos_token": 7})" << "'bos_token' must be a string";
+        QTest::newRow("eos_token list") << R"({"eos_token": ["</s>"]})" << "'eos_token' must be a string";
+        QTest::newRow("eos_token content number") << R"({"eos_token": {"content": 2}})" << "'eos_token' must be";
+        QTest::newRow("add_bos_token string") << R"({"add_bos_token": "yes"})" << "'add_bos_token' must be true";
+        QTest::newRow("chat_template number") << R"({"chat_template": 42})" << "'chat_template' must be a string";
+        QTest::newRow("chat_template entry") << R"({"chat_template": [{"name": "default"}]})"
+                                             << "'chat_template' entries need";
+        QTest::newRow("not an object") << R"(["bos_token"])" << "expected a JSON object";
+    }
+    void tokenizerConfigWrongTypes()
+    {
+        QFETCH(QString, config);
+        QFETCH(QString, expected);
+        const auto dir = folderWith("tokcfg-types", nullptr);
+        std::ofstream(dir / "tokenizer_config.json") << config.toStdString();
+        try {
+            Tokenizer::load(dir);
+            QFAIL("expected an error");
+        } catch (const awq::Error &e) {
+            QVERIFY(e.code() == ErrorCode::Format);
+            QVERIFY2(std::string(e.what()).find("tokenizer_config.json") != std::string::npos, e.what());
+            QVERIFY2(std::string(e.what()).find(expected.toStdString()) != std::string::npos, e.what());
+        }
+    }
+
     void missingAndCorruptModels()
     {
         const auto empty = awq::test::makeTempDir("tok-missing");

@@ -1,6 +1,7 @@
 // The benchmark report as text: AutoAWQ's table for a terminal, JSON for the dashboard,
 // CSV for spreadsheets.
 
+#include <cmath>
 #include <limits>
 #include <sstream>
 
@@ -8,6 +9,7 @@
 
 #include "awq/bench/bench_runner.h"
 #include "awq/core/error.h"
+#include "awq/io/json_file.h"
 #include "text_table.h"
 
 namespace awq::bench {
@@ -196,6 +198,12 @@ json toJson(const BenchReport &r)
 
 namespace {
 
+// Bounds on the values of a saved report: far above any real run, low enough that a
+// chart or a re-run plan built from the file stays sane.
+constexpr int64_t kMaxInteger = int64_t(1) << 32;
+constexpr int64_t kMaxSmallInteger = int64_t(1) << 20; // threads, cores, repeats
+constexpr double kMaxNumber = 1e18;                      // bytes per second fit below this
+
 // Reads one JSON object of a saved report; every error names the source and the field's
 // path from the document root ("rows[2].batch_size").
 class FieldReader
@@ -204,7 +212,7 @@ public:
     FieldReader(const json &object, const std::string &source, std::string path)
         : m_json(object), m_source(source), m_path(std::move(path))
     {
-        AWQ_CHECK(m_json.is_object(), Format, m_source, ": '", where(), "' must be an object, got ", m_json.dump());
+        AWQ_CHECK(m_json.is_object(), Format, m_source, ": '", where(), "' must be an object, got ", jsonPreview(m_json));
     }
 
     bool has(const char *key) const { return m_json.contains(key); }
@@ -217,34 +225,39 @@ public:
     std::string string(const char *key) const
     {
         const json &v = value(key);
-        AWQ_CHECK(v.is_string(), Format, m_source, ": '", field(key), "' must be a string, got ", v.dump());
+        AWQ_CHECK(v.is_string(), Format, m_source, ": '", field(key), "' must be a string, got ", jsonPreview(v));
         return v.get<std::string>();
     }
     double number(const char *key) const
     {
         const json &v = value(key);
-        AWQ_CHECK(v.is_number(), Format, m_source, ": '", field(key), "' must be a number, got ", v.dump());
-        return v.get<double>();
+        AWQ_CHECK(v.is_number(), Format, m_source, ": '", field(key), "' must be a number, got ", jsonPreview(v));
+        // Times, rates, sizes and perplexities: never negative, never infinite.
+        const double value = v.get<double>();
+        AWQ_CHECK(std::isfinite(value) && value >= 0.0 && value <= kMaxNumber, Format, m_source, ": '", field(key),
+                  "' = ", value, " is out of range [0, ", kMaxNumber, "]");
+        return value;
     }
-    int64_t integer(const char *key) const { return integerValue(value(key), field(key)); }
+    // Batch sizes, lengths and shapes: non-negative and bounded (group_size may be -1).
+    int64_t integer(const char *key, int64_t min = 0) const { return integerValue(value(key), field(key), min); }
     uint64_t count(const char *key) const
     {
         const json &v = value(key);
         AWQ_CHECK(v.is_number_unsigned() || (v.is_number_integer() && v.get<int64_t>() >= 0), Format, m_source,
-                  ": '", field(key), "' must be a non-negative integer, got ", v.dump());
+                  ": '", field(key), "' must be a non-negative integer, got ", jsonPreview(v));
         return v.get<uint64_t>();
     }
     int smallInteger(const char *key) const
     {
         const int64_t v = integer(key);
-        AWQ_CHECK(v >= std::numeric_limits<int>::min() && v <= std::numeric_limits<int>::max(), Format, m_source,
-                  ": '", field(key), "' is out of range: ", v);
+        AWQ_CHECK(v <= kMaxSmallInteger, Format, m_source, ": '", field(key), "' = ", v, " is out of range [0, ",
+                  kMaxSmallInteger, "]");
         return static_cast<int>(v);
     }
     bool boolean(const char *key) const
     {
         const json &v = value(key);
-        AWQ_CHECK(v.is_boolean(), Format, m_source, ": '", field(key), "' must be true or false, got ", v.dump());
+        AWQ_CHECK(v.is_boolean(), Format, m_source, ": '", field(key), "' must be true or false, got ", jsonPreview(v));
         return v.get<bool>();
     }
     Variant variant(const char *key) const
@@ -260,13 +273,13 @@ public:
         std::vector<int64_t> out;
         const json &list = array(key);
         for (size_t i = 0; i < list.size(); ++i)
-            out.push_back(integerValue(list[i], field(key) + "[" + std::to_string(i) + "]"));
+            out.push_back(integerValue(list[i], field(key) + "[" + std::to_string(i) + "]", 0));
         return out;
     }
     const json &array(const char *key) const
     {
         const json &v = value(key);
-        AWQ_CHECK(v.is_array(), Format, m_source, ": '", field(key), "' must be an array, got ", v.dump());
+        AWQ_CHECK(v.is_array(), Format, m_source, ": '", field(key), "' must be an array, got ", jsonPreview(v));
         return v;
     }
     FieldReader object(const char *key) const { return FieldReader(value(key), m_source, field(key)); }
@@ -283,11 +296,14 @@ public:
 
 private:
     std::string where() const { return m_path.empty() ? "(document)" : m_path; }
-    int64_t integerValue(const json &v, const std::string &name) const
+    int64_t integerValue(const json &v, const std::string &name, int64_t min) const
     {
         AWQ_CHECK(v.is_number_integer() && !(v.is_number_unsigned() && v.get<uint64_t>() > INT64_MAX), Format,
-                  m_source, ": '", name, "' must be an integer, got ", v.dump());
-        return v.get<int64_t>();
+                  m_source, ": '", name, "' must be an integer, got ", jsonPreview(v));
+        const int64_t value = v.get<int64_t>();
+        AWQ_CHECK(value >= min && value <= kMaxInteger, Format, m_source, ": '", name, "' = ", value,
+                  " is out of range [", min, ", ", kMaxInteger, "]");
+        return value;
     }
 
     const json &m_json;
@@ -347,7 +363,7 @@ BenchReport reportFromJson(const json &document, const std::string &sourceName)
     p.warmup = plan.smallInteger("warmup");
     p.repeats = plan.smallInteger("repeats");
     p.threads = plan.smallInteger("threads");
-    p.groupSize = plan.integer("group_size");
+    p.groupSize = plan.integer("group_size", -1);
     p.seed = plan.count("seed");
 
     for (const FieldReader &v : root.objects("variants")) {

@@ -2,8 +2,10 @@
 
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdio>
 #include <ctime>
+#include <limits>
 #include <system_error>
 #include <type_traits>
 
@@ -70,6 +72,10 @@ nlohmann::json toJson(const Conversation &c)
 
 namespace {
 
+constexpr int64_t kMaxCount = int64_t(1) << 32;      // token counts and top-k
+constexpr int64_t kMaxNewTokens = int64_t(1) << 20;  // far above any context length
+constexpr double kMaxStat = 1e12;                    // seconds and tokens per second
+
 // Reads typed fields of one JSON object, naming the source and the field path in errors.
 class FieldReader
 {
@@ -104,24 +110,36 @@ public:
         }
     }
 
-    void readNumber(const std::string &key, double &out) const
+    // A finite number in [min, max] (in (min, max] with minExclusive).
+    void readNumber(const std::string &key, double &out, double min, double max, bool minExclusive = false) const
     {
         if (const nlohmann::json *v = find(key, false)) {
             if (!v->is_number())
                 fail(ErrorCode::Format, m_source, ": field '", field(key), "' must be a number");
-            out = v->get<double>();
+            const double value = v->get<double>();
+            if (!std::isfinite(value) || value < min || value > max || (minExclusive && value == min))
+                fail(ErrorCode::Format, m_source, ": field '", field(key), "' = ", value, " is out of range ",
+                     minExclusive ? "(" : "[", min, ", ", max, "]");
+            out = value;
         }
     }
 
     template <typename Int>
-    void readInteger(const std::string &key, Int &out) const
+    void readInteger(const std::string &key, Int &out, Int min = std::numeric_limits<Int>::min(),
+                     Int max = std::numeric_limits<Int>::max()) const
     {
         if (const nlohmann::json *v = find(key, false)) {
-            const bool fits = std::is_signed<Int>::value ? (v->is_number_integer()) : v->is_number_unsigned();
+            const bool fits = std::is_signed<Int>::value
+                                  ? v->is_number_integer() && !(v->is_number_unsigned() && v->get<uint64_t>() > uint64_t(INT64_MAX))
+                                  : v->is_number_unsigned();
             if (!fits)
                 fail(ErrorCode::Format, m_source, ": field '", field(key), "' must be ",
                      std::is_signed<Int>::value ? "an integer" : "a non-negative integer");
-            out = v->get<Int>();
+            const Int value = v->get<Int>();
+            if (value < min || value > max)
+                fail(ErrorCode::Format, m_source, ": field '", field(key), "' = ", value, " is out of range [", min,
+                     ", ", max, "]");
+            out = value;
         }
     }
 
@@ -152,11 +170,12 @@ Conversation conversationFromJson(const nlohmann::json &json, const std::string 
     doc.readString("systemPrompt", c.systemPrompt);
     if (const nlohmann::json *settings = doc.find("settings", false)) {
         const FieldReader s(*settings, sourceName, "settings");
-        s.readNumber("temperature", c.settings.temperature);
-        s.readNumber("topP", c.settings.topP);
-        s.readInteger("topK", c.settings.topK);
-        s.readNumber("repetitionPenalty", c.settings.repetitionPenalty);
-        s.readInteger("maxNewTokens", c.settings.maxNewTokens);
+        // The ranges the sampler accepts, with generous upper bounds.
+        s.readNumber("temperature", c.settings.temperature, 0.0, 100.0);
+        s.readNumber("topP", c.settings.topP, 0.0, 1.0, true);
+        s.readInteger<int64_t>("topK", c.settings.topK, 0, kMaxCount);
+        s.readNumber("repetitionPenalty", c.settings.repetitionPenalty, 0.0, 100.0, true);
+        s.readInteger<int64_t>("maxNewTokens", c.settings.maxNewTokens, 1, kMaxNewTokens);
         s.readInteger("seed", c.settings.seed);
     }
     const nlohmann::json &turns = *doc.find("turns", true);
@@ -173,12 +192,12 @@ Conversation conversationFromJson(const nlohmann::json &json, const std::string 
         if (const nlohmann::json *stats = t.find("stats", false); stats && !stats->is_null()) {
             const FieldReader s(*stats, sourceName, path + ".stats");
             ReplyStats r;
-            s.readInteger("promptTokens", r.promptTokens);
-            s.readInteger("generatedTokens", r.generatedTokens);
-            s.readNumber("timeToFirstTokenSeconds", r.timeToFirstTokenSeconds);
-            s.readNumber("promptTokensPerSecond", r.promptTokensPerSecond);
-            s.readNumber("generationTokensPerSecond", r.generationTokensPerSecond);
-            s.readNumber("totalSeconds", r.totalSeconds);
+            s.readInteger<int64_t>("promptTokens", r.promptTokens, 0, kMaxCount);
+            s.readInteger<int64_t>("generatedTokens", r.generatedTokens, 0, kMaxCount);
+            s.readNumber("timeToFirstTokenSeconds", r.timeToFirstTokenSeconds, 0.0, kMaxStat);
+            s.readNumber("promptTokensPerSecond", r.promptTokensPerSecond, 0.0, kMaxStat);
+            s.readNumber("generationTokensPerSecond", r.generationTokensPerSecond, 0.0, kMaxStat);
+            s.readNumber("totalSeconds", r.totalSeconds, 0.0, kMaxStat);
             s.readString("stopReason", r.stopReason);
             turn.stats = r;
         }

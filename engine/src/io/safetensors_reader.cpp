@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "awq/core/error.h"
+#include "awq/io/json_file.h"
 #include "awq/io/safetensors.h"
 
 namespace awq {
@@ -21,6 +22,7 @@ namespace awq {
 namespace {
 
 constexpr uint64_t kMaxHeaderBytes = 100ull << 20; // 100 MiB: far above any real header
+constexpr size_t kMaxRank = 16;                     // checkpoints hold 0- to 4-d tensors
 
 std::string shapeText(const std::vector<int64_t> &shape)
 {
@@ -81,7 +83,8 @@ std::unique_ptr<SafetensorsFile> SafetensorsFile::open(const std::filesystem::pa
     file->m_path = path;
     const std::string name = path.string();
 
-    file->m_fd = ::open(name.c_str(), O_RDONLY | O_CLOEXEC);
+    // O_NONBLOCK: opening a FIFO planted in a model folder must not hang (it is refused below).
+    file->m_fd = ::open(name.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (file->m_fd < 0)
         fail(errno == ENOENT ? ErrorCode::NotFound : ErrorCode::Io, name, ": cannot open (", std::strerror(errno), ")");
     struct stat st {};
@@ -105,12 +108,10 @@ std::unique_ptr<SafetensorsFile> SafetensorsFile::open(const std::filesystem::pa
     const uint64_t dataStart = 8 + headerLength;
     const uint64_t dataSize = file->m_size - dataStart;
 
-    nlohmann::json header;
-    try {
-        header = nlohmann::json::parse(file->m_map + 8, file->m_map + dataStart);
-    } catch (const nlohmann::json::exception &e) {
-        fail(ErrorCode::Format, name, ": header is not valid JSON (", e.what(), ")");
-    }
+    // Duplicate tensor names are refused: readers that keep the first and readers that keep
+    // the last would otherwise load different weights from the same file.
+    const nlohmann::json header = parseJsonText(
+        std::string_view(reinterpret_cast<const char *>(file->m_map + 8), headerLength), name + ": header", true);
     AWQ_CHECK(header.is_object(), Format, name, ": header is not a JSON object");
 
     std::vector<const TensorInfo *> byOffset;
@@ -136,19 +137,22 @@ std::unique_ptr<SafetensorsFile> SafetensorsFile::open(const std::filesystem::pa
         auto dtype = dtypeFromSafetensorsName(dtypeName);
         AWQ_CHECK(dtype.has_value(), Format, where, ": unknown dtype '", dtypeName, "'");
         info.dtype = *dtype;
+        AWQ_CHECK(value["shape"].size() <= kMaxRank, Format, where, ": shape has ", value["shape"].size(),
+                  " dimensions (at most ", kMaxRank, " are accepted)");
         uint64_t numel = 1;
         for (const auto &dim : value["shape"]) {
             AWQ_CHECK(dim.is_number_integer() && dim.get<int64_t>() >= 0, Format, where,
-                      ": shape must hold non-negative integers, got ", value["shape"].dump());
+                      ": shape must hold non-negative integers, got ", jsonPreview(value["shape"]));
             const auto d = static_cast<uint64_t>(dim.get<int64_t>());
-            AWQ_CHECK(d == 0 || numel <= std::numeric_limits<uint64_t>::max() / 8 / d, Format, where, ": shape ",
-                      value["shape"].dump(), " overflows");
+            // numel * 8 bytes must fit in int64 (tensor sizes and offsets are int64 in LibTorch).
+            AWQ_CHECK(d == 0 || numel <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) / 8 / d, Format,
+                      where, ": shape ", jsonPreview(value["shape"]), " overflows a 64-bit byte count");
             numel *= d;
             info.shape.push_back(static_cast<int64_t>(d));
         }
         const auto &offsets = value["data_offsets"];
         AWQ_CHECK(offsets[0].is_number_unsigned() && offsets[1].is_number_unsigned(), Format, where,
-                  ": data_offsets must be non-negative integers, got ", offsets.dump());
+                  ": data_offsets must be non-negative integers, got ", jsonPreview(offsets));
         const uint64_t begin = offsets[0].get<uint64_t>(), end = offsets[1].get<uint64_t>();
         AWQ_CHECK(begin <= end, Format, where, ": data_offsets [", begin, ", ", end, "] end before they begin");
         AWQ_CHECK(end <= dataSize, Format, where, ": data_offsets [", begin, ", ", end,

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "awq/core/error.h"
+#include "awq/io/json_file.h"
 #include "awq/io/safetensors.h"
 
 namespace awq {
@@ -26,14 +27,7 @@ bool isPlainFileName(const std::string &name)
 std::map<std::string, std::string> readIndex(const fs::path &indexPath)
 {
     const std::string where = indexPath.string();
-    std::ifstream in(indexPath, std::ios::binary);
-    AWQ_CHECK(in, Io, where, ": cannot be opened for reading");
-    nlohmann::json index;
-    try {
-        index = nlohmann::json::parse(in);
-    } catch (const nlohmann::json::exception &e) {
-        fail(ErrorCode::Format, where, ": not valid JSON (", e.what(), ")");
-    }
+    const nlohmann::json index = readJsonFile(indexPath);
     AWQ_CHECK(index.is_object() && index.contains("weight_map") && index["weight_map"].is_object(), Format, where,
               ": no 'weight_map' object");
     std::map<std::string, std::string> weightMap;
@@ -46,6 +40,32 @@ std::map<std::string, std::string> readIndex(const fs::path &indexPath)
     }
     AWQ_CHECK(!weightMap.empty(), Format, where, ": weight_map is empty");
     return weightMap;
+}
+
+// True when `path` lies strictly inside `dir` (both canonical).
+bool isInside(const fs::path &path, const fs::path &dir)
+{
+    const auto [d, p] = std::mismatch(dir.begin(), dir.end(), path.begin(), path.end());
+    return d == dir.end() && p != path.end();
+}
+
+// A weight file may be a symbolic link, as in the Hugging Face cache, where
+// snapshots/<revision>/<file> links to ../../blobs/<hash>. It must resolve to a regular
+// file inside the model folder or, for a cache snapshot, inside the repository's blobs/.
+// `where` names the file that listed it (the index) or the file itself.
+void checkInsideFolder(const fs::path &folder, const std::string &file, const std::string &where)
+{
+    std::error_code ec;
+    const fs::path root = fs::canonical(folder, ec);
+    AWQ_CHECK(!ec, Io, folder.string(), ": cannot resolve the folder (", ec.message(), ")");
+    const fs::path target = fs::canonical(folder / file, ec);
+    AWQ_CHECK(!ec, NotFound, where, ": '", file, "' cannot be resolved (", ec.message(), "; a dangling link?)");
+    bool inside = isInside(target, root);
+    if (!inside && root.parent_path().filename() == "snapshots")
+        inside = isInside(target, root.parent_path().parent_path() / "blobs");
+    AWQ_CHECK(inside, Format, where, ": '", file, "' is a link to ", target.string(),
+              ", outside the model folder; refusing to read it");
+    AWQ_CHECK(fs::is_regular_file(target, ec), Format, where, ": '", file, "' is not a regular file");
 }
 
 } // namespace
@@ -80,6 +100,7 @@ std::unique_ptr<WeightStore> WeightStore::openFolder(const fs::path &folder)
               ": no weights found (expected model.safetensors, model.safetensors.index.json or *.safetensors)");
 
     for (const auto &file : files) {
+        checkInsideFolder(folder, file, weightMap.empty() ? (folder / file).string() : index.string());
         store->m_files.push_back(SafetensorsFile::open(folder / file));
         const SafetensorsFile *opened = store->m_files.back().get();
         for (const auto &name : opened->names()) {

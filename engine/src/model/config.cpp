@@ -1,6 +1,8 @@
 #include "awq/model/config.h"
 
+#include <cmath>
 #include <fstream>
+#include <limits>
 
 #include <nlohmann/json.hpp>
 
@@ -13,7 +15,7 @@ using nlohmann::json;
 
 const std::vector<std::string> &supportedModelTypes()
 {
-    static const std::vector<std::string> types = {"llama", "mistral", "qwen2"};
+    static const std::vector<std::string> types = {"llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "phi3"};
     return types;
 }
 
@@ -45,8 +47,15 @@ public:
         if (!has(key))
             return fallback;
         const json &v = m_json.at(key);
-        AWQ_CHECK(v.is_number_integer() || (v.is_number_float() && v.get<double>() == static_cast<int64_t>(v.get<double>())),
-                  Format, m_source, ": field '", key, "' must be an integer, got ", v.dump());
+        // 4096.0 is accepted as 4096; the range is checked before converting (a double
+        // beyond int64 must not reach static_cast).
+        const bool whole = v.is_number_float() && std::isfinite(v.get<double>())
+                           && v.get<double>() == std::trunc(v.get<double>());
+        AWQ_CHECK(v.is_number_integer() || whole, Format, m_source, ": field '", key, "' must be an integer, got ",
+                  jsonPreview(v));
+        AWQ_CHECK(!(v.is_number_unsigned() && v.get<uint64_t>() > uint64_t(max))
+                      && !(whole && (v.get<double>() < double(min) || v.get<double>() > double(max))),
+                  Format, m_source, ": field '", key, "' = ", jsonPreview(v), " is out of range [", min, ", ", max, "]");
         const int64_t value = v.is_number_integer() ? v.get<int64_t>() : static_cast<int64_t>(v.get<double>());
         AWQ_CHECK(value >= min && value <= max, Format, m_source, ": field '", key, "' = ", value,
                   " is out of range [", min, ", ", max, "]");
@@ -57,7 +66,7 @@ public:
         if (!has(key))
             return fallback;
         const json &v = m_json.at(key);
-        AWQ_CHECK(v.is_number(), Format, m_source, ": field '", key, "' must be a number, got ", v.dump());
+        AWQ_CHECK(v.is_number(), Format, m_source, ": field '", key, "' must be a number, got ", jsonPreview(v));
         const double value = v.get<double>();
         AWQ_CHECK(value >= min && value <= max, Format, m_source, ": field '", key, "' = ", value,
                   " is out of range [", min, ", ", max, "]");
@@ -68,7 +77,7 @@ public:
         if (!has(key))
             return fallback;
         const json &v = m_json.at(key);
-        AWQ_CHECK(v.is_boolean(), Format, m_source, ": field '", key, "' must be true or false, got ", v.dump());
+        AWQ_CHECK(v.is_boolean(), Format, m_source, ": field '", key, "' must be true or false, got ", jsonPreview(v));
         return v.get<bool>();
     }
     std::string stringOr(const char *key, const std::string &fallback) const
@@ -76,7 +85,7 @@ public:
         if (!has(key))
             return fallback;
         const json &v = m_json.at(key);
-        AWQ_CHECK(v.is_string(), Format, m_source, ": field '", key, "' must be a string, got ", v.dump());
+        AWQ_CHECK(v.is_string(), Format, m_source, ": field '", key, "' must be a string, got ", jsonPreview(v));
         return v.get<std::string>();
     }
     // An integer or a list of integers (eos_token_id is either).
@@ -88,7 +97,7 @@ public:
         const json &v = m_json.at(key);
         auto take = [&](const json &item) {
             AWQ_CHECK(item.is_number_integer() && item.get<int64_t>() >= 0, Format, m_source, ": field '", key,
-                      "' must hold non-negative integer token ids, got ", v.dump());
+                      "' must hold non-negative integer token ids, got ", jsonPreview(v));
             ids.push_back(item.get<int64_t>());
         };
         if (v.is_array())
@@ -161,6 +170,24 @@ QuantizationConfig parseQuantization(const json &j, const std::string &source)
     return q;
 }
 
+// Each size is within its own range, but together they may still describe an impossible
+// model: refuse before anything is allocated from them, and keep parameterCount() and the
+// memory estimates free of int64 overflow.
+constexpr double kMaxParameters = 2e12;
+
+void checkTotalSize(const ModelConfig &c, const std::string &source)
+{
+    const double hidden = static_cast<double>(c.hiddenSize), qOut = double(c.numHeads) * double(c.headDim);
+    const double kv = double(c.numKvHeads) * double(c.headDim);
+    const double perLayer = hidden * (2 * qOut + 2 * kv) + 3 * hidden * double(c.intermediateSize) + 2 * hidden;
+    const double total = 2 * double(c.vocabSize) * hidden + double(c.numLayers) * perLayer;
+    AWQ_CHECK(qOut <= double(kMaxDim) * 64, Format, source, ": num_attention_heads (", c.numHeads,
+              ") x head_dim (", c.headDim, ") is implausibly large");
+    AWQ_CHECK(total <= kMaxParameters, Format, source, ": hidden_size ", c.hiddenSize, ", intermediate_size ",
+              c.intermediateSize, ", num_hidden_layers ", c.numLayers, " and vocab_size ", c.vocabSize, " describe ",
+              total, " parameters, more than the ", kMaxParameters, " this engine accepts");
+}
+
 } // namespace
 
 ModelConfig ModelConfig::fromJson(const json &j, const std::string &source)
@@ -185,29 +212,67 @@ ModelConfig ModelConfig::fromJson(const json &j, const std::string &source)
     c.numLayers = f.integer("num_hidden_layers", 1, kMaxLayers);
     c.numHeads = f.integer("num_attention_heads", 1, kMaxDim);
     c.numKvHeads = f.integerOr("num_key_value_heads", c.numHeads, 1, kMaxDim);
-    c.headDim = f.integerOr("head_dim", c.hiddenSize / c.numHeads, 1, kMaxDim);
+    // Without head_dim, transformers derives it as hidden_size / num_attention_heads
+    // (Qwen3Config and Gemma(2)Config default to 128 and 256 instead).
+    const bool gemma = c.modelType == "gemma" || c.modelType == "gemma2";
+    const int64_t defaultHeadDim = c.modelType == "qwen3" ? 128 : gemma ? 256 : 0;
+    AWQ_CHECK(f.has("head_dim") || defaultHeadDim > 0 || c.hiddenSize % c.numHeads == 0, Format, source,
+              ": hidden_size (", c.hiddenSize, ") must be a multiple of num_attention_heads (", c.numHeads, ") when head_dim is not given");
+    c.headDim = f.integerOr("head_dim", defaultHeadDim > 0 ? defaultHeadDim : c.hiddenSize / c.numHeads, 1, kMaxDim);
     c.vocabSize = f.integer("vocab_size", 1, kMaxVocab);
     c.maxPositionEmbeddings = f.integerOr("max_position_embeddings", 2048, 1, kMaxPositions);
     c.rmsNormEps = f.numberOr("rms_norm_eps", 1e-6, 0.0, 1.0);
     c.ropeTheta = f.numberOr("rope_theta", 10000.0, 1.0, 1e12);
     if (j.contains("rope_scaling"))
         c.ropeScaling = parseRopeScaling(j.at("rope_scaling"), source);
-    c.tieWordEmbeddings = f.boolOr("tie_word_embeddings", false);
+    c.tieWordEmbeddings = f.boolOr("tie_word_embeddings", gemma); // Gemma(2)Config ties by default
     // qwen2 always has q/k/v biases; llama may declare attention_bias.
     c.attentionBias = c.modelType == "qwen2" ? true : f.boolOr("attention_bias", false);
     c.mlpBias = f.boolOr("mlp_bias", false);
     c.torchDtype = f.stringOr("torch_dtype", f.stringOr("dtype", "float32"));
     c.bosTokenId = f.integerOr("bos_token_id", -1, -1, kMaxVocab);
     c.eosTokenIds = f.idListOr("eos_token_id");
-    if (c.modelType == "mistral" || c.modelType == "qwen2")
+    if (c.modelType == "mistral" || c.modelType == "qwen2" || c.modelType == "phi3")
         c.slidingWindow = f.integerOr("sliding_window", 0, 0, kMaxPositions);
 
-    const std::string act = f.stringOr("hidden_act", "silu");
-    AWQ_CHECK(act == "silu" || act == "swish", UnsupportedModel, source, ": hidden_act '", act,
-              "' is not supported (silu only)");
+    c.qkNorm = c.modelType == "qwen3";
+    c.fusedProjections = c.modelType == "phi3";
+    // Phi-3.5-MoE / Phi-4-mini style partial rotary embeddings are not implemented.
+    const double rotary = f.numberOr("partial_rotary_factor", 1.0, 0.0, 1.0);
+    AWQ_CHECK(rotary == 1.0, UnsupportedModel, source, ": partial_rotary_factor ", rotary,
+              " is not supported (RoPE over the whole head only)");
+    c.normPlusOne = c.scaleEmbeddings = gemma;
+    if (c.modelType == "gemma2") {
+        // Gemma2Config defaults; a null softcapping turns it off.
+        auto softcap = [&](const char *key, double fallback) {
+            return j.contains(key) && j.at(key).is_null() ? 0.0 : f.numberOr(key, fallback, 0.0, 1e6);
+        };
+        c.sandwichNorms = true;
+        c.queryScale = 1.0 / std::sqrt(f.numberOr("query_pre_attn_scalar", 256.0, 1e-6, 1e9));
+        c.attnLogitSoftcap = softcap("attn_logit_softcapping", 50.0);
+        c.finalLogitSoftcap = softcap("final_logit_softcapping", 30.0);
+        c.slidingWindow = j.contains("sliding_window") && j.at("sliding_window").is_null()
+                              ? 0
+                              : f.integerOr("sliding_window", 4096, 0, kMaxPositions);
+        c.alternateSlidingWindow = c.slidingWindow > 0;
+    }
+    // Gemma: transformers runs the tanh GELU whatever the older checkpoints' hidden_act
+    // "gelu" says, unless hidden_activation names one.
+    const char *actKey = gemma && f.has("hidden_activation") ? "hidden_activation" : "hidden_act";
+    std::string act = f.stringOr(actKey, gemma ? "gelu_pytorch_tanh" : "silu");
+    if (gemma && act == "gelu" && std::string(actKey) == "hidden_act")
+        act = "gelu_pytorch_tanh";
+    if (act == "silu" || act == "swish")
+        c.activation = Activation::Silu;
+    else if (act == "gelu_pytorch_tanh")
+        c.activation = Activation::GeluTanh;
+    else
+        fail(ErrorCode::UnsupportedModel, source, ": ", actKey, " '", act,
+             "' is not supported (silu, swish or gelu_pytorch_tanh)");
     AWQ_CHECK(c.numHeads % c.numKvHeads == 0, Format, source, ": num_attention_heads (", c.numHeads,
               ") must be a multiple of num_key_value_heads (", c.numKvHeads, ")");
     AWQ_CHECK(c.headDim % 2 == 0, Format, source, ": head_dim (", c.headDim, ") must be even for RoPE");
+    checkTotalSize(c, source);
     if (j.contains("quantization_config") && !j.at("quantization_config").is_null())
         c.quantization = parseQuantization(j.at("quantization_config"), source);
     return c;
@@ -242,7 +307,7 @@ json ModelConfig::toJson() const
     j["max_position_embeddings"] = maxPositionEmbeddings;
     j["rms_norm_eps"] = rmsNormEps;
     j["rope_theta"] = ropeTheta;
-    j["hidden_act"] = "silu";
+    j["hidden_act"] = activationName();
     j["tie_word_embeddings"] = tieWordEmbeddings;
     j["attention_bias"] = attentionBias;
     j["mlp_bias"] = mlpBias;
@@ -266,6 +331,13 @@ json ModelConfig::toJson() const
     }
     if (slidingWindow > 0)
         j["sliding_window"] = slidingWindow;
+    if (modelType == "gemma2") {
+        j["query_pre_attn_scalar"] = 1.0 / (attentionScale() * attentionScale());
+        j["attn_logit_softcapping"] = attnLogitSoftcap > 0 ? json(attnLogitSoftcap) : json(nullptr);
+        j["final_logit_softcapping"] = finalLogitSoftcap > 0 ? json(finalLogitSoftcap) : json(nullptr);
+        if (slidingWindow == 0)
+            j["sliding_window"] = nullptr;
+    }
     if (quantization.present) {
         j["quantization_config"] = {{"quant_method", quantization.quantMethod},
                                     {"bits", quantization.bits},
@@ -285,7 +357,7 @@ int64_t ModelConfig::parameterCount() const
     const int64_t attention = hiddenSize * qOut + 2 * hiddenSize * kvDim() + qOut * hiddenSize
                               + (attentionBias ? qOut + 2 * kvDim() : 0);
     const int64_t mlp = 3 * hiddenSize * intermediateSize;
-    const int64_t perLayer = attention + mlp + 2 * hiddenSize;
+    const int64_t perLayer = attention + mlp + (sandwichNorms ? 4 : 2) * hiddenSize + (qkNorm ? 2 * headDim : 0);
     const int64_t embeddings = vocabSize * hiddenSize;
     return embeddings * (tieWordEmbeddings ? 1 : 2) + numLayers * perLayer + hiddenSize;
 }

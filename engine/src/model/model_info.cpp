@@ -102,13 +102,26 @@ void checkTensors(const WeightStore &store, ModelInfo &info)
         const std::string p = "model.layers." + std::to_string(i) + ".";
         expect(p + "input_layernorm.weight", {c.hiddenSize});
         expect(p + "post_attention_layernorm.weight", {c.hiddenSize});
-        expectLinear(p + "self_attn.q_proj", c.hiddenSize, qOut);
-        expectLinear(p + "self_attn.k_proj", c.hiddenSize, c.kvDim());
-        expectLinear(p + "self_attn.v_proj", c.hiddenSize, c.kvDim());
+        if (c.fusedProjections) { // phi3
+            expectLinear(p + "self_attn.qkv_proj", c.hiddenSize, qOut + 2 * c.kvDim());
+            expectLinear(p + "mlp.gate_up_proj", c.hiddenSize, 2 * c.intermediateSize);
+        } else {
+            expectLinear(p + "self_attn.q_proj", c.hiddenSize, qOut);
+            expectLinear(p + "self_attn.k_proj", c.hiddenSize, c.kvDim());
+            expectLinear(p + "self_attn.v_proj", c.hiddenSize, c.kvDim());
+            expectLinear(p + "mlp.gate_proj", c.hiddenSize, c.intermediateSize);
+            expectLinear(p + "mlp.up_proj", c.hiddenSize, c.intermediateSize);
+        }
         expectLinear(p + "self_attn.o_proj", qOut, c.hiddenSize);
-        expectLinear(p + "mlp.gate_proj", c.hiddenSize, c.intermediateSize);
-        expectLinear(p + "mlp.up_proj", c.hiddenSize, c.intermediateSize);
         expectLinear(p + "mlp.down_proj", c.intermediateSize, c.hiddenSize);
+        if (c.sandwichNorms) { // gemma2: norms around the MLP
+            expect(p + "pre_feedforward_layernorm.weight", {c.hiddenSize});
+            expect(p + "post_feedforward_layernorm.weight", {c.hiddenSize});
+        }
+        if (c.qkNorm) { // qwen3: per-head RMSNorm weights of q and k
+            expect(p + "self_attn.q_norm.weight", {c.headDim});
+            expect(p + "self_attn.k_norm.weight", {c.headDim});
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 #include "awq/nn/fused_llama.h"
 
 #include <cmath>
+#include <algorithm>
 #include <cstring>
 
 #include <ATen/ATen.h>
@@ -16,7 +17,9 @@
 namespace awq {
 
 struct FusedLlama::Layer {
-    at::Tensor inputNorm, postAttentionNorm; // [hidden]
+    at::Tensor inputNorm, postAttentionNorm; // [hidden]; gemma: already 1 + w
+    at::Tensor qNorm, kNorm;                 // [headDim], qwen3 only
+    at::Tensor preFfNorm, postFfNorm;        // [hidden], gemma2 only (postAttentionNorm then follows o_proj)
     std::unique_ptr<Linear> qkv;             // [hidden -> (heads + 2 kvHeads) * headDim]
     std::unique_ptr<Linear> o;               // [heads * headDim -> hidden]
     std::unique_ptr<Linear> gateUp;          // [hidden -> 2 * intermediate]
@@ -48,6 +51,63 @@ void rotate(float *x, const float *cos, const float *sin, int64_t d)
     }
 }
 
+// out[r][i] = gelu_tanh(gateUp[r][i]) * gateUp[r][n + i], as torch's gelu(approximate="tanh").
+void geluTanhMul(const float *gateUp, int64_t rows, int64_t n, float *out)
+{
+    constexpr float kAlpha = 0.7978845608028654f; // sqrt(2 / pi)
+    at::parallel_for(0, rows * n, 4096, [&](int64_t begin, int64_t end) {
+        for (int64_t j = begin; j < end; ++j) {
+            const int64_t r = j / n, i = j % n;
+            const float x = gateUp[r * 2 * n + i];
+            const float gelu = 0.5f * x * (1.0f + std::tanh(kAlpha * (x + 0.044715f * x * x * x)));
+            out[j] = gelu * gateUp[r * 2 * n + n + i];
+        }
+    });
+}
+
+// Attention of `queries` query heads sharing one KV head over positions 0..S-1, with
+// gemma2's soft-capped scores: cap * tanh(q·k · scale / cap). Layout as kernels::attention_rows;
+// scores: scratch [queries][S].
+void softcappedAttentionRows(const float *q, int64_t queries, const float *keysT, int64_t ldk, const float *values,
+                             int64_t S, int64_t D, float scale, float cap, float *scores, float *out)
+{
+    for (int64_t h = 0; h < queries; ++h) {
+        const float *qh = q + h * D;
+        float *sc = scores + h * S;
+        float maxScore = -INFINITY;
+        for (int64_t s = 0; s < S; ++s)
+            sc[s] = 0.0f;
+        for (int64_t d = 0; d < D; ++d) {
+            const float qd = qh[d];
+            const float *kd = keysT + d * ldk;
+            for (int64_t s = 0; s < S; ++s)
+                sc[s] += qd * kd[s];
+        }
+        for (int64_t s = 0; s < S; ++s) {
+            sc[s] = cap * std::tanh(sc[s] * scale / cap);
+            maxScore = std::max(maxScore, sc[s]);
+        }
+        float sum = 0.0f;
+        for (int64_t s = 0; s < S; ++s)
+            sum += (sc[s] = std::exp(sc[s] - maxScore));
+        float *o = out + h * D;
+        for (int64_t d = 0; d < D; ++d)
+            o[d] = 0.0f;
+        for (int64_t s = 0; s < S; ++s) {
+            const float p = sc[s] / sum;
+            const float *v = values + s * D;
+            for (int64_t d = 0; d < D; ++d)
+                o[d] += p * v[d];
+        }
+    }
+}
+
+// A norm weight as the kernels use it: gemma's (1 + w) folded in once, in float32.
+at::Tensor normWeight(const ModelConfig &config, const at::Tensor &w)
+{
+    return (config.normPlusOne ? w + 1.0f : w).contiguous();
+}
+
 } // namespace
 
 FusedLlama::FusedLlama(std::unique_ptr<LlamaModel> model, int64_t batch, int64_t maxSeqLen)
@@ -57,12 +117,12 @@ FusedLlama::FusedLlama(std::unique_ptr<LlamaModel> model, int64_t batch, int64_t
               "the fused CPU decoder runs float32 models on the CPU; this one is ", c10::toString(model->dtype()),
               " on ", model->device().str());
     m_embed = model->embedWeight().contiguous();
-    m_finalNorm = model->finalNormWeight().contiguous();
+    m_finalNorm = normWeight(m_config, model->finalNormWeight());
     // A quantized model's lm_head comes from an fp16 checkpoint: when its float32 copy is
     // exactly fp16, keep it as fp16 (half the bytes per token, identical products).
     bool quantized = false;
     for (int64_t i = 0; i < m_config.numLayers && !quantized; ++i)
-        quantized = dynamic_cast<const QuantLinear *>(model->layer(i).qProj.get()) != nullptr;
+        quantized = dynamic_cast<const QuantLinear *>(model->layer(i).oProj.get()) != nullptr;
     if (quantized && HalfLinear::isExactlyHalf(model->lmHeadWeight()))
         m_lmHead = std::make_unique<HalfLinear>(model->lmHeadWeight());
     else
@@ -70,10 +130,21 @@ FusedLlama::FusedLlama(std::unique_ptr<LlamaModel> model, int64_t batch, int64_t
     for (int64_t i = 0; i < m_config.numLayers; ++i) {
         DecoderLayer &src = model->layer(i);
         Layer layer;
-        layer.inputNorm = src.inputNorm.contiguous();
-        layer.postAttentionNorm = src.postAttentionNorm.contiguous();
-        layer.qkv = stackOutputs({src.qProj.get(), src.kProj.get(), src.vProj.get()});
-        layer.gateUp = stackOutputs({src.gateProj.get(), src.upProj.get()});
+        layer.inputNorm = normWeight(m_config, src.inputNorm);
+        layer.postAttentionNorm = normWeight(m_config, src.postAttentionNorm);
+        if (m_config.qkNorm) {
+            layer.qNorm = src.qNorm.contiguous();
+            layer.kNorm = src.kNorm.contiguous();
+        }
+        if (m_config.sandwichNorms) {
+            layer.preFfNorm = normWeight(m_config, src.preFeedforwardNorm);
+            layer.postFfNorm = normWeight(m_config, src.postFeedforwardNorm);
+        }
+        // phi3 stores them stacked already.
+        layer.qkv = src.qkvProj ? std::move(src.qkvProj)
+                                : stackOutputs({src.qProj.get(), src.kProj.get(), src.vProj.get()});
+        layer.gateUp = src.gateUpProj ? std::move(src.gateUpProj)
+                                      : stackOutputs({src.gateProj.get(), src.upProj.get()});
         layer.o = std::move(src.oProj);
         layer.down = std::move(src.downProj);
         // The stacked copies replace the originals: free them layer by layer.
@@ -161,6 +232,11 @@ at::Tensor FusedLlama::forward(const at::Tensor &ids)
                       c.vocabSize);
             std::memcpy(hidden + (b * t + i) * c.hiddenSize, embed + id * c.hiddenSize, c.hiddenSize * sizeof(float));
         }
+    if (c.scaleEmbeddings) { // gemma: times sqrt(hidden) rounded to float32, as the unfused model
+        const float normalizer = static_cast<float>(std::sqrt(static_cast<double>(c.hiddenSize)));
+        for (int64_t j = 0; j < rows * c.hiddenSize; ++j)
+            hidden[j] *= normalizer;
+    }
 
     for (int64_t l = 0; l < c.numLayers; ++l)
         layerStep(m_layers[static_cast<size_t>(l)], l, buf, t);
@@ -172,6 +248,12 @@ at::Tensor FusedLlama::forward(const at::Tensor &ids)
                           static_cast<int>(c.hiddenSize), static_cast<float>(c.rmsNormEps),
                           m_lastHidden.data_ptr<float>() + b * c.hiddenSize, isa);
     m_lmHead->forwardInto(m_lastHidden, m_logits);
+    if (c.finalLogitSoftcap > 0) { // gemma2
+        const float cap = static_cast<float>(c.finalLogitSoftcap);
+        float *logits = m_logits.data_ptr<float>();
+        for (int64_t j = 0; j < m_batch * c.vocabSize; ++j)
+            logits[j] = cap * std::tanh(logits[j] / cap);
+    }
     m_length += t;
     return m_logits;
 }
@@ -187,21 +269,32 @@ void FusedLlama::layerStep(Layer &layer, int64_t l, Buffers &buf, int64_t t)
     kernels::rms_norm(buf.hidden.data_ptr<float>(), layer.inputNorm.data_ptr<float>(), rows,
                       static_cast<int>(c.hiddenSize), eps, buf.normed.data_ptr<float>(), isa);
     layer.qkv->forwardInto(buf.normed, buf.qkv);
-    attention(l, buf, t);
+    attention(layer, l, buf, t);
     layer.o->forwardInto(buf.attn, buf.attnOut);
+    if (c.sandwichNorms) // gemma2: the attention output is normalised before the residual add
+        kernels::rms_norm(buf.attnOut.data_ptr<float>(), layer.postAttentionNorm.data_ptr<float>(), rows,
+                          static_cast<int>(c.hiddenSize), eps, buf.attnOut.data_ptr<float>(), isa);
     addInPlace(buf.hidden.data_ptr<float>(), buf.attnOut.data_ptr<float>(), hiddenFloats);
 
-    kernels::rms_norm(buf.hidden.data_ptr<float>(), layer.postAttentionNorm.data_ptr<float>(), rows,
+    const at::Tensor &mlpNorm = c.sandwichNorms ? layer.preFfNorm : layer.postAttentionNorm;
+    kernels::rms_norm(buf.hidden.data_ptr<float>(), mlpNorm.data_ptr<float>(), rows,
                       static_cast<int>(c.hiddenSize), eps, buf.normed.data_ptr<float>(), isa);
     layer.gateUp->forwardInto(buf.normed, buf.gateUp);
-    kernels::silu_mul(buf.gateUp.data_ptr<float>(), rows, static_cast<int>(c.intermediateSize),
-                      buf.act.data_ptr<float>(), isa);
+    if (c.activation == Activation::GeluTanh)
+        geluTanhMul(buf.gateUp.data_ptr<float>(), rows, c.intermediateSize, buf.act.data_ptr<float>());
+    else
+        kernels::silu_mul(buf.gateUp.data_ptr<float>(), rows, static_cast<int>(c.intermediateSize),
+                          buf.act.data_ptr<float>(), isa);
     layer.down->forwardInto(buf.act, buf.mlpOut);
+    if (c.sandwichNorms)
+        kernels::rms_norm(buf.mlpOut.data_ptr<float>(), layer.postFfNorm.data_ptr<float>(), rows,
+                          static_cast<int>(c.hiddenSize), eps, buf.mlpOut.data_ptr<float>(), isa);
     addInPlace(buf.hidden.data_ptr<float>(), buf.mlpOut.data_ptr<float>(), hiddenFloats);
 }
 
-// RoPE on q and k, k/v into the cache, then causal attention of every new position.
-void FusedLlama::attention(int64_t l, Buffers &buf, int64_t t)
+// (qwen3: per-head q/k norms,) RoPE on q and k, k/v into the cache, then causal attention
+// of every new position.
+void FusedLlama::attention(const Layer &layer, int64_t l, Buffers &buf, int64_t t)
 {
     const ModelConfig &c = m_config;
     const int64_t H = c.numHeads, Hkv = c.numKvHeads, D = c.headDim, group = H / Hkv;
@@ -216,6 +309,13 @@ void FusedLlama::attention(int64_t l, Buffers &buf, int64_t t)
         for (int64_t i = 0; i < t; ++i) {
             const int64_t pos = m_length + i;
             float *row = qkv + (b * t + i) * qkvWidth;
+            if (c.qkNorm) { // query heads, then key heads: rows of D, normalised in place
+                const float eps = static_cast<float>(c.rmsNormEps);
+                kernels::rms_norm(row, layer.qNorm.data_ptr<float>(), static_cast<int>(H), static_cast<int>(D), eps,
+                                  row, QuantLinear::isa());
+                kernels::rms_norm(row + H * D, layer.kNorm.data_ptr<float>(), static_cast<int>(Hkv),
+                                  static_cast<int>(D), eps, row + H * D, QuantLinear::isa());
+            }
             for (int64_t h = 0; h < H + Hkv; ++h) // query heads, then key heads
                 rotate(row + h * D, cos + pos * D, sin + pos * D, D);
             for (int64_t kh = 0; kh < Hkv; ++kh) {
@@ -230,7 +330,9 @@ void FusedLlama::attention(int64_t l, Buffers &buf, int64_t t)
 
     // One task per (sequence, KV head, new position): its `group` query heads attend to
     // positions 0..pos. Decode (t = 1) uses the preallocated scores; prefill a scratch per task range.
-    const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(D)));
+    const float scale = static_cast<float>(c.attentionScale());
+    const float softcap = static_cast<float>(c.attnLogitSoftcap);
+    const int64_t window = c.attentionWindow(l); // gemma2: every other layer sees the last `window` positions
     const kernels::CpuIsa isa = QuantLinear::isa();
     float *attn = buf.attn.data_ptr<float>();
     float *decodeScores = t == 1 ? m_scores.data_ptr<float>() : nullptr;
@@ -242,11 +344,17 @@ void FusedLlama::attention(int64_t l, Buffers &buf, int64_t t)
         for (int64_t task = t0; task < t1; ++task) {
             const int64_t i = task % t, kh = (task / t) % Hkv, b = task / (t * Hkv);
             const int64_t row = b * t + i, S = m_length + i + 1;
+            const int64_t first = window > 0 ? std::max<int64_t>(0, S - window) : 0;
             float *scores = decodeScores ? decodeScores + (b * H + kh * group) * m_maxSeqLen : scratch.data();
-            kernels::attention_rows(qkv + row * qkvWidth + kh * group * D, static_cast<int>(group),
-                                    keys + b * batchStride + kh * seqStride, m_maxSeqLen,
-                                    values + b * batchStride + kh * seqStride, D, static_cast<int>(S),
-                                    static_cast<int>(D), scale, scores, attn + row * H * D + kh * group * D, isa);
+            const float *q = qkv + row * qkvWidth + kh * group * D;
+            const float *keysT = keys + b * batchStride + kh * seqStride + first;
+            const float *vals = values + b * batchStride + kh * seqStride + first * D;
+            float *out = attn + row * H * D + kh * group * D;
+            if (softcap > 0)
+                softcappedAttentionRows(q, group, keysT, m_maxSeqLen, vals, S - first, D, scale, softcap, scores, out);
+            else
+                kernels::attention_rows(q, static_cast<int>(group), keysT, m_maxSeqLen, vals, D,
+                                        static_cast<int>(S - first), static_cast<int>(D), scale, scores, out, isa);
         }
     });
 }
@@ -257,7 +365,9 @@ uint64_t FusedLlama::weightBytes() const
     const bool tied = dense && dense->weight().data_ptr() == m_embed.data_ptr();
     uint64_t total = m_embed.nbytes() + m_finalNorm.nbytes() + (tied ? 0 : m_lmHead->weightBytes());
     for (const Layer &l : m_layers)
-        total += l.inputNorm.nbytes() + l.postAttentionNorm.nbytes() + l.qkv->weightBytes() + l.o->weightBytes() +
+        total += l.inputNorm.nbytes() + l.postAttentionNorm.nbytes() + (l.qNorm.defined() ? l.qNorm.nbytes() : 0) +
+                 (l.kNorm.defined() ? l.kNorm.nbytes() : 0) + (l.preFfNorm.defined() ? 2 * l.preFfNorm.nbytes() : 0) +
+                 l.qkv->weightBytes() + l.o->weightBytes() +
                  l.gateUp->weightBytes() + l.down->weightBytes();
     return total;
 }

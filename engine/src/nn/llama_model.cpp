@@ -19,15 +19,45 @@ at::Tensor widened(const at::Tensor &x)
 }
 } // namespace
 
-at::Tensor rmsNorm(const at::Tensor &x, const at::Tensor &weight, double eps)
+at::Tensor rmsNorm(const at::Tensor &x, const at::Tensor &weight, double eps, bool plusOne)
 {
-    // As transformers' LlamaRMSNorm: statistics in float32, scale in the input dtype.
+    // As transformers' LlamaRMSNorm: statistics in float32, scale in the input dtype;
+    // GemmaRMSNorm scales by (1 + weight) in float32 before casting back.
     auto x32 = widened(x);
     auto normed = x32 * at::rsqrt(x32.pow(2).mean(-1, /*keepdim=*/true) + eps);
+    if (plusOne)
+        return (normed * (1.0 + widened(weight))).to(x.scalar_type());
     return weight * normed.to(x.scalar_type());
 }
 
-at::Tensor causalAttention(const at::Tensor &q, const at::Tensor &k, const at::Tensor &v)
+at::Tensor gatedActivation(const ModelConfig &config, const at::Tensor &gate, const at::Tensor &up)
+{
+    if (config.activation == Activation::GeluTanh)
+        return at::gelu(gate, "tanh") * up;
+    return at::silu(gate) * up;
+}
+
+at::Tensor scaleEmbeddings(const ModelConfig &config, const at::Tensor &embedded)
+{
+    if (!config.scaleEmbeddings)
+        return embedded;
+    // transformers: hidden * torch.tensor(hidden_size ** 0.5, dtype=hidden.dtype)
+    const auto normalizer = at::scalar_tensor(std::sqrt(static_cast<double>(config.hiddenSize)), embedded.options());
+    return embedded * normalizer;
+}
+
+AttentionOptions attentionOptions(const ModelConfig &config, int64_t layer)
+{
+    return {config.attentionScale(), config.attnLogitSoftcap, config.attentionWindow(layer)};
+}
+
+at::Tensor softcapped(const at::Tensor &x, double cap)
+{
+    return cap > 0 ? at::tanh(x / cap) * cap : x;
+}
+
+at::Tensor causalAttention(const at::Tensor &q, const at::Tensor &k, const at::Tensor &v,
+                           const AttentionOptions &options)
 {
     const int64_t b = q.size(0), h = q.size(1), t = q.size(2), d = q.size(3);
     const int64_t hkv = k.size(1), s = k.size(2);
@@ -35,11 +65,16 @@ at::Tensor causalAttention(const at::Tensor &q, const at::Tensor &k, const at::T
     const int64_t group = h / hkv;
     // GQA without copying K/V: query heads of one KV head are stacked along the rows.
     auto qg = q.reshape({b, hkv, group * t, d});
-    auto scores = widened(at::matmul(qg, k.transpose(-1, -2))) * (1.0 / std::sqrt(static_cast<double>(d)));
-    if (t > 1) {
+    const double scale = options.scale > 0 ? options.scale : 1.0 / std::sqrt(static_cast<double>(d));
+    auto scores = softcapped(widened(at::matmul(qg, k.transpose(-1, -2))) * scale, options.softcap);
+    const bool windowed = options.window > 0 && s > options.window;
+    if (t > 1 || windowed) {
         auto rows = at::arange(s - t, s, at::TensorOptions().dtype(at::kLong).device(q.device())).unsqueeze(1);
         auto cols = at::arange(0, s, at::TensorOptions().dtype(at::kLong).device(q.device())).unsqueeze(0);
-        auto masked = (cols > rows).repeat({group, 1}); // [group*t, s]
+        auto future = cols > rows;
+        if (windowed)
+            future = future.logical_or(cols <= rows - options.window);
+        auto masked = future.repeat({group, 1}); // [group*t, s]
         scores = scores.masked_fill(masked, -std::numeric_limits<float>::infinity());
     }
     auto probs = at::softmax(scores, -1).to(v.scalar_type());
@@ -65,13 +100,32 @@ std::unique_ptr<LlamaModel> LlamaModel::load(const WeightStore &store, const Mod
         DecoderLayer layer;
         layer.inputNorm = loadChecked(store, p + "input_layernorm.weight", {c.hiddenSize}, target);
         layer.postAttentionNorm = loadChecked(store, p + "post_attention_layernorm.weight", {c.hiddenSize}, target);
-        layer.qProj = loadLinear(store, p + "self_attn.q_proj", c.hiddenSize, qOut, c.attentionBias, q, target);
-        layer.kProj = loadLinear(store, p + "self_attn.k_proj", c.hiddenSize, c.kvDim(), c.attentionBias, q, target);
-        layer.vProj = loadLinear(store, p + "self_attn.v_proj", c.hiddenSize, c.kvDim(), c.attentionBias, q, target);
+        if (c.fusedProjections) {
+            layer.qkvProj = loadLinear(store, p + "self_attn.qkv_proj", c.hiddenSize, qOut + 2 * c.kvDim(),
+                                       c.attentionBias, q, target);
+        } else {
+            layer.qProj = loadLinear(store, p + "self_attn.q_proj", c.hiddenSize, qOut, c.attentionBias, q, target);
+            layer.kProj = loadLinear(store, p + "self_attn.k_proj", c.hiddenSize, c.kvDim(), c.attentionBias, q, target);
+            layer.vProj = loadLinear(store, p + "self_attn.v_proj", c.hiddenSize, c.kvDim(), c.attentionBias, q, target);
+        }
         layer.oProj = loadLinear(store, p + "self_attn.o_proj", qOut, c.hiddenSize, false, q, target);
-        layer.gateProj = loadLinear(store, p + "mlp.gate_proj", c.hiddenSize, c.intermediateSize, c.mlpBias, q, target);
-        layer.upProj = loadLinear(store, p + "mlp.up_proj", c.hiddenSize, c.intermediateSize, c.mlpBias, q, target);
+        if (c.fusedProjections) {
+            layer.gateUpProj = loadLinear(store, p + "mlp.gate_up_proj", c.hiddenSize, 2 * c.intermediateSize,
+                                          c.mlpBias, q, target);
+        } else {
+            layer.gateProj = loadLinear(store, p + "mlp.gate_proj", c.hiddenSize, c.intermediateSize, c.mlpBias, q, target);
+            layer.upProj = loadLinear(store, p + "mlp.up_proj", c.hiddenSize, c.intermediateSize, c.mlpBias, q, target);
+        }
         layer.downProj = loadLinear(store, p + "mlp.down_proj", c.intermediateSize, c.hiddenSize, c.mlpBias, q, target);
+        if (c.qkNorm) {
+            layer.qNorm = loadChecked(store, p + "self_attn.q_norm.weight", {c.headDim}, target);
+            layer.kNorm = loadChecked(store, p + "self_attn.k_norm.weight", {c.headDim}, target);
+        }
+        if (c.sandwichNorms) {
+            const std::vector<int64_t> hidden = {c.hiddenSize};
+            layer.preFeedforwardNorm = loadChecked(store, p + "pre_feedforward_layernorm.weight", hidden, target);
+            layer.postFeedforwardNorm = loadChecked(store, p + "post_feedforward_layernorm.weight", hidden, target);
+        }
         model->m_layers.push_back(std::move(layer));
     }
     model->m_finalNorm = loadChecked(store, "model.norm.weight", {c.hiddenSize}, target);
@@ -109,13 +163,26 @@ std::unique_ptr<LlamaModel> LlamaModel::fromTensors(const ModelConfig &config,
         DecoderLayer layer;
         layer.inputNorm = get(p + "input_layernorm.weight");
         layer.postAttentionNorm = get(p + "post_attention_layernorm.weight");
-        layer.qProj = linear("self_attn.q_proj");
-        layer.kProj = linear("self_attn.k_proj");
-        layer.vProj = linear("self_attn.v_proj");
+        if (config.fusedProjections) {
+            layer.qkvProj = linear("self_attn.qkv_proj");
+            layer.gateUpProj = linear("mlp.gate_up_proj");
+        } else {
+            layer.qProj = linear("self_attn.q_proj");
+            layer.kProj = linear("self_attn.k_proj");
+            layer.vProj = linear("self_attn.v_proj");
+            layer.gateProj = linear("mlp.gate_proj");
+            layer.upProj = linear("mlp.up_proj");
+        }
         layer.oProj = linear("self_attn.o_proj");
-        layer.gateProj = linear("mlp.gate_proj");
-        layer.upProj = linear("mlp.up_proj");
         layer.downProj = linear("mlp.down_proj");
+        if (config.qkNorm) {
+            layer.qNorm = get(p + "self_attn.q_norm.weight");
+            layer.kNorm = get(p + "self_attn.k_norm.weight");
+        }
+        if (config.sandwichNorms) {
+            layer.preFeedforwardNorm = get(p + "pre_feedforward_layernorm.weight");
+            layer.postFeedforwardNorm = get(p + "post_feedforward_layernorm.weight");
+        }
         model->m_layers.push_back(std::move(layer));
     }
     model->m_finalNorm = get("model.norm.weight");
@@ -139,14 +206,16 @@ std::unique_ptr<LlamaModel> LlamaModel::fromParts(const ModelConfig &config, at:
 
 std::string LlamaModel::describe() const
 {
-    std::string linear = m_layers.empty() ? std::string() : ", linears " + m_layers.front().qProj->describe();
+    const DecoderLayer *first = m_layers.empty() ? nullptr : &m_layers.front();
+    const Linear *shown = first ? (first->qProj ? first->qProj.get() : first->qkvProj.get()) : nullptr;
+    std::string linear = shown ? ", linears " + shown->describe() : std::string();
     return m_config.modelType + ", " + std::to_string(m_config.numLayers) + " layers, "
            + c10::toString(dtype()) + " on " + device().str() + linear;
 }
 
 at::Tensor LlamaModel::embed(const at::Tensor &ids) const
 {
-    return at::embedding(m_embed, ids);
+    return scaleEmbeddings(m_config, at::embedding(m_embed, ids));
 }
 
 at::Tensor LlamaModel::layerForward(int64_t index, const at::Tensor &hidden, int64_t start, KVCache *cache)
@@ -155,10 +224,28 @@ at::Tensor LlamaModel::layerForward(int64_t index, const at::Tensor &hidden, int
     const ModelConfig &c = m_config;
     const int64_t b = hidden.size(0), t = hidden.size(1);
 
-    auto x = rmsNorm(hidden, l.inputNorm, c.rmsNormEps);
-    auto q = l.qProj->forward(x).view({b, t, c.numHeads, c.headDim}).transpose(1, 2);
-    auto k = l.kProj->forward(x).view({b, t, c.numKvHeads, c.headDim}).transpose(1, 2);
-    auto v = l.vProj->forward(x).view({b, t, c.numKvHeads, c.headDim}).transpose(1, 2);
+    auto x = rmsNorm(hidden, l.inputNorm, c.rmsNormEps, c.normPlusOne);
+    at::Tensor q, k, v;
+    if (l.qkvProj) { // phi3: one projection, rows q; k; v
+        auto qkv = l.qkvProj->forward(x);
+        const int64_t qOut = c.numHeads * c.headDim;
+        q = qkv.narrow(-1, 0, qOut);
+        k = qkv.narrow(-1, qOut, c.kvDim());
+        v = qkv.narrow(-1, qOut + c.kvDim(), c.kvDim());
+    } else {
+        q = l.qProj->forward(x);
+        k = l.kProj->forward(x);
+        v = l.vProj->forward(x);
+    }
+    q = q.reshape({b, t, c.numHeads, c.headDim});
+    k = k.reshape({b, t, c.numKvHeads, c.headDim});
+    if (c.qkNorm) { // qwen3: each head normalised over headDim, before RoPE
+        q = rmsNorm(q, l.qNorm, c.rmsNormEps);
+        k = rmsNorm(k, l.kNorm, c.rmsNormEps);
+    }
+    q = q.transpose(1, 2);
+    k = k.transpose(1, 2);
+    v = v.reshape({b, t, c.numKvHeads, c.headDim}).transpose(1, 2);
     auto [cos, sin] = m_rotary.cosSin(start, t);
     cos = cos.to(hidden.device());
     sin = sin.to(hidden.device());
@@ -166,18 +253,34 @@ at::Tensor LlamaModel::layerForward(int64_t index, const at::Tensor &hidden, int
     k = applyRotary(k, cos, sin);
     if (cache)
         std::tie(k, v) = cache->append(index, k, v);
-    auto attn = causalAttention(q, k, v).transpose(1, 2).reshape({b, t, c.numHeads * c.headDim});
-    auto h = hidden + l.oProj->forward(attn);
+    auto attn = causalAttention(q, k, v, attentionOptions(c, index))
+                    .transpose(1, 2)
+                    .reshape({b, t, c.numHeads * c.headDim});
+    auto attnOut = l.oProj->forward(attn);
+    if (c.sandwichNorms)
+        attnOut = rmsNorm(attnOut, l.postAttentionNorm, c.rmsNormEps, c.normPlusOne);
+    auto h = hidden + attnOut;
 
-    auto y = rmsNorm(h, l.postAttentionNorm, c.rmsNormEps);
-    auto mlp = l.downProj->forward(at::silu(l.gateProj->forward(y)) * l.upProj->forward(y));
+    auto y = rmsNorm(h, c.sandwichNorms ? l.preFeedforwardNorm : l.postAttentionNorm, c.rmsNormEps, c.normPlusOne);
+    at::Tensor gate, up;
+    if (l.gateUpProj) { // phi3: rows gate; up
+        auto gateUp = l.gateUpProj->forward(y);
+        gate = gateUp.narrow(-1, 0, c.intermediateSize);
+        up = gateUp.narrow(-1, c.intermediateSize, c.intermediateSize);
+    } else {
+        gate = l.gateProj->forward(y);
+        up = l.upProj->forward(y);
+    }
+    auto mlp = l.downProj->forward(gatedActivation(c, gate, up));
+    if (c.sandwichNorms)
+        mlp = rmsNorm(mlp, l.postFeedforwardNorm, c.rmsNormEps, c.normPlusOne);
     return h + mlp;
 }
 
 at::Tensor LlamaModel::head(const at::Tensor &hidden) const
 {
-    auto normed = rmsNorm(hidden, m_finalNorm, m_config.rmsNormEps);
-    return widened(at::linear(normed, m_lmHead));
+    auto normed = rmsNorm(hidden, m_finalNorm, m_config.rmsNormEps, m_config.normPlusOne);
+    return softcapped(widened(at::linear(normed, m_lmHead)), m_config.finalLogitSoftcap);
 }
 
 at::Tensor LlamaModel::forward(const at::Tensor &ids, KVCache *cache, bool lastOnly)

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "awq/core/error.h"
+#include "awq/io/json_file.h"
 #include "awq/tokenizer/tokenizer.h"
 
 namespace awq {
@@ -17,10 +18,18 @@ namespace fs = std::filesystem;
 
 namespace {
 
+constexpr uint64_t kMaxCalibrationFileBytes = 1ull << 30; // 1 GiB
+
 std::string readWholeFile(const fs::path &path)
 {
     AWQ_CHECK(fs::exists(path), NotFound, path.string(), ": calibration file not found");
     AWQ_CHECK(fs::is_regular_file(path), InvalidArgument, path.string(), ": not a regular file");
+    std::error_code ec;
+    const uint64_t size = fs::file_size(path, ec);
+    AWQ_CHECK(!ec, Io, path.string(), ": cannot read its size (", ec.message(), ")");
+    AWQ_CHECK(size <= kMaxCalibrationFileBytes, InvalidArgument, path.string(), ": ", size,
+              " bytes is too large for calibration text (limit ", kMaxCalibrationFileBytes,
+              " bytes; calibration uses a few hundred records)");
     std::ifstream in(path, std::ios::binary);
     AWQ_CHECK(in, Io, path.string(), ": cannot be opened for reading");
     std::ostringstream text;
@@ -80,12 +89,7 @@ std::vector<std::string> jsonlRecords(const fs::path &path, const std::string &f
     for (size_t i = 0; i < all.size(); ++i) {
         if (stripped(all[i]).empty())
             continue;
-        nlohmann::json j;
-        try {
-            j = nlohmann::json::parse(all[i]);
-        } catch (const nlohmann::json::exception &e) {
-            fail(ErrorCode::Format, path.string(), ":", i + 1, ": not valid JSON (", e.what(), ")");
-        }
+        const nlohmann::json j = parseJsonText(all[i], path.string() + ":" + std::to_string(i + 1));
         AWQ_CHECK(j.is_object(), Format, path.string(), ":", i + 1, ": expected a JSON object per line");
         AWQ_CHECK(j.contains(field), Format, path.string(), ":", i + 1, ": no field '", field,
                   "' (choose the text field with --calib-field)");

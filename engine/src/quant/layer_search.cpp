@@ -61,7 +61,7 @@ std::vector<SearchedGroup> searchLayer(const LayerContext &ctx, LayerWeights &lw
     auto featureOf = [&](const std::string &name) -> at::Tensor & {
         if (name == "self_attn.o_proj")
             return in.attn;
-        if (name == "mlp.gate_proj" || name == "mlp.up_proj")
+        if (name == "mlp.gate_proj" || name == "mlp.up_proj" || name == "mlp.gate_up_proj")
             return in.y;
         if (name == "mlp.down_proj")
             return in.act;
@@ -81,36 +81,43 @@ std::vector<SearchedGroup> searchLayer(const LayerContext &ctx, LayerWeights &lw
         return flat.slice(0, 0, n, (n + want - 1) / want);
     };
 
+    // phi3 (AWQ-SPEC §1.4): qkv_proj and gate_up_proj take the place of q/k/v and gate/up,
+    // and the v -> o and up -> down groups fold into their last rows (the v and up slices).
+    const ModelConfig &c = *ctx.config;
+    const bool fused = c.fusedProjections;
     std::vector<Plan> plans;
     const at::Tensor xs1 = searchBlocks(in.x1);
     plans.push_back({"input_layernorm",
-                     {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"},
+                     fused ? std::vector<std::string>{"self_attn.qkv_proj"}
+                           : std::vector<std::string>{"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"},
                      [&, xs1](const std::map<std::string, at::Tensor> &w) {
-                         return attentionBlock(ctx, xs1, w.at("self_attn.q_proj"), lw.b("self_attn.q_proj"),
-                                               w.at("self_attn.k_proj"), lw.b("self_attn.k_proj"),
-                                               w.at("self_attn.v_proj"), lw.b("self_attn.v_proj"),
-                                               w.at("self_attn.o_proj"));
+                         const Projections p = splitProjections(c, w, lw);
+                         return attentionBlock(ctx, xs1, p.wq, p.bq, p.wk, p.bk, p.wv, p.bv, w.at("self_attn.o_proj"),
+                                               lw);
                      },
                      in.x1});
-    // v -> o only without GQA: with fewer KV heads the scales would not line up.
-    if (lw.weight.at("self_attn.v_proj").sizes() == lw.weight.at("self_attn.o_proj").sizes()) {
+    // v -> o only without GQA (v_proj and o_proj of the same shape): with fewer KV heads the
+    // scales would not line up.
+    if (c.kvDim() == c.hiddenSize && c.numHeads * c.headDim == c.hiddenSize) {
         const at::Tensor as = searchTokens(in.attn);
-        plans.push_back({"self_attn.v_proj",
+        plans.push_back({fused ? "self_attn.qkv_proj" : "self_attn.v_proj",
                          {"self_attn.o_proj"},
                          [as](const std::map<std::string, at::Tensor> &w) { return at::linear(as, w.at("self_attn.o_proj")); },
                          in.attn});
     }
     const at::Tensor ys = searchTokens(in.y);
-    plans.push_back({"post_attention_layernorm",
-                     {"mlp.gate_proj", "mlp.up_proj"},
+    const std::string mlpNorm = mlpNormName(*ctx.config); // gemma2: pre_feedforward_layernorm
+    plans.push_back({mlpNorm,
+                     fused ? std::vector<std::string>{"mlp.gate_up_proj"}
+                           : std::vector<std::string>{"mlp.gate_proj", "mlp.up_proj"},
                      [&, ys](const std::map<std::string, at::Tensor> &w) {
-                         auto act = mlpCore(ys, w.at("mlp.gate_proj"), lw.b("mlp.gate_proj"), w.at("mlp.up_proj"),
-                                            lw.b("mlp.up_proj"));
+                         const Projections p = splitProjections(c, w, lw);
+                         auto act = mlpCore(ctx, ys, p.wg, p.bg, p.wu, p.bu);
                          return linear(act, w.at("mlp.down_proj"), lw.b("mlp.down_proj"));
                      },
                      in.y});
     const at::Tensor acts = searchTokens(in.act);
-    plans.push_back({"mlp.up_proj",
+    plans.push_back({fused ? "mlp.gate_up_proj" : "mlp.up_proj",
                      {"mlp.down_proj"},
                      [acts](const std::map<std::string, at::Tensor> &w) { return at::linear(acts, w.at("mlp.down_proj")); },
                      in.act});
@@ -156,14 +163,16 @@ std::vector<SearchedGroup> searchLayer(const LayerContext &ctx, LayerWeights &lw
         const at::Tensor &s = scales[g];
         const std::string &prevOp = searched[g].prevOp;
         if (prevOp == "input_layernorm") {
-            lw.inputNorm.div_(s);
-        } else if (prevOp == "post_attention_layernorm") {
-            lw.postNorm.div_(s);
+            divideNorm(*ctx.config, lw.inputNorm, s);
+        } else if (prevOp == mlpNorm) {
+            divideNorm(*ctx.config, lw.postNorm, s);
         } else {
             at::Tensor &prev = lw.w(prevOp);
             prev.narrow(0, prev.size(0) - s.size(0), s.size(0)).div_(s.unsqueeze(1));
-            if (lw.bias.count(prevOp))
-                lw.bias.at(prevOp).div_(s);
+            if (lw.bias.count(prevOp)) { // the rows s scales (all of v_proj's; phi3: the v / up slice)
+                at::Tensor &bias = lw.bias.at(prevOp);
+                bias.narrow(0, bias.size(0) - s.size(0), s.size(0)).div_(s);
+            }
         }
         for (const auto &n : groupLinears[g])
             lw.w(n).mul_(s);

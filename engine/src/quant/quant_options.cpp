@@ -59,7 +59,7 @@ void QuantOptions::validate(const ModelConfig &config) const
               " exceeds the model's max_position_embeddings ", config.maxPositionEmbeddings);
     AWQ_CHECK(!outputFolder.empty(), InvalidArgument, "no output folder given (--out DIR)");
     for (const std::string &pattern : modulesToNotConvert) {
-        const auto &names = llamaLinearNames();
+        const auto &names = linearNames(config);
         const bool matches = !pattern.empty() && std::any_of(names.begin(), names.end(), [&](const std::string &n) {
             return n.find(pattern) != std::string::npos;
         });

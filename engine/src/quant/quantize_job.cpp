@@ -15,6 +15,7 @@
 #include "awq/io/safetensors.h"
 #include "awq/model/config.h"
 #include "awq/nn/linear.h"
+#include "awq/nn/llama_model.h"
 #include "awq/quant/awq_pack.h"
 #include "awq/quant/awq_search.h"
 #include "awq/quant/pseudo_quant.h"
@@ -189,7 +190,7 @@ QuantizeReport quantizeModel(const QuantOptions &requested, const QuantEventFn &
                                              {config.vocabSize, config.hiddenSize}, {at::kFloat, at::kCPU});
         AWQ_CHECK(calib.blocks.max().item<int64_t>() < config.vocabSize, Format, source.string(),
                   ": the tokenizer produces ids beyond the model's vocab_size ", config.vocabSize);
-        hidden = at::embedding(embed, calib.blocks);
+        hidden = scaleEmbeddings(config, at::embedding(embed, calib.blocks)); // gemma: times sqrt(hidden)
         store->release("model.embed_tokens.weight");
         ctx = makeLayerContext(config, opt.calibration.seqLen);
         searchIdx = searchBlockIndices(calib.numBlocks(), opt.calibration.seqLen, opt.maxSearchTokens);
@@ -225,7 +226,7 @@ QuantizeReport quantizeModel(const QuantOptions &requested, const QuantEventFn &
         const std::string layerName = "layer " + std::to_string(i + 1) + "/" + std::to_string(config.numLayers);
         LayerWeights lw = loadLayerWeights(*store, config, i);
         std::vector<std::string> active; // linears that get quantized
-        for (const auto &name : llamaLinearNames())
+        for (const auto &name : linearNames(config))
             if (!isExcluded(name, opt.modulesToNotConvert))
                 active.push_back(name);
         auto isActive = [&](const std::string &n) { return std::find(active.begin(), active.end(), n) != active.end(); };
@@ -284,8 +285,18 @@ QuantizeReport quantizeModel(const QuantOptions &requested, const QuantEventFn &
         report.stage(QuantPhase::Packing, report.layerFraction(i, awq ? 0.92 : 0.0), layerName + ": packing", i);
         const std::string prefix = layerPrefix(i);
         add(prefix + "input_layernorm.weight", lw.inputNorm.to(lw.normDtype));
-        add(prefix + "post_attention_layernorm.weight", lw.postNorm.to(lw.normDtype));
-        for (const auto &name : llamaLinearNames()) {
+        add(prefix + mlpNormName(config) + ".weight", lw.postNorm.to(lw.normDtype));
+        // Norms no scale is folded into (qwen3's per-head norms, gemma2's output norms): as stored.
+        std::vector<std::string> unscaled;
+        if (config.qkNorm)
+            unscaled = {"self_attn.q_norm.weight", "self_attn.k_norm.weight"};
+        if (config.sandwichNorms)
+            unscaled = {"post_attention_layernorm.weight", "post_feedforward_layernorm.weight"};
+        for (const auto &norm : unscaled) {
+            add(prefix + norm, store->view(prefix + norm));
+            store->release(prefix + norm);
+        }
+        for (const auto &name : linearNames(config)) {
             cancel.throwIfCancelled();
             const std::string full = prefix + name;
             const at::Tensor &w = lw.weight.at(name);

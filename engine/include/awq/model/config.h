@@ -3,6 +3,7 @@
 // Parsing validates every field it uses and throws Error(Format / UnsupportedModel)
 // naming the file and the field.
 
+#include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -36,8 +37,14 @@ struct QuantizationConfig {
     std::vector<std::string> modulesToNotConvert;
 };
 
+// The MLP's activation: act(gate) * up.
+enum class Activation {
+    Silu,    // "silu" / "swish"
+    GeluTanh // "gelu_pytorch_tanh" (gemma): GELU with the tanh approximation
+};
+
 struct ModelConfig {
-    std::string modelType;    // "llama" | "mistral" | "qwen2"
+    std::string modelType;    // "llama" | "mistral" | "qwen2" | "qwen3" | "gemma" | "gemma2" | "phi3"
     std::string architecture; // architectures[0], e.g. "LlamaForCausalLM"
     int64_t hiddenSize = 0;
     int64_t intermediateSize = 0;
@@ -56,7 +63,22 @@ struct ModelConfig {
     std::string torchDtype = "float32";
     int64_t bosTokenId = -1;
     std::vector<int64_t> eosTokenIds;
-    int64_t slidingWindow = 0; // mistral; 0 = none. Informational: windows are not applied.
+    // mistral / qwen2 / phi3: informational, windows are not applied; gemma2: applied on even layers.
+    int64_t slidingWindow = 0; // 0 = none
+    // Architecture flags (set from model_type by fromJson):
+    bool qkNorm = false;          // qwen3: RMSNorm over each q and k head (q_norm / k_norm, [headDim]) before RoPE
+    bool fusedProjections = false; // phi3: self_attn.qkv_proj ([q; k; v] rows) and mlp.gate_up_proj ([gate; up])
+    bool normPlusOne = false;     // gemma, gemma2: RMSNorm scales by (1 + weight); the checkpoint stores weight
+    bool scaleEmbeddings = false; // gemma, gemma2: embeddings times sqrt(hidden_size), in the model's dtype
+    // gemma2: post_attention_layernorm normalises the attention output before the residual
+    // add, pre_feedforward_layernorm feeds the MLP and post_feedforward_layernorm its output.
+    bool sandwichNorms = false;
+    // Attention scores times this; 0 = 1/sqrt(head_dim) (gemma2: query_pre_attn_scalar^-1/2).
+    double queryScale = 0.0;
+    double attnLogitSoftcap = 0.0;   // gemma2: scores -> cap * tanh(scores / cap); 0 = off
+    double finalLogitSoftcap = 0.0;  // gemma2: logits -> cap * tanh(logits / cap); 0 = off
+    bool alternateSlidingWindow = false; // gemma2: layers 0, 2, 4... attend to the last slidingWindow positions
+    Activation activation = Activation::Silu;
     QuantizationConfig quantization;
 
     // Throws Error(Format) / Error(UnsupportedModel); `source` names the file in messages.
@@ -67,6 +89,16 @@ struct ModelConfig {
     nlohmann::json toJson() const;
 
     int64_t kvDim() const { return numKvHeads * headDim; }
+    // Keys a query at position p of layer `layer` sees: p - window + 1 .. p (0: all).
+    int64_t attentionWindow(int64_t layer) const
+    {
+        return alternateSlidingWindow && layer % 2 == 0 ? slidingWindow : 0;
+    }
+    double attentionScale() const
+    {
+        return queryScale > 0 ? queryScale : 1.0 / std::sqrt(static_cast<double>(headDim));
+    }
+    const char *activationName() const { return activation == Activation::Silu ? "silu" : "gelu_pytorch_tanh"; }
     // Number of parameters (embeddings, all linears, norms, lm_head unless tied).
     int64_t parameterCount() const;
 };

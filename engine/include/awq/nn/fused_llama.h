@@ -10,8 +10,10 @@
 // Prefill (T > 1) uses the same buffers when they are large enough and ATen for the
 // causal attention over the prompt.
 //
-// Float32 on the CPU only. The unfused LlamaModel stays the oracle (tst_fused_llama
-// compares the two). Not thread-safe; one thread drives it.
+// The config's architecture flags are honoured (qwen3 q/k norms; gemma (1 + w) norms,
+// scaled embeddings and tanh-GELU; gemma2's extra norms, soft-capping (attention through a
+// plain loop then) and sliding windows). Float32 on the CPU only. The unfused LlamaModel
+// stays the oracle (tst_fused_llama compares the two). Not thread-safe; one thread drives it.
 
 #include <cstdint>
 #include <memory>
@@ -68,7 +70,7 @@ private:
     };
     Buffers makeBuffers(int64_t rows) const;
     void layerStep(Layer &layer, int64_t layerIndex, Buffers &buf, int64_t t);
-    void attention(int64_t layerIndex, Buffers &buf, int64_t t);
+    void attention(const Layer &layer, int64_t layerIndex, Buffers &buf, int64_t t);
 
     ModelConfig m_config;
     at::Tensor m_embed, m_finalNorm;
