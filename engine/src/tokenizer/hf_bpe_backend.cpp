@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "awq/core/error.h"
+#include "awq/io/json_file.h"
 #include "unicode_text.h"
 
 namespace awq {
@@ -51,14 +52,8 @@ HfBpeBackend::HfBpeBackend(const fs::path &file)
 {
     const std::string where = file.string();
     AWQ_CHECK(fs::is_regular_file(file), NotFound, where, ": not found");
-    std::ifstream in(file, std::ios::binary);
-    AWQ_CHECK(in, Io, where, ": cannot be opened for reading");
-    json root;
-    try {
-        root = json::parse(in);
-    } catch (const json::exception &e) {
-        fail(ErrorCode::Format, where, ": not valid JSON (", e.what(), ")");
-    }
+    // The shared reader: size and nesting limits, FIFOs refused (the file is untrusted).
+    const json root = readJsonFile(file);
     AWQ_CHECK(root.is_object(), Format, where, ": expected a JSON object");
     AWQ_CHECK(root.contains("model") && root["model"].is_object(), Format, where,
               ": has no 'model' object (the tokenizer's vocabulary and merges)");

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "awq/core/error.h"
+#include "awq/io/json_file.h"
 #include "spm_loader.h"
 #include "tokenizer_model.h"
 
@@ -73,14 +74,7 @@ std::unique_ptr<Tokenizer> Tokenizer::load(const fs::path &folder)
 void Tokenizer::applyTokenizerConfig(const fs::path &configPath)
 {
     const std::string where = configPath.string();
-    std::ifstream in(configPath, std::ios::binary);
-    AWQ_CHECK(in, Io, where, ": cannot be opened for reading");
-    nlohmann::json config;
-    try {
-        config = nlohmann::json::parse(in);
-    } catch (const nlohmann::json::exception &e) {
-        fail(ErrorCode::Format, where, ": not valid JSON (", e.what(), ")");
-    }
+    const nlohmann::json config = readJsonFile(configPath); // size and nesting limits (untrusted file)
     AWQ_CHECK(config.is_object(), Format, where, ": expected a JSON object");
     auto special = [&](const char *key, int32_t &id, std::string &text) {
         if (!config.contains(key))
