@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "awq/core/error.h"
+#include "tokenizer/unicode_text.h" // appendUtf8, shared with the tokenizer
 
 namespace awq::chat::jinja {
 
@@ -18,25 +19,6 @@ namespace {
 bool isSpace(char c)
 {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
-
-void appendUtf8(std::string &out, uint32_t cp)
-{
-    if (cp < 0x80) {
-        out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-        out += static_cast<char>(0xC0 | (cp >> 6));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-        out += static_cast<char>(0xE0 | (cp >> 12));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-        out += static_cast<char>(0xF0 | (cp >> 18));
-        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    }
 }
 
 class Lexer
@@ -279,7 +261,7 @@ private:
                 const std::string hex = m_src.substr(i + 1, width);
                 if (hex.size() != width || !std::all_of(hex.begin(), hex.end(), [](char h) { return std::isxdigit(static_cast<unsigned char>(h)); }))
                     error(i - 1, std::string("bad \\") + e + " escape in a string");
-                appendUtf8(value, static_cast<uint32_t>(std::strtoul(hex.c_str(), nullptr, 16)));
+                unicode::appendUtf8(value, static_cast<char32_t>(std::strtoul(hex.c_str(), nullptr, 16)));
                 i += width;
                 break;
             }

@@ -237,7 +237,7 @@ ModelConfig ModelConfig::fromJson(const json &j, const std::string &source)
 
     c.qkNorm = c.modelType == "qwen3";
     c.fusedProjections = c.modelType == "phi3";
-    // Phi-3.5-MoE / Phi-4-mini style partial rotary embeddings are not implemented.
+    // RoPE over part of each head (Phi-3.5-MoE, Phi-4-mini) is refused with this message.
     const double rotary = f.numberOr("partial_rotary_factor", 1.0, 0.0, 1.0);
     AWQ_CHECK(rotary == 1.0, UnsupportedModel, source, ": partial_rotary_factor ", rotary,
               " is not supported (RoPE over the whole head only)");
