@@ -101,6 +101,12 @@ QuantConfigPage::QuantConfigPage(QuantizeWizard *wizard) : QWizardPage(wizard), 
                                       this);
     m_duoScalingCheck->setObjectName(QStringLiteral("duoScalingCheck"));
     m_duoScalingCheck->setChecked(true);
+    // Not remembered: a safety check that is off once should not stay off.
+    m_memoryCheck = new QCheckBox(tr("Refuse to start when the estimated peak memory exceeds what is free"), this);
+    m_memoryCheck->setObjectName(QStringLiteral("memoryCheck"));
+    m_memoryCheck->setChecked(true);
+    m_memoryCheck->setToolTip(tr("The estimate is shown on the Model and Calibration pages. Off: try anyway (the "
+                                 "system may swap heavily or stop the run)."));
     auto *advanced = new QGroupBox(tr("Advanced"), this);
     advanced->setObjectName(QStringLiteral("advancedBox"));
     auto *advancedForm = new QFormLayout(advanced);
@@ -108,6 +114,7 @@ QuantConfigPage::QuantConfigPage(QuantizeWizard *wizard) : QWizardPage(wizard), 
     advancedForm->addRow(tr("Scale grid:"), m_gridSpin);
     advancedForm->addRow(tr("Search tokens:"), m_searchTokensSpin);
     advancedForm->addRow(QString(), m_duoScalingCheck);
+    advancedForm->addRow(QString(), m_memoryCheck);
 
     m_statusLabel = makeStatusLabel(QStringLiteral("configStatusLabel"), this);
 
@@ -175,6 +182,7 @@ void QuantConfigPage::apply(awq::QuantOptions &options) const
     options.nGrid = m_gridSpin->value();
     options.maxSearchTokens = m_searchTokensSpin->value();
     options.duoScaling = m_duoScalingCheck->isChecked();
+    options.checkMemory = m_memoryCheck->isChecked();
 }
 
 void QuantConfigPage::load(const awq::QuantOptions &o)

@@ -122,6 +122,7 @@ private:
     QSpinBox *m_gridSpin = nullptr;
     QSpinBox *m_searchTokensSpin = nullptr;
     QCheckBox *m_duoScalingCheck = nullptr;
+    QCheckBox *m_memoryCheck = nullptr;
     QLabel *m_statusLabel = nullptr;
     QString m_error;
 };

@@ -7,7 +7,6 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <iostream>
 
 #include <nlohmann/json.hpp>
@@ -18,6 +17,7 @@
 #include "awq/bench/synthetic_model.h"
 #include "awq/core/cancel.h"
 #include "awq/core/error.h"
+#include "awq/io/atomic_file.h"
 #include "awq/runtime/threads.h"
 #include "cli_args.h"
 #include "commands.h"
@@ -57,11 +57,7 @@ std::string knownShapes()
 
 void writeText(const std::string &path, const std::string &text)
 {
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    AWQ_CHECK(out, Io, path, ": cannot be opened for writing");
-    out << text;
-    out.close();
-    AWQ_CHECK(out, Io, path, ": writing failed");
+    writeFileAtomically(path, text); // a failed write keeps an earlier report intact
     std::fprintf(stderr, "wrote %s\n", path.c_str());
 }
 

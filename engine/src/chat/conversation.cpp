@@ -1,6 +1,5 @@
 #include "awq/chat/conversation.h"
 
-#include <unistd.h>
 
 #include <cmath>
 #include <cstdio>
@@ -209,27 +208,10 @@ Conversation conversationFromJson(const nlohmann::json &json, const std::string 
 void saveConversation(const Conversation &conversation, const fs::path &file)
 {
     AWQ_CHECK(!file.filename().empty(), InvalidArgument, file.string(), ": not a file name");
-    const fs::path folder = file.has_parent_path() ? file.parent_path() : fs::path(".");
-    // The same pattern as OutputFolder: a hidden sibling, renamed into place when complete.
-    const fs::path partial = folder / ("." + file.filename().string() + ".partial-" + std::to_string(::getpid()));
-    const auto discardPartial = [&] {
-        std::error_code ignored;
-        fs::remove(partial, ignored);
-    };
     try {
-        writeJsonFile(partial, toJson(conversation));
+        writeJsonFile(file, toJson(conversation)); // atomic: an existing save stays intact on failure
     } catch (const Error &e) {
-        discardPartial();
         fail(ErrorCode::Io, file.string(), ": cannot save the conversation (", e.what(), ")");
-    } catch (const nlohmann::json::exception &e) {
-        discardPartial();
-        fail(ErrorCode::Io, file.string(), ": cannot save the conversation (", e.what(), ")");
-    }
-    std::error_code ec;
-    fs::rename(partial, file, ec);
-    if (ec) {
-        discardPartial();
-        fail(ErrorCode::Io, file.string(), ": cannot save the conversation (", ec.message(), ")");
     }
 }
 

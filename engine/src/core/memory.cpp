@@ -2,6 +2,7 @@
 
 #include <malloc.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 
@@ -29,6 +30,19 @@ uint64_t procKilobytes(const char *file, const char *key)
     return value;
 }
 
+// A cgroup file holding one number ("max" or a missing file: 0, no limit).
+uint64_t cgroupNumber(const char *file)
+{
+    std::FILE *f = std::fopen(file, "r");
+    if (!f)
+        return 0;
+    unsigned long long value = 0;
+    const bool ok = std::fscanf(f, "%llu", &value) == 1;
+    std::fclose(f);
+    // cgroup v1 writes "no limit" as a huge page-rounded number.
+    return ok && value < (1ull << 60) ? static_cast<uint64_t>(value) : 0;
+}
+
 uint64_t statusKilobytes(const char *key)
 {
     return procKilobytes("/proc/self/status", key);
@@ -39,7 +53,19 @@ uint64_t currentRssBytes() { return statusKilobytes("VmRSS"); }
 
 SystemMemory systemMemory()
 {
-    return {procKilobytes("/proc/meminfo", "MemTotal"), procKilobytes("/proc/meminfo", "MemAvailable")};
+    SystemMemory m{procKilobytes("/proc/meminfo", "MemTotal"), procKilobytes("/proc/meminfo", "MemAvailable"),
+                   procKilobytes("/proc/meminfo", "SwapFree")};
+    uint64_t limit = cgroupNumber("/sys/fs/cgroup/memory.max"), used = cgroupNumber("/sys/fs/cgroup/memory.current");
+    if (limit == 0) {
+        limit = cgroupNumber("/sys/fs/cgroup/memory/memory.limit_in_bytes");
+        used = cgroupNumber("/sys/fs/cgroup/memory/memory.usage_in_bytes");
+    }
+    if (limit > 0) {
+        m.totalBytes = m.totalBytes ? std::min(m.totalBytes, limit) : limit;
+        const uint64_t left = limit > used ? limit - used : 0;
+        m.availableBytes = m.availableBytes ? std::min(m.availableBytes, left) : left;
+    }
+    return m;
 }
 
 void configureAllocator()

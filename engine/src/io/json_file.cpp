@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "awq/core/error.h"
+#include "awq/io/atomic_file.h"
 
 namespace awq {
 
@@ -33,11 +34,13 @@ nlohmann::json readJsonFile(const fs::path &path)
 
 void writeJsonFile(const fs::path &path, const nlohmann::json &value)
 {
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    AWQ_CHECK(out, Io, path.string(), ": cannot be created");
-    out << value.dump(2) << "\n";
-    out.flush();
-    AWQ_CHECK(out.good(), Io, path.string(), ": write failed (disk full?)");
+    std::string text;
+    try {
+        text = value.dump(2) + "\n";
+    } catch (const nlohmann::json::exception &e) { // a string that is not valid UTF-8
+        fail(ErrorCode::InvalidArgument, path.string(), ": cannot be written as JSON (", e.what(), ")");
+    }
+    writeFileAtomically(path, text);
 }
 
 nlohmann::json parseJsonText(std::string_view text, const std::string &source, bool rejectDuplicateKeys)

@@ -91,6 +91,7 @@ std::unique_ptr<SafetensorsFile> SafetensorsFile::open(const std::filesystem::pa
     AWQ_CHECK(::fstat(file->m_fd, &st) == 0, Io, name, ": cannot stat (", std::strerror(errno), ")");
     AWQ_CHECK(S_ISREG(st.st_mode), Format, name, ": not a regular file");
     file->m_size = static_cast<uint64_t>(st.st_size);
+    file->m_mtimeNanoseconds = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
     AWQ_CHECK(file->m_size >= 8, Format, name, ": file is ", file->m_size,
               " bytes, too short for a safetensors header (truncated?)");
 
@@ -204,9 +205,20 @@ const uint8_t *SafetensorsFile::data(const std::string &name) const
     return m_map + info(name).fileOffset;
 }
 
+void SafetensorsFile::checkUnchanged() const
+{
+    struct stat st {};
+    AWQ_CHECK(::fstat(m_fd, &st) == 0, Io, m_path.string(), ": cannot stat (", std::strerror(errno), ")");
+    const int64_t mtime = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+    AWQ_CHECK(static_cast<uint64_t>(st.st_size) == m_size && mtime == m_mtimeNanoseconds, Io, m_path.string(),
+              ": the file changed on disk while it was being read (", m_size, " bytes when opened, ", st.st_size,
+              " now); the model folder must not change during a run, start again");
+}
+
 at::Tensor SafetensorsFile::view(const std::string &name) const
 {
     const TensorInfo &t = info(name);
+    checkUnchanged();
     const auto type = toScalarType(t.dtype);
     if (t.byteSize == 0)
         return at::empty(t.shape, at::TensorOptions().dtype(type));

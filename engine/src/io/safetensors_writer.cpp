@@ -22,14 +22,15 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// A FILE* that names its path in every error and closes on destruction.
+// A FILE* at a temporary `path` that names the file the user will see, `shownAs`, in every
+// error, and closes on destruction.
 class OutFile
 {
 public:
-    explicit OutFile(fs::path path) : m_path(std::move(path))
+    OutFile(fs::path path, const fs::path &shownAs) : m_path(std::move(path)), m_shownAs(shownAs.string())
     {
         m_file = std::fopen(m_path.c_str(), "wb");
-        AWQ_CHECK(m_file, Io, m_path.string(), ": cannot create (", std::strerror(errno), ")");
+        AWQ_CHECK(m_file, Io, m_shownAs, ": cannot create (", std::strerror(errno), ")");
     }
     ~OutFile()
     {
@@ -39,7 +40,7 @@ public:
     void write(const void *data, size_t bytes)
     {
         if (bytes && std::fwrite(data, 1, bytes, m_file) != bytes)
-            fail(ErrorCode::Io, m_path.string(), ": write failed (", std::strerror(errno), ")");
+            fail(ErrorCode::Io, m_shownAs, ": write failed (", std::strerror(errno), ")");
     }
     // Flushes to disk and closes; errors such as a full disk surface here at the latest.
     void commit()
@@ -48,12 +49,13 @@ public:
         const int err = errno;
         const bool closed = std::fclose(m_file) == 0;
         m_file = nullptr;
-        AWQ_CHECK(ok && closed, Io, m_path.string(), ": write failed (", std::strerror(ok ? errno : err), ")");
+        AWQ_CHECK(ok && closed, Io, m_shownAs, ": write failed (", std::strerror(ok ? errno : err), ")");
     }
     const fs::path &path() const { return m_path; }
 
 private:
     fs::path m_path;
+    std::string m_shownAs;
     FILE *m_file = nullptr;
 };
 
@@ -134,7 +136,8 @@ void SafetensorsWriter::add(const std::string &name, const at::Tensor &tensor)
     if (w.shards.empty() || (!w.shards.back().entries.empty() && w.shards.back().bytes + bytes > w.options.maxShardBytes)) {
         Impl::Shard shard;
         shard.dataPath = w.temporary(w.options.baseName + "-data-" + std::to_string(w.shards.size()));
-        shard.data = std::make_unique<OutFile>(shard.dataPath);
+        // The shard's final name depends on how many there will be; errors show the first.
+        shard.data = std::make_unique<OutFile>(shard.dataPath, w.folder / shardName(w.options.baseName, 0, 1));
         w.shards.push_back(std::move(shard));
     }
     Impl::Shard &shard = w.shards.back();
@@ -171,7 +174,7 @@ std::vector<fs::path> SafetensorsWriter::finish()
             for (int b = 0; b < 8; ++b)
                 length[b] = static_cast<uint8_t>((static_cast<uint64_t>(text.size()) >> (8 * b)) & 0xFF);
 
-            OutFile out(w.temporary(finalName));
+            OutFile out(w.temporary(finalName), w.folder / finalName);
             out.write(length, 8);
             out.write(text.data(), text.size());
             FILE *in = std::fopen(shard.dataPath.c_str(), "rb");
@@ -190,7 +193,7 @@ std::vector<fs::path> SafetensorsWriter::finish()
         const std::string indexName = w.options.baseName + ".safetensors.index.json";
         if (count > 1) {
             nlohmann::json index = {{"metadata", {{"total_size", totalSize}}}, {"weight_map", weightMap}};
-            OutFile out(w.temporary(indexName));
+            OutFile out(w.temporary(indexName), w.folder / indexName);
             const std::string text = index.dump(2) + "\n";
             out.write(text.data(), text.size());
             out.commit();

@@ -80,18 +80,37 @@ const char *mlpNormName(const ModelConfig &config)
     return config.sandwichNorms ? "pre_feedforward_layernorm" : "post_attention_layernorm";
 }
 
+// NaN or infinite weights in the source would silently poison the scale search and give a
+// checkpoint that generates garbage: refused, naming the tensor.
+void requireFinite(const WeightStore &store, const std::string &name, const at::Tensor &t)
+{
+    const at::Tensor bad = at::logical_not(at::isfinite(t));
+    const int64_t count = bad.sum().item<int64_t>();
+    if (count == 0)
+        return;
+    const int64_t first = bad.flatten().nonzero()[0][0].item<int64_t>();
+    fail(ErrorCode::Format, store.fileOf(name).path().string(), ": tensor '", name, "' holds ", count,
+         " NaN or infinite value", count == 1 ? "" : "s", " (the first at flat index ", first,
+         "); the model file is damaged, and quantizing it would give a broken checkpoint");
+}
+
 LayerWeights loadLayerWeights(const WeightStore &store, const ModelConfig &c, int64_t layer)
 {
     const std::string p = layerPrefix(layer);
     const TensorTarget f32{at::kFloat, at::kCPU};
     const int64_t qOut = c.numHeads * c.headDim;
+    const auto load = [&store, &f32](const std::string &name, at::IntArrayRef shape) {
+        at::Tensor t = loadChecked(store, name, shape, f32);
+        requireFinite(store, name, t);
+        return t;
+    };
     LayerWeights l;
     l.index = layer;
-    l.inputNorm = loadChecked(store, p + "input_layernorm.weight", {c.hiddenSize}, f32);
-    l.postNorm = loadChecked(store, p + mlpNormName(c) + ".weight", {c.hiddenSize}, f32);
+    l.inputNorm = load(p + "input_layernorm.weight", {c.hiddenSize});
+    l.postNorm = load(p + mlpNormName(c) + ".weight", {c.hiddenSize});
     if (c.sandwichNorms) { // read only: the output copies them unchanged from the store
-        l.attnOutNorm = loadChecked(store, p + "post_attention_layernorm.weight", {c.hiddenSize}, f32);
-        l.mlpOutNorm = loadChecked(store, p + "post_feedforward_layernorm.weight", {c.hiddenSize}, f32);
+        l.attnOutNorm = load(p + "post_attention_layernorm.weight", {c.hiddenSize});
+        l.mlpOutNorm = load(p + "post_feedforward_layernorm.weight", {c.hiddenSize});
     }
     l.normDtype = toScalarType(store.info(p + "input_layernorm.weight").dtype);
     const std::map<std::string, std::pair<int64_t, int64_t>> shapes = {
@@ -106,14 +125,14 @@ LayerWeights loadLayerWeights(const WeightStore &store, const ModelConfig &c, in
         const std::string full = p + name;
         AWQ_CHECK(!store.contains(full + ".qweight"), InvalidArgument, store.folder().string(), ": '", full,
                   "' is already quantized; AWQ needs a full-precision model");
-        l.weight[name] = loadChecked(store, full + ".weight", {out, in}, f32);
+        l.weight[name] = load(full + ".weight", {out, in});
         store.release(full + ".weight");
         if (store.contains(full + ".bias"))
-            l.bias[name] = loadChecked(store, full + ".bias", {out}, f32);
+            l.bias[name] = load(full + ".bias", {out});
     }
     if (c.qkNorm) { // read only: the output copies them unchanged from the store
-        l.qNorm = loadChecked(store, p + "self_attn.q_norm.weight", {c.headDim}, f32);
-        l.kNorm = loadChecked(store, p + "self_attn.k_norm.weight", {c.headDim}, f32);
+        l.qNorm = load(p + "self_attn.q_norm.weight", {c.headDim});
+        l.kNorm = load(p + "self_attn.k_norm.weight", {c.headDim});
     }
     store.release(p + "input_layernorm.weight");
     store.release(p + mlpNormName(c) + ".weight");

@@ -47,7 +47,11 @@ std::string layerPrefix(int64_t layer);
 // The norm in front of the MLP: "post_attention_layernorm" or (gemma2) "pre_feedforward_layernorm".
 const char *mlpNormName(const ModelConfig &config);
 
-// Reads layer `layer` from the store (shapes checked against the config), as float32.
+// Throws Error(Format) naming the tensor and its file when `t` holds a NaN or an infinity.
+void requireFinite(const WeightStore &store, const std::string &name, const at::Tensor &t);
+
+// Reads layer `layer` from the store (shapes checked against the config, values finite), as
+// float32.
 LayerWeights loadLayerWeights(const WeightStore &store, const ModelConfig &config, int64_t layer);
 
 // The q/k/v and gate/up weights and biases of a layer whose linears are `w` (name -> [out, in];

@@ -3,9 +3,11 @@
 // a hidden sibling ".<name>.partial-<pid>"; commit() renames it into place (an existing
 // folder, allowed only with overwrite, is replaced at that moment and not before). If the
 // object is destroyed without commit() — an error, a cancel — the partial folder is removed
-// and the final path is untouched.
+// and the final path is untouched. Hidden siblings left by a run that was killed (their
+// process id no longer alive) are removed when the next run for the same name starts.
 
 #include <filesystem>
+#include <string>
 
 namespace awq {
 
@@ -22,6 +24,9 @@ public:
     const std::filesystem::path &path() const { return m_partial; } // where to write
     const std::filesystem::path &finalPath() const { return m_final; }
     void commit();
+    // Removes the partial folder now (the destructor does the same, silently). Returns ""
+    // when it is gone, else a sentence for the user naming what was left and why.
+    std::string discard() noexcept;
 
 private:
     std::filesystem::path m_final, m_partial;

@@ -11,9 +11,12 @@
 
 #include "awq/core/error.h"
 #include "awq/core/memory.h"
+#include "awq/io/atomic_file.h"
 #include "awq/io/json_file.h"
 #include "awq/io/safetensors.h"
 #include "awq/model/config.h"
+#include "awq/model/memory_estimate.h"
+#include "awq/model/model_info.h"
 #include "awq/nn/linear.h"
 #include "awq/nn/llama_model.h"
 #include "awq/quant/awq_pack.h"
@@ -102,11 +105,19 @@ at::Tensor searchBlockIndices(int64_t blocks, int64_t seqLen, int64_t maxSearchT
 
 
 // Tokenizer files, generation_config.json, chat templates...: every plain file of the
-// source folder except weights, config.json, model cards and earlier provenance.
+// source folder except weights, config.json, model cards and earlier provenance. Done
+// when the run starts, so that the output describes the folder as it was then even if
+// it changes or disappears later (the weight files stay readable through their open
+// descriptors).
 void copySideFiles(const fs::path &from, const fs::path &to)
 {
-    for (const auto &entry : fs::directory_iterator(from)) {
-        if (!entry.is_regular_file())
+    std::error_code ec;
+    fs::directory_iterator it(from, ec);
+    AWQ_CHECK(!ec, Io, from.string(), ": cannot list the model folder (", ec.message(), ")");
+    for (; it != fs::directory_iterator(); it.increment(ec)) {
+        AWQ_CHECK(!ec, Io, from.string(), ": cannot list the model folder (", ec.message(), ")");
+        const fs::directory_entry &entry = *it;
+        if (!entry.is_regular_file(ec))
             continue;
         const std::string name = entry.path().filename().string();
         const std::string ext = entry.path().extension().string();
@@ -114,11 +125,31 @@ void copySideFiles(const fs::path &from, const fs::path &to)
             || name == "model.safetensors.index.json" || name == "pytorch_model.bin.index.json"
             || name == "config.json" || name == "quant_config.json" || name == "README.md" || name == kProvenanceFile)
             continue;
-        std::error_code ec;
-        fs::copy_file(entry.path(), to / name, fs::copy_options::overwrite_existing, ec);
-        AWQ_CHECK(!ec, Io, (to / name).string(), ": cannot copy from ", entry.path().string(), " (", ec.message(),
-                  ")");
+        copyFileAtomically(entry.path(), to / name);
     }
+}
+
+// See QuantOptions::checkMemory.
+void checkMemoryFits(const ModelConfig &config, const QuantOptions &opt, int64_t calibrationTokens)
+{
+    const uint64_t need = estimateMemory(config, opt.quantizer.groupSize, calibrationTokens).quantizeCpu;
+    uint64_t have = opt.memoryLimitBytes;
+    std::string what = "the memory limit set for this run";
+    if (have == 0) {
+        const SystemMemory machine = systemMemory();
+        if (machine.availableBytes == 0)
+            return; // unknown: nothing to compare with
+        // The estimate includes this process as it is now; what is available excludes it.
+        have = machine.availableBytes + machine.swapFreeBytes + std::min(currentRssBytes(), need);
+        what = machine.swapFreeBytes ? "available (free RAM and swap)" : "available (free RAM; no free swap)";
+    }
+    AWQ_CHECK(need <= have, OutOfMemory, (opt.modelFolder / "config.json").string(), ": quantizing this model needs about ",
+              formatBytes(need), " of memory",
+              calibrationTokens > 0 ? " (estimated for " + std::to_string(calibrationTokens) + " calibration tokens)" : "",
+              ", but ",
+              formatBytes(have), " is ", what,
+              ". Close other programs, use fewer calibration samples or a shorter sequence length, or turn the memory "
+              "check off to try anyway (the wizard's Advanced options; awq quantize --no-memory-check)");
 }
 
 std::string isoTimeNow()
@@ -148,25 +179,18 @@ json optionsJson(const QuantOptions &o)
             {"modules_to_not_convert", o.modulesToNotConvert}};
 }
 
-} // namespace
-
-QuantizeReport quantizeModel(const QuantOptions &requested, const QuantEventFn &onEvent, const CancelToken &cancel)
+// The run proper, writing into `output` (committed at the end).
+QuantizeReport quantizeInto(OutputFolder &output, const QuantOptions &opt, const ModelConfig &config,
+                            const QuantEventFn &onEvent, const CancelToken &cancel, Clock::time_point start)
 {
-    const auto start = Clock::now();
-    configureThreads(requested.threads);
-    const fs::path source = requested.modelFolder;
-    AWQ_CHECK(fs::is_directory(source), NotFound, source.string(), ": model folder not found");
-    const ModelConfig config = ModelConfig::load(source);
-    QuantOptions opt = requested;
-    if (opt.calibration.seqLen == 0) // AutoAWQ's 512, or the model's whole context when shorter
-        opt.calibration.seqLen = std::min<int64_t>(512, config.maxPositionEmbeddings);
-    AWQ_CHECK(!config.quantization.present, InvalidArgument, (source / "config.json").string(),
-              ": the model is already quantized (quantization_config is present); AWQ needs a full-precision model");
-    opt.validate(config);
-    OutputFolder output(opt.outputFolder, opt.overwrite); // refuses an existing folder before any work
+    const fs::path source = opt.modelFolder;
     Reporter report(onEvent, config.numLayers);
     report.stage(QuantPhase::Loading, 0.0, "reading " + source.string());
 
+    // Everything but the weights is read now: a folder that changes or disappears during the
+    // run cannot make the output inconsistent (the weight files stay open).
+    json cfg = readJsonFile(source / "config.json");
+    copySideFiles(source, output.path());
     auto store = WeightStore::openFolder(source);
     auto tokenizer = Tokenizer::load(source);
     const bool awq = opt.method == QuantMethod::Awq;
@@ -181,15 +205,20 @@ QuantizeReport quantizeModel(const QuantOptions &requested, const QuantEventFn &
     at::Tensor hidden;     // [B, L, hidden] float32: the input of the current layer
     at::Tensor searchIdx;  // blocks used for the scale-search loss
     LayerContext ctx;
+    if (!awq && opt.checkMemory)
+        checkMemoryFits(config, opt, 0);
     if (awq) {
         const auto t0 = Clock::now();
         report.stage(QuantPhase::Calibrating, 0.01, "tokenizing calibration data");
         const CalibrationData calib = buildCalibration(opt.calibration, *tokenizer);
         cancel.throwIfCancelled();
+        if (opt.checkMemory)
+            checkMemoryFits(config, opt, calib.tokensUsed);
         const at::Tensor embed = loadChecked(*store, "model.embed_tokens.weight",
                                              {config.vocabSize, config.hiddenSize}, {at::kFloat, at::kCPU});
         AWQ_CHECK(calib.blocks.max().item<int64_t>() < config.vocabSize, Format, source.string(),
                   ": the tokenizer produces ids beyond the model's vocab_size ", config.vocabSize);
+        requireFinite(*store, "model.embed_tokens.weight", embed);
         hidden = scaleEmbeddings(config, at::embedding(embed, calib.blocks)); // gemma: times sqrt(hidden)
         store->release("model.embed_tokens.weight");
         ctx = makeLayerContext(config, opt.calibration.seqLen);
@@ -346,7 +375,6 @@ QuantizeReport quantizeModel(const QuantOptions &requested, const QuantEventFn &
     for (const auto &f : files)
         result.outputBytes += fs::file_size(output.path() / f.filename());
 
-    json cfg = readJsonFile(source / "config.json");
     if (opt.format == OutputFormat::Packed) {
         cfg["quantization_config"] = {{"quant_method", "awq"},
                                       {"zero_point", spec.zeroPoint},
@@ -359,7 +387,6 @@ QuantizeReport quantizeModel(const QuantOptions &requested, const QuantEventFn &
         cfg["torch_dtype"] = "float16";
     }
     writeJsonFile(output.path() / "config.json", cfg);
-    copySideFiles(source, output.path());
     cancel.throwIfCancelled();
 
     result.writeSeconds = secondsSince(writeStart);
@@ -386,6 +413,41 @@ QuantizeReport quantizeModel(const QuantOptions &requested, const QuantEventFn &
     result.outputFolder = output.finalPath();
     report.stage(QuantPhase::Done, 1.0, "wrote " + result.outputFolder.string());
     return result;
+}
+
+} // namespace
+
+QuantizeReport quantizeModel(const QuantOptions &requested, const QuantEventFn &onEvent, const CancelToken &cancel)
+{
+    const auto start = Clock::now();
+    configureThreads(requested.threads);
+    const fs::path source = requested.modelFolder;
+    AWQ_CHECK(fs::is_directory(source), NotFound, source.string(), ": model folder not found");
+    const ModelConfig config = ModelConfig::load(source);
+    QuantOptions opt = requested;
+    if (opt.calibration.seqLen == 0) // AutoAWQ's 512, or the model's whole context when shorter
+        opt.calibration.seqLen = std::min<int64_t>(512, config.maxPositionEmbeddings);
+    AWQ_CHECK(!config.quantization.present, InvalidArgument, (source / "config.json").string(),
+              ": the model is already quantized (quantization_config is present); AWQ needs a full-precision model");
+    opt.validate(config);
+    OutputFolder output(opt.outputFolder, opt.overwrite); // refuses an existing folder before any work
+    // Whatever goes wrong, the incomplete output is removed before the error reaches the
+    // caller, and the error says so when even that fails (a folder turned read-only).
+    auto withLeftovers = [&](ErrorCode code, const std::string &message) {
+        const std::string left = output.discard();
+        return Error(code, left.empty() ? message : message + "; " + left);
+    };
+    try {
+        return quantizeInto(output, opt, config, onEvent, cancel, start);
+    } catch (const Error &e) {
+        throw withLeftovers(e.code(), e.what());
+    } catch (const std::bad_alloc &) {
+        throw withLeftovers(ErrorCode::OutOfMemory, source.string()
+                                                        + ": ran out of memory while quantizing (see the memory "
+                                                          "estimate on the wizard's Model page)");
+    } catch (const std::exception &e) { // LibTorch (c10::Error), the standard library
+        throw withLeftovers(ErrorCode::Internal, source.string() + ": quantization failed: " + e.what());
+    }
 }
 
 } // namespace awq

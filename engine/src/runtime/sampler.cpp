@@ -32,6 +32,12 @@ int32_t Sampler::sample(const at::Tensor &logitsIn, const std::vector<int32_t> &
     const int64_t vocab = logits.numel();
     m_buffer.assign(logits.data_ptr<float>(), logits.data_ptr<float>() + vocab);
     std::vector<float> &l = m_buffer;
+    // NaN or +inf logits come from broken weights or an overflow; sorting or sampling them
+    // is undefined, so generation stops with the reason (-inf is a legitimate mask).
+    const auto bad = std::find_if(l.begin(), l.end(), [](float v) { return std::isnan(v) || v == INFINITY; });
+    AWQ_CHECK(bad == l.end(), Format, "the model produced a ", std::isnan(*bad) ? "NaN" : "infinite",
+              " logit (token ", bad - l.begin(),
+              "): its weights hold NaN or infinite values, or its activations overflowed in this precision");
 
     if (m_params.repetitionPenalty != 1.0) {
         std::vector<bool> seen(static_cast<size_t>(vocab), false);

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "awq/core/error.h"
+#include "awq/io/json_file.h"
 #include "awq/io/safetensors.h"
 #include "awq/nn/llama_model.h"
 #include "awq/tokenizer/tokenizer.h"
@@ -97,14 +98,6 @@ double heldOutLoss(LlamaModel &model, const at::Tensor &tokens, int64_t seqLen, 
                    .item<double>();
     }
     return sum / static_cast<double>(windows);
-}
-
-void writeJson(const fs::path &path, const nlohmann::json &j)
-{
-    std::ofstream out(path);
-    AWQ_CHECK(out, Io, path.string(), ": cannot be written");
-    out << j.dump(2) << "\n";
-    AWQ_CHECK(out.good(), Io, path.string(), ": write failed");
 }
 
 } // namespace
@@ -212,7 +205,7 @@ TrainReport trainModel(const TrainOptions &o, const ProgressFn &progress, const 
     nlohmann::json config = c.toJson();
     config["architectures"] = {"LlamaForCausalLM"};
     config["use_cache"] = true;
-    writeJson(o.outputFolder / "config.json", config);
+    writeJsonFile(o.outputFolder / "config.json", config);
     fs::copy_file(o.tokenizerModel, o.outputFolder / "tokenizer.model", fs::copy_options::overwrite_existing);
     nlohmann::json tokenizerConfig = {{"tokenizer_class", "LlamaTokenizer"},
                                       {"bos_token", tokenizer->idToPiece(tokenizer->bosId())},
@@ -223,8 +216,8 @@ TrainReport trainModel(const TrainOptions &o, const ProgressFn &progress, const 
                                       {"model_max_length", c.maxPositionEmbeddings}};
     if (!o.chatTemplate.empty())
         tokenizerConfig["chat_template"] = o.chatTemplate;
-    writeJson(o.outputFolder / "tokenizer_config.json", tokenizerConfig);
-    writeJson(o.outputFolder / "generation_config.json",
+    writeJsonFile(o.outputFolder / "tokenizer_config.json", tokenizerConfig);
+    writeJsonFile(o.outputFolder / "generation_config.json",
               {{"bos_token_id", c.bosTokenId}, {"eos_token_id", c.eosTokenIds.front()}, {"do_sample", true},
                {"temperature", 0.8}, {"top_p", 0.95}, {"repetition_penalty", 1.1}, {"max_new_tokens", 128}});
     return report;

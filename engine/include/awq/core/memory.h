@@ -14,10 +14,13 @@ uint64_t peakRssBytes();
 // process-lifetime peak.
 bool resetPeakRss();
 
-// The machine's memory (Linux /proc/meminfo MemTotal and MemAvailable); zeros if unknown.
+// The machine's memory (Linux /proc/meminfo MemTotal, MemAvailable, SwapFree), lowered to
+// the limit of the control group the process runs in (cgroup v2 memory.max, or v1
+// memory.limit_in_bytes) when there is one; zeros if unknown.
 struct SystemMemory {
     uint64_t totalBytes = 0;
-    uint64_t availableBytes = 0;
+    uint64_t availableBytes = 0; // RAM that can be had without swapping
+    uint64_t swapFreeBytes = 0;
 };
 SystemMemory systemMemory();
 

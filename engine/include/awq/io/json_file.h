@@ -22,7 +22,8 @@ inline constexpr uint64_t kMaxJsonFileBytes = 512ull << 20;
 inline constexpr int kMaxJsonDepth = 128;
 
 nlohmann::json readJsonFile(const std::filesystem::path &path);
-// Pretty-printed (2 spaces) with a trailing newline.
+// Pretty-printed (2 spaces) with a trailing newline, replaced atomically (io/atomic_file.h):
+// a failed write leaves an existing file as it was.
 void writeJsonFile(const std::filesystem::path &path, const nlohmann::json &value);
 
 // Parses untrusted text; `source` names it in errors (Error(Format)). With

@@ -52,6 +52,8 @@ public:
 
     // A zero-copy CPU tensor over the mapped bytes. The memory is read-only: never
     // write to it; it lives as long as this object. Use load() for an owned copy.
+    // Both first check that the file was not changed on disk since open() (see
+    // checkUnchanged()).
     at::Tensor view(const std::string &name) const;
     // An owned, contiguous CPU copy converted to `dtype`.
     at::Tensor load(const std::string &name, c10::ScalarType dtype) const;
@@ -59,6 +61,13 @@ public:
     // process's resident set (the quantizer reads a model once, layer by layer). Views stay
     // valid: touched again, the pages are read back from the file.
     void release(const std::string &name) const;
+    // Throws Error(Io) when the file's size or modification time differ from what open()
+    // saw: somebody rewrote it in place while it is being read. (Replacing it with a new
+    // file, as downloaders do, is harmless: the open file keeps its old contents.) A file
+    // truncated in place would make reading its mapped pages fault, so this is checked
+    // before every tensor is touched; a change between this check and the read is not
+    // caught.
+    void checkUnchanged() const;
 
 private:
     SafetensorsFile() = default;
@@ -66,6 +75,7 @@ private:
     int m_fd = -1;
     const uint8_t *m_map = nullptr;
     uint64_t m_size = 0;
+    int64_t m_mtimeNanoseconds = 0;
     std::map<std::string, TensorInfo> m_tensors;
     std::vector<std::string> m_order;
     std::map<std::string, std::string> m_metadata;

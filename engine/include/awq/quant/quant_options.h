@@ -79,6 +79,13 @@ struct QuantOptions {
     int64_t maxSearchTokens = 1024;
     std::vector<std::string> modulesToNotConvert; // substrings of layer-relative linear names
     int threads = 0; // CPU threads; 0 = all cores
+    // Before the first layer, the estimated peak (model/memory_estimate.h, for the
+    // calibration tokens actually used) is compared with memoryLimitBytes, or when that is 0
+    // with the memory the machine has available (free RAM and swap, within a cgroup's
+    // limit); a run that does not fit is refused with Error(OutOfMemory) instead of being
+    // killed or thrashing part way. checkMemory = false skips the comparison.
+    bool checkMemory = true;
+    uint64_t memoryLimitBytes = 0;
 
     // Checks the options against the model (bits/format/version combinations, group size
     // dividing every in_features, paths). Throws Error(InvalidArgument) with the reason.
