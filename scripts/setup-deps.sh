@@ -3,6 +3,7 @@
 # what the package test, tests/package, checks the .deb with).
 # Idempotent: packages already present are skipped, and apt is not touched at all
 # when everything is installed. Must run as root (or with sudo available).
+# --fuzz also installs clang and its libFuzzer/sanitizer runtime (scripts/fuzz.sh).
 set -euo pipefail
 
 PACKAGES=(
@@ -14,6 +15,9 @@ PACKAGES=(
   xvfb xauth
   lintian file desktop-file-utils appstream
 )
+if [ "${1:-}" = "--fuzz" ]; then
+  PACKAGES+=(clang-14 libclang-rt-14-dev)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
