@@ -562,6 +562,54 @@ Search<|eot_id|><|start_header_id|>assistant<|end_header_id|>
         // Escapes in string literals.
         QCOMPARE(render("{{ 'a\\nb\\t\\'c\\' \\u00e9' }}"), std::string("a\nb\t'c' é"));
     }
+
+    // A chat template comes from a model folder: a hostile one gets a Format error, never
+    // a stack overflow, an endless render or gigabytes of memory (docs/reliability.md).
+    void hostileTemplatesAreRefused_data()
+    {
+        QTest::addColumn<QString>("source");
+        QTest::addColumn<QString>("expected");
+        const auto repeat = [](const char *s, int n) {
+            QString out;
+            for (int i = 0; i < n; ++i)
+                out += QString::fromLatin1(s);
+            return out;
+        };
+        QTest::newRow("macro calling itself")
+            << "{% macro f(n) %}{{ f(n) }}{% endmacro %}{{ f(1) }}" << "evaluation nests deeper than 400 levels";
+        QTest::newRow("nested loops, 10^10 steps")
+            << "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}"
+            << "takes more than 500000 steps";
+        QTest::newRow("range of 10^9") << "{{ range(1000000000)|length }}" << "range() is longer than";
+        QTest::newRow("100000 parentheses") << "{{ " + repeat("(", 100000) + "1" + repeat(")", 100000) + " }}"
+                                            << "nests deeper than 200 levels";
+        QTest::newRow("20000 nested ifs") << repeat("{% if 1 %}", 20000) + repeat("{% endif %}", 20000)
+                                          << "nests deeper than 200 levels";
+        QTest::newRow("a chain of 100000 additions") << "{{ 1" + repeat(" + 1", 100000) + " }}"
+                                                     << "nests deeper than 200 levels";
+        QTest::newRow("a chain of 100000 attributes") << "{{ x" + repeat(".a", 100000) + " }}"
+                                                      << "nests deeper than 200 levels";
+        QTest::newRow("a gigabyte string") << "{{ 'x' * 1000000000 }}"
+                                           << "repeating a string of 1 bytes 1000000000 times";
+        QTest::newRow("a string doubled 40 times")
+            << "{% set ns = namespace(s='x') %}{% for i in range(40) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}"
+            << "is longer than a chat template may build";
+        QTest::newRow("a list doubled 30 times")
+            << "{% set ns = namespace(l=[1]) %}{% for i in range(30) %}{% set ns.l = ns.l + ns.l %}{% endfor %}"
+            << "items is longer than a chat template may build";
+        QTest::newRow("output of 10^5 x 200 bytes")
+            << "{% for i in range(100000) %}" + repeat("x", 200) + "{% endfor %}" << "rendered prompt would be longer";
+    }
+    void hostileTemplatesAreRefused()
+    {
+        QFETCH(QString, source);
+        QFETCH(QString, expected);
+        QElapsedTimer timer;
+        timer.start();
+        const std::string message = errorFrom([&] { render(source.toStdString()); }, ErrorCode::Format);
+        qInfo("%s (%lld ms)", message.substr(0, 160).c_str(), static_cast<long long>(timer.elapsed()));
+        QVERIFY2(message.find(expected.toStdString()) != std::string::npos, message.c_str());
+    }
 };
 
 QTEST_APPLESS_MAIN(TestChatTemplate)

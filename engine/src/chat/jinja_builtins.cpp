@@ -494,9 +494,9 @@ Dict globalFunctions()
             fail(ErrorCode::Format, "range() step must not be zero");
         List out;
         for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) {
+            if (out.size() >= kMaxListItems)
+                fail(ErrorCode::Format, "range() is longer than a chat template may build (", kMaxListItems, " items)");
             out.push_back(Value::integer(i));
-            if (out.size() > 1000000)
-                fail(ErrorCode::Format, "range() is too long");
         }
         return Value::list(out);
     }));

@@ -37,6 +37,12 @@ Value arithmetic(const std::string &op, const Value &a, const Value &b)
         return Value::list(items);
     }
     if (op == "*" && (a.isString() || a.isList()) && b.type() == T::Int) {
+        // Checked before anything is built: 'x' * 10**9 must not allocate a gigabyte first.
+        const uint64_t unit = a.isString() ? a.asString().size() : a.asList().size();
+        const uint64_t limit = a.isString() ? kMaxStringBytes : kMaxListItems;
+        if (b.asInt() > 0 && unit > 0 && static_cast<uint64_t>(b.asInt()) > limit / unit)
+            fail(ErrorCode::Format, "repeating a ", a.typeName(), " of ", unit, a.isString() ? " bytes " : " items ",
+                 b.asInt(), " times is more than a chat template may build");
         if (a.isString()) {
             std::string out;
             for (int64_t i = 0; i < b.asInt(); ++i)
@@ -154,6 +160,41 @@ public:
 private:
     enum class Flow { Normal, Break, Continue };
 
+    // Bounds on the work an untrusted template may do: statements run and loop iterations
+    // (an endless or enormous loop), and nesting of evaluation (a macro calling itself would
+    // otherwise overflow the stack). Real templates stay in the hundreds of steps and a
+    // nesting of about ten.
+    static constexpr int64_t kMaxSteps = 500000;
+    static constexpr int kMaxNesting = 400;
+
+    struct NestingGuard
+    {
+        explicit NestingGuard(Renderer &r) : renderer(r)
+        {
+            if (++renderer.m_nesting > kMaxNesting)
+                fail(ErrorCode::Format, "evaluation nests deeper than ", kMaxNesting,
+                     " levels (a macro that calls itself without end?)");
+        }
+        ~NestingGuard() { --renderer.m_nesting; }
+        NestingGuard(const NestingGuard &) = delete;
+        NestingGuard &operator=(const NestingGuard &) = delete;
+        Renderer &renderer;
+    };
+
+    void step()
+    {
+        if (++m_steps > kMaxSteps)
+            fail(ErrorCode::Format, "the template takes more than ", kMaxSteps,
+                 " steps to render (an endless or enormous loop?)");
+    }
+
+    void emit(const std::string &text)
+    {
+        if (m_out.size() + text.size() > kMaxStringBytes)
+            fail(ErrorCode::Format, "the rendered prompt would be longer than ", kMaxStringBytes, " bytes");
+        m_out += text;
+    }
+
     struct FrameGuard
     {
         explicit FrameGuard(Renderer &r) : renderer(r) { renderer.m_frames.emplace_back(); }
@@ -200,7 +241,9 @@ private:
 
     Flow exec(const Body &body)
     {
+        NestingGuard nesting(*this);
         for (const StmtPtr &s : body) {
+            step();
             const Flow flow = located(s->line, s->column, [&] { return execOne(*s); });
             if (flow != Flow::Normal)
                 return flow;
@@ -231,6 +274,7 @@ private:
             if (s.filter) {
                 List kept;
                 for (const Value &item : items) {
+                    step();
                     bindTargets(s.targets, item);
                     if (eval(*s.filter).truthy())
                         kept.push_back(item);
@@ -239,6 +283,7 @@ private:
             }
             const auto n = static_cast<int64_t>(items.size());
             for (int64_t i = 0; i < n; ++i) {
+                step();
                 bindTargets(s.targets, items[static_cast<size_t>(i)]);
                 assign("loop", Value::dict({{"index", Value::integer(i + 1)},
                                             {"index0", Value::integer(i)},
@@ -278,8 +323,8 @@ private:
     Flow execOne(const Stmt &s)
     {
         switch (s.kind) {
-        case Stmt::Kind::Text: m_out += s.text; return Flow::Normal;
-        case Stmt::Kind::Output: m_out += eval(*s.expr).str(); return Flow::Normal;
+        case Stmt::Kind::Text: emit(s.text); return Flow::Normal;
+        case Stmt::Kind::Output: emit(eval(*s.expr).str()); return Flow::Normal;
         case Stmt::Kind::If:
             for (size_t i = 0; i < s.conditions.size(); ++i)
                 if (eval(*s.conditions[i]).truthy())
@@ -319,6 +364,7 @@ private:
 
     Value eval(const Expr &e)
     {
+        NestingGuard nesting(*this);
         return located(e.line, e.column, [&] { return evalInner(e); });
     }
 
@@ -444,6 +490,8 @@ private:
 
     std::vector<std::unordered_map<std::string, Value>> m_frames;
     std::string m_out;
+    int64_t m_steps = 0;
+    int m_nesting = 0;
 };
 
 } // namespace

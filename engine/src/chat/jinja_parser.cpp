@@ -47,6 +47,30 @@ private:
     bool isOp(const char *op) const { return cur().kind == K::Operator && cur().text == op; }
     bool isName(const char *name) const { return cur().kind == K::Name && cur().text == name; }
 
+    // How deep the tree being built nests: statements inside statements, parentheses, and
+    // chains such as a.b.c or 1 + 2 + 3, which nest to the left. An untrusted template is
+    // refused beyond kMaxNesting, so that neither this parser nor the renderer (both
+    // recursive) can overflow the stack. Real templates nest about ten deep.
+    static constexpr int kMaxNesting = 200;
+    class Nesting
+    {
+    public:
+        explicit Nesting(Parser &parser) : m_parser(parser) {}
+        ~Nesting() { m_parser.m_nesting -= m_levels; }
+        Nesting(const Nesting &) = delete;
+        Nesting &operator=(const Nesting &) = delete;
+        void deeper()
+        {
+            ++m_levels;
+            if (++m_parser.m_nesting > kMaxNesting)
+                m_parser.error(m_parser.cur(), "the template nests deeper than " + std::to_string(kMaxNesting) + " levels");
+        }
+
+    private:
+        Parser &m_parser;
+        int m_levels = 0;
+    };
+
     [[noreturn]] void error(const Token &at, const std::string &what) const
     {
         fail(ErrorCode::Format, "chat template ", describePosition(at.line, at.column), ": ", what);
@@ -126,6 +150,8 @@ private:
 
     StmtPtr parseStatement()
     {
+        Nesting nesting(*this);
+        nesting.deeper();
         const Token &tag = cur();
         if (tag.kind != K::Name)
             unexpected("a tag name");
@@ -241,8 +267,11 @@ private:
 
     ExprPtr parseExpression()
     {
+        Nesting nesting(*this);
+        nesting.deeper();
         ExprPtr e = parseOr();
         while (isName("if")) {
+            nesting.deeper();
             auto t = at<Expr>(advance());
             t->kind = Expr::Kind::Ternary;
             t->object = parseOr();
@@ -270,8 +299,10 @@ private:
 
     ExprPtr parseOr()
     {
+        Nesting nesting(*this);
         ExprPtr e = parseAnd();
         while (isName("or")) {
+            nesting.deeper();
             const Token &op = advance();
             e = binary(op, "or", std::move(e), parseAnd());
         }
@@ -280,8 +311,10 @@ private:
 
     ExprPtr parseAnd()
     {
+        Nesting nesting(*this);
         ExprPtr e = parseNot();
         while (isName("and")) {
+            nesting.deeper();
             const Token &op = advance();
             e = binary(op, "and", std::move(e), parseNot());
         }
@@ -290,7 +323,9 @@ private:
 
     ExprPtr parseNot()
     {
+        Nesting nesting(*this);
         if (isName("not")) {
+            nesting.deeper();
             auto u = at<Expr>(advance());
             u->kind = Expr::Kind::Unary;
             u->name = "not";
@@ -302,8 +337,10 @@ private:
 
     ExprPtr parseCompare()
     {
+        Nesting nesting(*this);
         ExprPtr e = parseMath1();
         for (;;) {
+            nesting.deeper();
             const Token &op = cur();
             if (op.kind == K::Operator && (op.text == "==" || op.text == "!=" || op.text == "<" || op.text == ">" ||
                                            op.text == "<=" || op.text == ">=")) {
@@ -325,6 +362,7 @@ private:
     template <typename Next>
     ExprPtr leftAssociative(std::initializer_list<const char *> ops, Next next)
     {
+        Nesting nesting(*this);
         ExprPtr e = (this->*next)();
         for (;;) {
             const char *matched = nullptr;
@@ -333,6 +371,7 @@ private:
                     matched = op;
             if (!matched)
                 return e;
+            nesting.deeper();
             const Token &op = advance();
             e = binary(op, matched, std::move(e), (this->*next)());
         }
@@ -346,8 +385,10 @@ private:
 
     ExprPtr parseUnary(bool withFilters)
     {
+        Nesting nesting(*this);
         ExprPtr e;
         if (isOp("-") || isOp("+")) {
+            nesting.deeper();
             auto u = at<Expr>(cur());
             u->kind = Expr::Kind::Unary;
             u->name = advance().text;
@@ -451,7 +492,9 @@ private:
 
     ExprPtr parsePostfix(ExprPtr e)
     {
+        Nesting nesting(*this);
         for (;;) {
+            nesting.deeper();
             if (isOp(".")) {
                 auto a = at<Expr>(advance());
                 a->object = std::move(e);
@@ -502,7 +545,9 @@ private:
 
     ExprPtr parseFilters(ExprPtr e)
     {
+        Nesting nesting(*this);
         for (;;) {
+            nesting.deeper();
             if (isOp("|")) {
                 advance();
                 auto f = at<Expr>(cur());
@@ -540,6 +585,7 @@ private:
     const std::vector<Token> &m_t;
     size_t m_i = 0;
     int m_loopDepth = 0;
+    int m_nesting = 0;
 };
 
 } // namespace

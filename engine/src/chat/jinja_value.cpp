@@ -51,6 +51,9 @@ Value Value::number(double d)
 
 Value Value::string(std::string s)
 {
+    if (s.size() > kMaxStringBytes)
+        fail(ErrorCode::Format, "a string of ", s.size(), " bytes is longer than a chat template may build (",
+             kMaxStringBytes, ")");
     Value v;
     v.m_type = Type::String;
     v.m_string = std::move(s);
@@ -59,6 +62,9 @@ Value Value::string(std::string s)
 
 Value Value::list(List items)
 {
+    if (items.size() > kMaxListItems)
+        fail(ErrorCode::Format, "a list of ", items.size(), " items is longer than a chat template may build (",
+             kMaxListItems, ")");
     Value v;
     v.m_type = Type::List;
     v.m_list = std::make_shared<const List>(std::move(items));

@@ -15,6 +15,11 @@
 
 namespace awq::chat::jinja {
 
+// A chat template comes from a model folder, so it is untrusted: what it may build is
+// bounded (Error(Format) beyond). Real templates render a few kilobytes.
+inline constexpr size_t kMaxStringBytes = 16u << 20; // any string value, and the output
+inline constexpr size_t kMaxListItems = 100000;      // any list (range() included)
+
 class Value;
 using List = std::vector<Value>;
 using Dict = std::vector<std::pair<std::string, Value>>;
