@@ -23,6 +23,7 @@
 #include "awq/model/config.h"
 #include "awq/model/model_info.h"
 #include "awq/quant/calibration.h"
+#include "awq/runtime/resources.h"
 
 using namespace awq;
 namespace fs = std::filesystem;
@@ -310,6 +311,33 @@ private Q_SLOTS:
                         && problem.find("nests deeper") != std::string::npos;
         QVERIFY2(reported, "the inspector should list the tokenizer_config.json problem");
         QVERIFY(!info.hasChatTemplate);
+    }
+
+    // The inspector (awq info, the library, the wizard) loads the tokenizer as a run would:
+    // a damaged tokenizer.model, or one with more tokens than the embeddings have rows, is
+    // listed among the problems.
+    void brokenTokenizerIsReported()
+    {
+        const fs::path demo = findData(kDemoModelPath);
+        QVERIFY2(!demo.empty(), "the demo model is not in any data folder");
+        const fs::path dir = freshDir("tokenizer");
+        for (const char *file : {"config.json", "tokenizer.model", "tokenizer_config.json"})
+            fs::copy_file(demo / file, dir / file);
+        const auto reported = [&](const std::string &a, const std::string &b) {
+            for (const std::string &problem : inspectModel(dir).problems)
+                if (problem.find(a) != std::string::npos && problem.find(b) != std::string::npos) {
+                    qInfo("%s", problem.c_str());
+                    return true;
+                }
+            return false;
+        };
+        QVERIFY(!reported("tokenizer.model", ""));
+        nlohmann::json config = readJsonFile(dir / "config.json");
+        config["vocab_size"] = 100;
+        writeText(dir / "config.json", config.dump());
+        QVERIFY(reported("tokenizer.model: the tokenizer has", "more than config.json's vocab_size 100"));
+        writeText(dir / "tokenizer.model", "not a sentencepiece model");
+        QVERIFY(reported("tokenizer.model", ""));
     }
 
     // ---- calibration ----

@@ -8,6 +8,7 @@
 #include "awq/core/error.h"
 #include "awq/io/json_file.h"
 #include "awq/io/safetensors.h"
+#include "awq/tokenizer/tokenizer.h"
 
 namespace awq {
 
@@ -145,10 +146,27 @@ ModelInfo inspectModel(const fs::path &folder)
     if (!info.hasTokenizerModel && !info.hasTokenizerJson)
         info.problems.push_back("tokenizer.model is missing, and so is tokenizer.json");
     const fs::path tokenizerConfig = folder / "tokenizer_config.json";
+    bool tokenizerConfigReadable = true;
     if (fs::is_regular_file(tokenizerConfig)) {
         try {
             const auto j = readJsonFile(tokenizerConfig);
             info.hasChatTemplate = j.is_object() && j.contains("chat_template") && !j["chat_template"].is_null();
+        } catch (const Error &e) {
+            info.problems.push_back(e.what());
+            tokenizerConfigReadable = false;
+        }
+    }
+    // The tokenizer is loaded as a run would load it (its file and the special tokens of
+    // tokenizer_config.json), and its ids must fit the embedding table.
+    if ((info.hasTokenizerModel || info.hasTokenizerJson) && tokenizerConfigReadable) {
+        try {
+            const auto tokenizer = Tokenizer::load(folder);
+            if (tokenizer->vocabSize() > info.config.vocabSize)
+                info.problems.push_back((folder / (info.hasTokenizerJson ? "tokenizer.json" : "tokenizer.model")).string()
+                                        + ": the tokenizer has " + std::to_string(tokenizer->vocabSize())
+                                        + " tokens, more than config.json's vocab_size "
+                                        + std::to_string(info.config.vocabSize)
+                                        + " (the embeddings have no row for the ids above)");
         } catch (const Error &e) {
             info.problems.push_back(e.what());
         }
