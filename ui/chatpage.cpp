@@ -19,6 +19,8 @@
 #include <QSplitter>
 #include <QVBoxLayout>
 
+#include <cmath>
+
 #include "awq/core/error.h"
 #include "appsettings.h"
 #include "chatsessionwidget.h"
@@ -471,11 +473,17 @@ void ChatPage::restoreSettings()
     const QSettings settings(AppSettings::organization(), AppSettings::application());
     const awq::chat::ChatSettings defaults;
     awq::chat::ChatSettings s;
-    s.temperature = settings.value(QStringLiteral("chat/temperature"), defaults.temperature).toDouble();
-    s.topP = settings.value(QStringLiteral("chat/topP"), defaults.topP).toDouble();
+    // A hand-edited or damaged settings file: anything that is not a finite number falls
+    // back to the default (the spin boxes clamp the rest to their ranges).
+    const auto number = [&](const char *key, double fallback) {
+        bool ok = false;
+        const double v = settings.value(QLatin1String(key), fallback).toDouble(&ok);
+        return ok && std::isfinite(v) ? v : fallback;
+    };
+    s.temperature = number("chat/temperature", defaults.temperature);
+    s.topP = number("chat/topP", defaults.topP);
     s.topK = settings.value(QStringLiteral("chat/topK"), qint64(defaults.topK)).toLongLong();
-    s.repetitionPenalty =
-        settings.value(QStringLiteral("chat/repetitionPenalty"), defaults.repetitionPenalty).toDouble();
+    s.repetitionPenalty = number("chat/repetitionPenalty", defaults.repetitionPenalty);
     s.maxNewTokens = settings.value(QStringLiteral("chat/maxNewTokens"), qint64(defaults.maxNewTokens)).toLongLong();
     s.seed = settings.value(QStringLiteral("chat/seed"), quint64(defaults.seed)).toULongLong();
     setSettings(s);

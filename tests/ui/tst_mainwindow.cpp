@@ -2,6 +2,8 @@
 // errors, unsupported models), the recent-models list, stale results, and closing
 // the window while an inspection runs.
 
+#include <cmath>
+
 #include <QAction>
 #include <QDir>
 #include <QElapsedTimer>
@@ -30,6 +32,7 @@
 #include "chatsessionwidget.h"
 #include "librarypage.h"
 #include "quantizehomepage.h"
+#include "quantizewizard.h"
 #include "resourcechart.h"
 #include <QDialog>
 #include <QLineEdit>
@@ -154,6 +157,7 @@ private Q_SLOTS:
     void demoModelLookupHonoursEnvironment();
     void navigationReachesEveryPageAndCarriesTheModel();
     void libraryListsRecentModelsWithTheirFacts();
+    void damagedSettingsAreSurvived();
 
 private:
     QString folder(const QString &name) const { return m_tmp.filePath(name); }
@@ -353,6 +357,51 @@ void TestMainWindow::demoModelLookupHonoursEnvironment()
     QCOMPARE(ResourcePaths::demoModelFolder(), QDir::cleanPath(data + QStringLiteral("/models/demo-llama")));
     qunsetenv("AWQ_STUDIO_DATA");
     QVERIFY(!ResourcePaths::dataDirectories().contains(data));
+}
+
+// The settings file is the GUI's own input: one edited by hand or damaged (wrong types,
+// absurd numbers, NaN, garbage bytes) must not crash the application or leak absurd
+// values into the engine; everything falls back to defaults or is clamped.
+void TestMainWindow::damagedSettingsAreSurvived()
+{
+    {
+        QSettings settings(QStringLiteral("AWQ Studio"), QStringLiteral("awq-studio"));
+        settings.setValue(QStringLiteral("recentModels"), 42);
+        settings.setValue(QStringLiteral("libraryFacts"), QStringLiteral("garbage"));
+        settings.setValue(QStringLiteral("quantizeResults"),
+                          QVariantList{QStringLiteral("x"), 7, QVariantMap{{QStringLiteral("output"), 3}}});
+        settings.setValue(QStringLiteral("mainWindow/geometry"), QByteArray("\x01\xd9\xd0\xcb garbage", 14));
+        settings.setValue(QStringLiteral("theme"), QStringLiteral("purple"));
+        settings.setValue(QStringLiteral("chat/temperature"), QStringLiteral("nan"));
+        settings.setValue(QStringLiteral("chat/topP"), -5);
+        settings.setValue(QStringLiteral("chat/topK"), QStringLiteral("many"));
+        settings.setValue(QStringLiteral("chat/repetitionPenalty"), QStringLiteral("inf"));
+        settings.setValue(QStringLiteral("chat/maxNewTokens"), qint64(1) << 50);
+        settings.setValue(QStringLiteral("chat/seed"), -1);
+        settings.setValue(QStringLiteral("quantizeWizard/bits"), QStringLiteral("many"));
+        settings.setValue(QStringLiteral("quantizeWizard/groupSize"), 7);
+        settings.setValue(QStringLiteral("quantizeWizard/calibration/kind"), 99);
+        settings.setValue(QStringLiteral("quantizeWizard/calibration/nSamples"), -5);
+        settings.setValue(QStringLiteral("quantizeWizard/format"), -3);
+        settings.setValue(QStringLiteral("quantizeWizard/grid"), 100000);
+        settings.setValue(QStringLiteral("quantizeWizard/searchTokens"), qint64(1) << 60);
+    }
+    MainWindow window;
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+    for (const Qt::Key key : {Qt::Key_1, Qt::Key_2, Qt::Key_3, Qt::Key_4, Qt::Key_1})
+        QTest::keyClick(&window, key, Qt::ControlModifier);
+    // The chat settings the engine will get are within the sampler's ranges.
+    const awq::chat::ChatSettings chat = window.chatPage()->settings();
+    QVERIFY(std::isfinite(chat.temperature) && chat.temperature >= 0);
+    QVERIFY(chat.topP > 0 && chat.topP <= 1);
+    QVERIFY(std::isfinite(chat.repetitionPenalty) && chat.repetitionPenalty > 0);
+    QVERIFY(chat.maxNewTokens >= 1 && chat.maxNewTokens <= 1000000);
+    // The wizard opens on its first page with the damaged choices clamped or ignored.
+    QuantizeWizard wizard;
+    wizard.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&wizard));
+    wizard.close();
 }
 
 QTEST_MAIN(TestMainWindow)
