@@ -152,6 +152,17 @@ class TestFaults : public QObject
     Q_OBJECT
 
     fs::path m_root, m_model, m_calib;
+    // A copy of the model and calibration text where the unprivileged user of
+    // asUnprivileged() can read them whatever the checkout's location (the system's temp
+    // folder; the build tree may sit under a folder only root can enter).
+    fs::path m_openRoot;
+
+    QuantOptions unprivilegedOptions(const fs::path &out) const
+    {
+        QuantOptions o = options(m_openRoot / "model", out);
+        o.calibration.source.path = m_openRoot / "calib.txt";
+        return o;
+    }
 
     QuantOptions options(const fs::path &model, const fs::path &out) const
     {
@@ -189,12 +200,26 @@ private Q_SLOTS:
     void initTestCase()
     {
         m_root = test::makeTempDir("faults");
-        fs::permissions(m_root, fs::perms::all); // nobody works in here too (asUnprivileged)
         test::FixtureSpec spec;
         spec.torchDtype = "float16";
         m_model = test::makeFixtureModel(m_root / "model", spec);
         m_calib = m_root / "calib.txt";
         std::ofstream(m_calib) << test::fixtureCorpus();
+
+        m_openRoot = fs::temp_directory_path() / ("awq-faults-" + std::to_string(::getpid()));
+        fs::remove_all(m_openRoot);
+        fs::create_directories(m_openRoot);
+        fs::copy(m_model, m_openRoot / "model", fs::copy_options::recursive);
+        fs::copy_file(m_calib, m_openRoot / "calib.txt");
+        for (const auto &e : fs::recursive_directory_iterator(m_openRoot))
+            fs::permissions(e.path(), e.is_directory() ? fs::perms::all : fs::perms::owner_all | fs::perms::group_read
+                                                                           | fs::perms::others_read);
+        fs::permissions(m_openRoot, fs::perms::all);
+    }
+    void cleanupTestCase()
+    {
+        std::error_code ignored;
+        fs::remove_all(m_openRoot, ignored);
     }
 
     // A full disk while the checkpoint is written: a tmpfs with room for the tokenizer
@@ -251,7 +276,7 @@ private Q_SLOTS:
     // The output's folder is read-only from the start: refused before any work.
     void readOnlyOutputFolderIsRefusedUpFront()
     {
-        const fs::path parent = m_root / "read-only";
+        const fs::path parent = m_openRoot / "read-only";
         fs::create_directories(parent);
         fs::permissions(parent, fs::perms::owner_read | fs::perms::owner_exec | fs::perms::group_read
                                     | fs::perms::group_exec | fs::perms::others_read | fs::perms::others_exec);
@@ -259,7 +284,7 @@ private Q_SLOTS:
         test::Thrown t;
         asUnprivileged([&] {
             t = catchError([&] {
-                quantizeModel(options(m_model, parent / "quantized"), [&](const QuantEvent &) { started = true; });
+                quantizeModel(unprivilegedOptions(parent / "quantized"), [&](const QuantEvent &) { started = true; });
             });
         });
         qInfo("%s", t.message.c_str());
@@ -274,7 +299,7 @@ private Q_SLOTS:
     // output stays, and the incomplete one, which cannot be removed either, is named.
     void outputFolderTurnsReadOnlyMidRun()
     {
-        const fs::path parent = m_root / "turns-read-only";
+        const fs::path parent = m_openRoot / "turns-read-only";
         fs::create_directories(parent);
         fs::permissions(parent, fs::perms::all);
         const fs::path out = parent / "quantized";
@@ -286,7 +311,7 @@ private Q_SLOTS:
         test::Thrown t;
         asUnprivileged([&] {
             t = catchError([&] {
-                quantizeModel(options(m_model, out), [&](const QuantEvent &e) {
+                quantizeModel(unprivilegedOptions(out), [&](const QuantEvent &e) {
                     if (e.phase == QuantPhase::Writing && partial.empty()) {
                         for (const auto &entry : fs::directory_iterator(parent))
                             if (contains(entry.path().filename().string(), ".partial-"))
