@@ -211,9 +211,12 @@ void TestMainWindow::opensModelAndShowsFacts()
 void TestMainWindow::modelWithTokenizerHasNoProblems()
 {
     const QString path = folder(QStringLiteral("tiny-llama-tok"));
-    QVERIFY(writeTinyModel(path));
-    // inspectModel checks only that the file is there; its content is not read.
-    writeFile(path + QStringLiteral("/tokenizer.model"), QByteArray("placeholder"));
+    // The inspector loads the tokenizer, so a real one: the demo model's (4096 tokens).
+    TinySpec spec;
+    spec.vocab = 4096;
+    QVERIFY(writeTinyModel(path, spec));
+    QVERIFY(QFile::copy(ResourcePaths::demoModelFolder() + QStringLiteral("/tokenizer.model"),
+                        path + QStringLiteral("/tokenizer.model")));
     writeFile(path + QStringLiteral("/tokenizer_config.json"), QByteArray(R"({"chat_template": "{{ x }}"})"));
     MainWindow window;
     window.openModel(path);
@@ -404,7 +407,6 @@ void TestMainWindow::damagedSettingsAreSurvived()
     wizard.close();
 }
 
-QTEST_MAIN(TestMainWindow)
 void TestMainWindow::navigationReachesEveryPageAndCarriesTheModel()
 {
     const QString demo = ResourcePaths::demoModelFolder();
@@ -467,4 +469,5 @@ void TestMainWindow::libraryListsRecentModelsWithTheirFacts()
     QVERIFY(window.recentModels().isEmpty());
 }
 
+QTEST_MAIN(TestMainWindow)
 #include "tst_mainwindow.moc"
