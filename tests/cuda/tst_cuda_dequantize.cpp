@@ -13,46 +13,17 @@
 #include "awq/kernels/awq_dequantize_cuda.h"
 #include "awq/kernels/awq_unpack.h"
 #include "awq/kernels/half.h"
+#include "cuda_test_support.h"
 
 using namespace awq::kernels;
 
-namespace {
-
-#define CUDA_OK(expr)                                                                                     \
-    do {                                                                                                  \
-        const cudaError_t err_ = (expr);                                                                  \
-        QVERIFY2(err_ == cudaSuccess, qPrintable(QStringLiteral("%1: %2").arg(QLatin1String(#expr),      \
-                                                                            QLatin1String(cudaGetErrorString(err_))))); \
-    } while (0)
-
-// Owns one device allocation.
-struct DeviceBuffer {
-    void* ptr = nullptr;
-    cudaError_t alloc(std::size_t bytes) { return cudaMalloc(&ptr, bytes); }
-    ~DeviceBuffer() {
-        if (ptr) cudaFree(ptr);
-    }
-    template <typename T> T* as() const { return static_cast<T*>(ptr); }
-};
-
-}  // namespace
+using awq::test::DeviceBuffer;
 
 class TestCudaDequantize : public QObject {
     Q_OBJECT
 
 private Q_SLOTS:
-    void initTestCase() {
-        int count = 0;
-        const cudaError_t err = cudaGetDeviceCount(&count);
-        if (err != cudaSuccess || count == 0) {
-            const QString why = err != cudaSuccess ? QLatin1String(cudaGetErrorString(err))
-                                                   : QStringLiteral("0 devices");
-            QSKIP(qPrintable(QStringLiteral("no CUDA GPU visible (cudaGetDeviceCount: %1)").arg(why)));
-        }
-        cudaDeviceProp prop{};
-        if (cudaGetDeviceProperties(&prop, 0) == cudaSuccess)
-            qInfo("CUDA device 0: %s (sm_%d%d)", prop.name, prop.major, prop.minor);
-    }
+    void initTestCase() { SKIP_WITHOUT_GPU(); }
 
     void matchesCpu_data() {
         QTest::addColumn<int>("K");

@@ -14,49 +14,18 @@
 #include "awq/kernels/awq_gemm_gemv_cuda.h"
 #include "awq/kernels/awq_unpack.h"
 #include "awq/kernels/half.h"
+#include "cuda_test_support.h"
 
 using namespace awq::kernels;
 
-namespace {
-
-#define CUDA_OK(expr)                                                                                     \
-    do {                                                                                                  \
-        const cudaError_t err_ = (expr);                                                                  \
-        QVERIFY2(err_ == cudaSuccess, qPrintable(QStringLiteral("%1: %2").arg(QLatin1String(#expr),      \
-                                                                            QLatin1String(cudaGetErrorString(err_))))); \
-    } while (0)
-
-// Owns one device allocation.
-struct DeviceBuffer {
-    void* ptr = nullptr;
-    cudaError_t alloc(std::size_t bytes) { return cudaMalloc(&ptr, bytes); }
-    ~DeviceBuffer() {
-        if (ptr) cudaFree(ptr);
-    }
-    template <typename T> T* as() const { return static_cast<T*>(ptr); }
-};
-
-template <typename T>
-cudaError_t upload(DeviceBuffer& buffer, const std::vector<T>& host) {
-    const cudaError_t err = buffer.alloc(host.size() * sizeof(T));
-    return err != cudaSuccess ? err : cudaMemcpy(buffer.ptr, host.data(), host.size() * sizeof(T), cudaMemcpyHostToDevice);
-}
-
-}  // namespace
+using awq::test::DeviceBuffer;
+using awq::test::upload;
 
 class TestCudaGemmGemv : public QObject {
     Q_OBJECT
 
 private Q_SLOTS:
-    void initTestCase() {
-        int count = 0;
-        const cudaError_t err = cudaGetDeviceCount(&count);
-        if (err != cudaSuccess || count == 0) {
-            const QString why = err != cudaSuccess ? QLatin1String(cudaGetErrorString(err))
-                                                   : QStringLiteral("0 devices");
-            QSKIP(qPrintable(QStringLiteral("no CUDA GPU visible (cudaGetDeviceCount: %1)").arg(why)));
-        }
-    }
+    void initTestCase() { SKIP_WITHOUT_GPU(); }
 
     void matchesCpu_data() {
         QTest::addColumn<int>("M");
@@ -117,21 +86,8 @@ private Q_SLOTS:
         CUDA_OK(cudaMemcpy(y.data(), d_y.ptr, y.size() * sizeof(uint16_t), cudaMemcpyDeviceToHost));
 
         double worst = 0;
-        for (int m = 0; m < M; ++m)
-            for (int n = 0; n < N; ++n) {
-                double exact = 0, magnitude = 0;
-                for (int k = 0; k < K; ++k) {
-                    const double p = double(half_to_float(x[std::size_t(m) * K + k])) * w[std::size_t(n) * K + k];
-                    exact += p;
-                    magnitude += std::fabs(p);
-                }
-                const double got = half_to_float(y[std::size_t(m) * N + n]);
-                const double bound = 1e-3 * magnitude + std::ldexp(std::fabs(exact), -11) + 1e-6;
-                worst = std::max(worst, std::fabs(got - exact) / bound);
-                if (!(std::fabs(got - exact) <= bound))
-                    QFAIL(qPrintable(QStringLiteral("m=%1 n=%2: gpu %3, exact %4 (bound %5)")
-                                         .arg(m).arg(n).arg(got).arg(exact).arg(bound)));
-            }
+        const QString mismatch = awq::test::productMismatch(x, w, y, M, K, N, worst);
+        QVERIFY2(mismatch.isEmpty(), qPrintable(mismatch));
         qInfo("worst error %.3f of the bound", worst);
     }
 
