@@ -102,6 +102,10 @@ bool gemv_avx2(const W4Matrix& w, const float* x, int ldx, const Prepared& p, in
                int n1);
 void gemv_scalar(const W4Matrix& w, const float* x, int ldx, int M, float* y, int ldy, int n0, int n1);
 
+// w4_prepare's planes, word sums and fixed-point copy of row m (p.B > 0: K % 128 == 0);
+// bit for bit the scalar path's output. The group sums are the caller's.
+void prepare_row_avx512(const float* xr, const Prepared& p, int m);
+
 void dequantize_rows_avx512(const W4Matrix& w, int n0, int n1, float* panel, int ldp);
 void dequantize_rows_avx2(const W4Matrix& w, int n0, int n1, float* panel, int ldp);
 void dequantize_rows_scalar(const W4Matrix& w, int n0, int n1, float* panel, int ldp);

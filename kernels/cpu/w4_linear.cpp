@@ -209,18 +209,29 @@ std::size_t w4_prepare_floats(int M, int K, int group) {
 
 void w4_prepare(const float* x, int M, int K, int ldx, int group, float* work) {
     const detail::Prepared p = detail::preparedView(work, M, K, group);
+#if defined(__x86_64__) || defined(__i386__)
+    const bool vector = p.B > 0 && cpuIsaSupported(CpuIsa::Avx512);
+#else
+    const bool vector = false;
+#endif
     for (int m = 0; m < M; ++m) {
         const float* xr = x + static_cast<std::size_t>(m) * ldx;
-        float* planes = const_cast<float*>(p.planesOf(m));
         float* wordSums = const_cast<float*>(p.wordSumsOf(m));
         float* groupSums = const_cast<float*>(p.groupSumsOf(m));
-        for (int c = 0; c < p.W; ++c) {
-            float sum = 0.0f;
-            for (int i = 0; i < 8; ++i) {
-                planes[static_cast<std::size_t>(i) * p.W + c] = xr[8 * c + i];
-                sum += xr[8 * c + i];
+        if (vector) {
+            detail::prepare_row_avx512(xr, p, m);
+        } else {
+            float* planes = const_cast<float*>(p.planesOf(m));
+            for (int c = 0; c < p.W; ++c) {
+                float sum = 0.0f;
+                for (int i = 0; i < 8; ++i) {
+                    planes[static_cast<std::size_t>(i) * p.W + c] = xr[8 * c + i];
+                    sum += xr[8 * c + i];
+                }
+                wordSums[c] = sum;
             }
-            wordSums[c] = sum;
+            if (p.B > 0)
+                prepareFixedPoint(xr, p, m);
         }
         const int wordsPerGroup = group / 8;
         for (int gi = 0; gi < p.G; ++gi) {
@@ -229,8 +240,6 @@ void w4_prepare(const float* x, int M, int K, int ldx, int group, float* work) {
                 sum += wordSums[c];
             groupSums[gi] = sum;
         }
-        if (p.B > 0)
-            prepareFixedPoint(xr, p, m);
     }
 }
 

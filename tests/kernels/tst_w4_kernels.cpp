@@ -17,6 +17,7 @@
 #include "awq/kernels/f16_linear.h"
 #include "awq/kernels/half.h"
 #include "awq/kernels/w4_linear.h"
+#include "w4_internal.h"  // kernels/cpu: the workspace layout (detail::preparedView)
 
 using namespace awq::kernels;
 
@@ -199,6 +200,71 @@ private Q_SLOTS:
                     const double err = relativeError(y, N, ref, M, N, 0, N);
                     QVERIFY2(err < 1e-4, (label(c, p, isa, M) + ": relative error " + std::to_string(err)).c_str());
                 }
+        }
+    }
+
+    // w4_prepare's workspace holds exactly what w4_internal.h says, whichever path (scalar or
+    // AVX-512) wrote it: the kernels read it without checking.
+    void prepareMatchesItsDefinition_data() {
+        QTest::addColumn<int>("K");
+        QTest::addColumn<int>("group");
+        QTest::newRow("2048 g128") << 2048 << 128;
+        QTest::newRow("384 g128") << 384 << 128;
+        QTest::newRow("5632 g64") << 5632 << 64;
+        QTest::newRow("160 g32 (no fixed-point copy)") << 160 << 32;
+    }
+    void prepareMatchesItsDefinition() {
+        QFETCH(int, K);
+        QFETCH(int, group);
+        const int M = 3, ldx = K + 5;
+        std::vector<float> x = randomActivations(M, ldx, static_cast<uint32_t>(K));
+        for (int k = 0; k < std::min(K, 128); ++k)
+            x[static_cast<std::size_t>(ldx) + k] = 0.0f;  // row 1: an all-zero block (scale 1)
+        x[2 * static_cast<std::size_t>(ldx)] = -0.0f;      // row 2: signed zero, tiny, huge, exact halves
+        x[2 * static_cast<std::size_t>(ldx) + 1] = 1e-30f;
+        x[2 * static_cast<std::size_t>(ldx) + 2] = 1e30f;
+        x[2 * static_cast<std::size_t>(ldx) + 130 % K] = -2.5f;
+        std::vector<float> work(w4_prepare_floats(M, K, group), NAN);
+        w4_prepare(x.data(), M, K, ldx, group, work.data());
+        const detail::Prepared p = detail::preparedView(work.data(), M, K, group);
+        QCOMPARE(p.B, K % 128 == 0 ? K / 128 : 0);
+        auto same = [](float a, float b) { return std::memcmp(&a, &b, sizeof a) == 0; };
+        for (int m = 0; m < M; ++m) {
+            const float* xr = x.data() + static_cast<std::size_t>(m) * ldx;
+            for (int c = 0; c < K / 8; ++c) {
+                float sum = 0.0f;
+                for (int i = 0; i < 8; ++i) {
+                    QVERIFY(same(p.planesOf(m)[static_cast<std::size_t>(i) * (K / 8) + c], xr[8 * c + i]));
+                    sum += xr[8 * c + i];
+                }
+                QVERIFY2(same(p.wordSumsOf(m)[c], sum), ("word sum m=" + std::to_string(m) + " c=" + std::to_string(c)).c_str());
+            }
+            for (int gi = 0; gi < K / group; ++gi) {
+                float sum = 0.0f;
+                for (int c = gi * group / 8; c < (gi + 1) * group / 8; ++c)
+                    sum += p.wordSumsOf(m)[c];
+                QVERIFY(same(p.groupSumsOf(m)[gi], sum));
+            }
+            for (int b = 0; b < p.B; ++b) {
+                float maxAbs = 0.0f;
+                for (int k = 0; k < 128; ++k)
+                    maxAbs = std::max(maxAbs, std::abs(xr[128 * b + k]));
+                const float s = maxAbs > 0.0f ? maxAbs / 32639.0f : 1.0f;
+                QVERIFY2(same(p.blockScalesOf(m)[b], s), ("block scale m=" + std::to_string(m) + " b=" + std::to_string(b)).c_str());
+                const int8_t* bytes = p.fixedBytesOf(m) + 256 * b;
+                for (int c = 0; c < 16; ++c) {
+                    int sum = 0;
+                    for (int i = 0; i < 8; ++i) {
+                        const int v = static_cast<int>(std::lrint(xr[128 * b + 8 * c + i] * (1.0f / s)));
+                        QVERIFY(std::abs(v) <= 32639);
+                        const int high = bytes[128 * (i & 1) + 4 * c + i / 2], low = bytes[128 * (i & 1) + 64 + 4 * c + i / 2];
+                        QVERIFY2(256 * high + low == v, ("fixed point m=" + std::to_string(m) + " k=" +
+                                                         std::to_string(128 * b + 8 * c + i)).c_str());
+                        sum += v;
+                    }
+                    QVERIFY(same(p.fixedWordSumsOf(m)[16 * b + c], static_cast<float>(sum) * s));
+                }
+            }
         }
     }
 
