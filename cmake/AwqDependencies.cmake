@@ -11,6 +11,15 @@ if(TARGET torch_cuda OR TORCH_CUDA_LIBRARIES)
     set(AWQ_TORCH_HAS_CUDA ON)
 endif()
 
+# OpenMP: at::parallel_for is an inline template that forks only when the file calling it is
+# compiled with OpenMP (ATen's ParallelOpenMP.h tests _OPENMP); without it every parallel
+# loop of the engine runs on one thread, whatever at::set_num_threads says. The runtime is
+# the libgomp LibTorch itself uses. clang without libomp (the fuzz build) goes without.
+find_package(OpenMP)
+if(NOT OpenMP_CXX_FOUND)
+    message(WARNING "OpenMP not found for ${CMAKE_CXX_COMPILER_ID}: the engine's parallel loops will run on one thread")
+endif()
+
 # sentencepiece is linked only into the isolated shim library (tokenizer/spm_shim),
 # never into a target that also links LibTorch: see Note [sentencepiece isolation].
 find_package(PkgConfig REQUIRED)

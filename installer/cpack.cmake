@@ -84,11 +84,13 @@ set(CPACK_DEBIAN_COMPRESSION_TYPE "xz")
 # what the binaries and the shim link (libc6, libstdc++6, libtorch1.13, libqt6*, libsentencepiece0);
 # the list below adds what nothing links and the programs still need:
 #   libsentencepiece0     libawq_spm.so needs it, and the shim is dlopen()ed, never linked
-#   libopenblas0-pthread  the BLAS LibTorch should get through libblas.so.3 (reference BLAS is
-#                         ~20x slower; OpenBLAS's alternative has the higher priority)
+#   libopenblas0-openmp   the BLAS LibTorch should get through libblas.so.3: reference BLAS is
+#                         ~20x slower, and the pthreads OpenBLAS (the higher-priority
+#                         alternative when both are installed) fights the engine's OpenMP
+#                         threads for the cores; `awq bench` names the BLAS it finds
 #   qt6-qpa-plugins       Qt's xcb/wayland platform plugins, loaded at run time
 # Without dpkg-shlibdeps and file(1) (dpkg-dev, file) the linked libraries are listed by hand.
-set(_awq_depends "libsentencepiece0, libopenblas0-pthread")
+set(_awq_depends "libsentencepiece0, libopenblas0-openmp")
 if(AWQ_BUILD_GUI)
     string(APPEND _awq_depends ", qt6-qpa-plugins")
 endif()

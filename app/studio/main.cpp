@@ -13,6 +13,7 @@
 #include <QTimer>
 
 #include "awq/core/memory.h"
+#include "awq/runtime/threads.h"
 #include "appsettings.h"
 #include "mainwindow.h"
 #include "resourcepaths.h"
@@ -25,6 +26,7 @@
 int main(int argc, char **argv)
 {
     awq::configureAllocator(); // see awq/core/memory.h
+    awq::configureThreads();   // every core: LibTorch's own default can be 1 (awq/runtime/threads.h)
     QApplication app(argc, argv);
     QApplication::setOrganizationName(AppSettings::organization());
     QApplication::setApplicationName(AppSettings::application());

@@ -354,6 +354,21 @@ private Q_SLOTS:
         QVERIFY(contains(r.variants[0].weights, "fp32 as loaded"));
     }
 
+    // at::parallel_for forks only in files compiled with OpenMP (cmake/AwqDependencies.cmake):
+    // without it the engine ran every "2-thread" benchmark and chat on one thread.
+    void parallelLoopsUseTheConfiguredThreads()
+    {
+        QCOMPARE(configureThreads(2), 2);
+        QCOMPARE(parallelThreadsInUse(), 2);
+        QCOMPARE(configureThreads(1), 1);
+        QCOMPARE(parallelThreadsInUse(), 1);
+        configureThreads(2);
+        QCOMPARE(describeMachine().threads, 2);
+        // ... and BLAS runs on the same OpenMP threads instead of a pool of its own.
+        QVERIFY2(blasSharesOpenMpThreads(), ("LibTorch's BLAS is " + blasDescription() +
+                                             "; scripts/setup-deps.sh selects libopenblas0-openmp").c_str());
+    }
+
     void bandwidthIsMeasured()
     {
         const BandwidthResult b = measureReadBandwidth(2, 64 << 20, 2);

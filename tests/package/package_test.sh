@@ -44,7 +44,7 @@ echo "$(basename "$deb"): $(du -h "$deb" | cut -f1)"
 step "control fields"
 dpkg-deb -f "$deb" Package Version Architecture Maintainer Installed-Size Section Depends
 depends=$(dpkg-deb -f "$deb" Depends)
-want_deps=(libtorch1.13 libsentencepiece0 libopenblas0-pthread libc6 libstdc++6)
+want_deps=(libtorch1.13 libsentencepiece0 libopenblas0-openmp libc6 libstdc++6)
 [ "$gui" = ON ] && want_deps+=(libqt6core6 libqt6gui6 libqt6widgets6 libqt6charts6 qt6-qpa-plugins)
 dep_names=$(sed 's/([^)]*)//g; s/|/,/g' <<<"$depends" | tr ',' '\n' | tr -d ' ')
 for d in "${want_deps[@]}"; do

@@ -77,8 +77,13 @@ std::string formatTable(const BenchReport &r)
     if (!r.rows.empty() || !r.variants.empty()) {
         out << "Model:   " << r.model << ": " << shapeSummary(r.config) << "\n";
         out << "Machine: " << m.cpuModel << ", " << m.cores << " logical CPUs, " << m.threads << " threads, int4 kernels "
-            << m.isa << ", " << format("%.1f", gibibytes(m.memoryTotalBytes)) << " GiB RAM; AWQ Studio "
-            << r.awqVersion << ", " << r.date << "\n";
+            << m.isa << (m.blas.empty() ? "" : ", BLAS " + m.blas) << ", "
+            << format("%.1f", gibibytes(m.memoryTotalBytes)) << " GiB RAM; AWQ Studio " << r.awqVersion << ", "
+            << r.date << "\n";
+        if (m.blas.find("own pthreads") != std::string::npos)
+            out << "Warning: this BLAS runs its own threads beside the engine's OpenMP threads; on few cores they "
+                   "fight for them (FP32 and prefill figures suffer). Select libopenblas0-openmp "
+                   "(scripts/setup-deps.sh does).\n";
         out << "Method:  " << warmupText(r.plan) << "; " << repeatText(r.plan) << ".\n";
         out << "         " << kRates << ".\n";
         out << "         Memory: " << kMemory
@@ -136,6 +141,7 @@ json toJson(const BenchReport &r)
                     {"cores", m.cores},
                     {"threads", m.threads},
                     {"isa", m.isa},
+                    {"blas", m.blas},
                     {"memory_total_bytes", m.memoryTotalBytes},
                     {"memory_available_bytes", m.memoryAvailableBytes},
                     {"peak_rss_resettable", m.peakRssResettable}};
@@ -344,6 +350,8 @@ BenchReport reportFromJson(const json &document, const std::string &sourceName)
     m.cores = machine.smallInteger("cores");
     m.threads = machine.smallInteger("threads");
     m.isa = machine.string("isa");
+    if (machine.has("blas")) // absent in reports written before it was recorded
+        m.blas = machine.string("blas");
     m.memoryTotalBytes = machine.count("memory_total_bytes");
     m.memoryAvailableBytes = machine.count("memory_available_bytes");
     m.peakRssResettable = machine.boolean("peak_rss_resettable");

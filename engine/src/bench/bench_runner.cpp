@@ -19,6 +19,7 @@
 #include "awq/nn/llama_model.h"
 #include "awq/nn/quant_linear.h"
 #include "awq/runtime/loaded_model.h"
+#include "awq/runtime/threads.h"
 
 namespace awq::bench {
 
@@ -203,8 +204,9 @@ MachineInfo describeMachine()
     MachineInfo m;
     m.cpuModel = cpuModelName();
     m.cores = static_cast<int>(std::thread::hardware_concurrency());
-    m.threads = at::get_num_threads();
+    m.threads = parallelThreadsInUse();  // what the loops run on, not only what was asked
     m.isa = kernels::cpuIsaName(QuantLinear::isa());
+    m.blas = blasDescription();
     const SystemMemory memory = systemMemory();
     m.memoryTotalBytes = memory.totalBytes;
     m.memoryAvailableBytes = memory.availableBytes;

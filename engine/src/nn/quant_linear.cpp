@@ -24,18 +24,19 @@ std::atomic<int> g_isa{-1}; // -1: the best the CPU has
 // task to hide the scheduling cost, and N / 128 tasks keep two to a few dozen threads busy.
 constexpr int64_t kChannelsPerTask = 128;
 
-// Panel rows for the dequantize+BLAS path: ~16 MiB of float32 per panel (L3-sized), a
-// multiple of 8. Measured on TinyLlama prefill-512 (docs/benchmarks.md): BLAS packs x
-// again for every call, so 1 MiB panels (88 calls for gate/up) spent a quarter of the
-// time re-packing; with 16 MiB panels a linear takes one to three calls.
+// Panel rows for the dequantize+BLAS path: ~64 MiB of float32 per panel, a multiple of 8.
+// BLAS packs x again for every call. Measured on TinyLlama prefill-512 (docs/benchmarks.md):
+// 1 MiB panels (88 calls for gate/up) spent a quarter of the time re-packing; 16 MiB panels
+// (one to six calls per linear) reached 0.82-0.86x of FP32 once BLAS ran on OpenMP threads,
+// 64 MiB panels (one or two calls) 0.97-0.98x.
 int64_t panelRows(int64_t K, int64_t N)
 {
-    const int64_t rows = std::max<int64_t>(64, (int64_t{1} << 22) / std::max<int64_t>(K, 1)) / 8 * 8;
+    const int64_t rows = std::max<int64_t>(64, (int64_t{1} << 24) / std::max<int64_t>(K, 1)) / 8 * 8;
     return std::min(rows, N);
 }
 
 // The panel buffer, reused across calls and layers (one per thread that runs linears):
-// a fresh 16 MiB allocation per call cost page faults on every prefill.
+// a fresh allocation per call cost page faults on every prefill.
 float *panelScratch(size_t floats)
 {
     thread_local std::vector<float> scratch;
@@ -197,16 +198,22 @@ void QuantLinear::runPanels(const at::Tensor &x, at::Tensor &y) const
         const int64_t nb = std::min(rows, N - n0);
         const int a = static_cast<int>(n0), b = static_cast<int>(n0 + nb);
         auto out = y.narrow(1, n0, nb);
-        // Dequantization is a few % of a prefill; it runs on this thread alone, because an
-        // OpenMP region between two BLAS calls fights BLAS's own spinning threads for the cores.
-        // Each packing is dequantized in its storage orientation (rows of W for GEMV, W^T for GEMM).
-        if (gemm) {
-            kernels::w4_dequantize_cols(m_matrix, a, b, panelData, static_cast<int>(nb), cpu);
+        // Each packing is dequantized in its storage orientation (rows of W for GEMV, W^T for
+        // GEMM), split across the threads by 64 channels. This shares the OpenMP threads with
+        // BLAS only when BLAS is the OpenMP build (scripts/setup-deps.sh); with OpenBLAS's own
+        // pthreads the two pools fight for the cores (measured: int4 prefill halved).
+        at::parallel_for(0, (nb + 63) / 64, 1, [&](int64_t t0, int64_t t1) {
+            const int c0 = a + static_cast<int>(t0 * 64), c1 = std::min(b, a + static_cast<int>(t1 * 64));
+            if (gemm)
+                kernels::w4_dequantize_cols(m_matrix, c0, c1, panelData + (c0 - a), static_cast<int>(nb), cpu);
+            else
+                kernels::w4_dequantize_rows(m_matrix, c0, c1, panelData + static_cast<int64_t>(c0 - a) * K,
+                                            static_cast<int>(K), cpu);
+        });
+        if (gemm)
             at::mm_out(out, x, at::from_blob(panelData, {K, nb}, at::kFloat));
-        } else {
-            kernels::w4_dequantize_rows(m_matrix, a, b, panelData, static_cast<int>(K), cpu);
+        else
             at::mm_out(out, x, at::from_blob(panelData, {nb, K}, at::kFloat).t());
-        }
     }
 }
 

@@ -85,6 +85,7 @@ struct MachineInfo {
     int cores = 0;        // logical CPUs
     int threads = 0;      // LibTorch intra-op threads used
     std::string isa;      // the int4 kernels' instruction set (QuantLinear::isa())
+    std::string blas;     // blasDescription(): "OpenBLAS 0.3.21 (OpenMP)"; empty in older reports
     uint64_t memoryTotalBytes = 0;
     uint64_t memoryAvailableBytes = 0; // when the run started
     bool peakRssResettable = false;    // false: peak memory is the process-lifetime peak
