@@ -314,7 +314,7 @@ private Q_SLOTS:
         const double gib = 1024.0 * 1024.0 * 1024.0;
         const ModelConfig tiny = syntheticConfig("tinyllama-1.1b");
         const MemoryEstimate e = estimateMemory(tiny, 128, 18432);
-        QVERIFY2(std::abs(double(e.quantizeCpu) / gib / 3.08 - 1.0) < 0.10, qPrintable(QString::number(e.quantizeCpu / gib)));
+        QVERIFY2(std::abs(double(e.quantizeCpu) / gib / 3.43 - 1.0) < 0.10, qPrintable(QString::number(e.quantizeCpu / gib)));
         ModelConfig demo = tiny;
         demo.hiddenSize = 256;
         demo.intermediateSize = 768;
@@ -325,7 +325,7 @@ private Q_SLOTS:
         demo.vocabSize = 4096;
         demo.maxPositionEmbeddings = 256;
         const MemoryEstimate d = estimateMemory(demo, 128, 17920);
-        QVERIFY2(std::abs(double(d.quantizeCpu) / double(672ull << 20) - 1.0) < 0.10,
+        QVERIFY2(std::abs(double(d.quantizeCpu) / double(637ull << 20) - 1.0) < 0.10,
                  qPrintable(QString::number(d.quantizeCpu >> 20)));
         // Running: 4-bit well under full precision; fp16 on a GPU about 2 bytes a parameter.
         QVERIFY(e.int4Cpu < e.fp32Cpu / 3);
@@ -365,7 +365,7 @@ private Q_SLOTS:
         configureThreads(2);
         QCOMPARE(describeMachine().threads, 2);
         // ... and BLAS runs on the same OpenMP threads instead of a pool of its own.
-        QVERIFY2(blasSharesOpenMpThreads(), ("LibTorch's BLAS is " + blasDescription() +
+        QVERIFY2(!blasRunsItsOwnThreads(), ("LibTorch's BLAS is " + blasDescription() +
                                              "; scripts/setup-deps.sh selects libopenblas0-openmp").c_str());
     }
 

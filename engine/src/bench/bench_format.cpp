@@ -80,7 +80,7 @@ std::string formatTable(const BenchReport &r)
             << m.isa << (m.blas.empty() ? "" : ", BLAS " + m.blas) << ", "
             << format("%.1f", gibibytes(m.memoryTotalBytes)) << " GiB RAM; AWQ Studio " << r.awqVersion << ", "
             << r.date << "\n";
-        if (m.blas.find("own pthreads") != std::string::npos)
+        if (m.blas.find("own pthreads") != std::string::npos) // blasRunsItsOwnThreads() when it ran
             out << "Warning: this BLAS runs its own threads beside the engine's OpenMP threads; on few cores they "
                    "fight for them (FP32 and prefill figures suffer). Select libopenblas0-openmp "
                    "(scripts/setup-deps.sh does).\n";

@@ -36,7 +36,7 @@ MemoryEstimate estimateMemory(const ModelConfig &c, int64_t groupSize, int64_t c
     const int64_t blocks = seqLen > 0 ? (calibrationTokens + seqLen - 1) / seqLen : 0;
     const uint64_t scores = std::min<uint64_t>(256ull << 20, 4 * u(blocks) * u(c.numHeads) * u(seqLen) * u(seqLen));
     const uint64_t embedFp32 = 4 * u(c.vocabSize) * u(c.hiddenSize);
-    e.quantizeCpu = kProcessBaselineBytes + std::max(2 * layerWeights + activations + scores, embedFp32 + activations);
+    e.quantizeCpu = kProcessBaselineBytes + std::max(4 * layerWeights + activations + scores, embedFp32 + activations);
 
     // Running on the CPU: the fused decoder's own accounting (what `awq bench` reports).
     const uint64_t kvFp32 = bench::estimateKvCacheBytes(c, 1, e.context);

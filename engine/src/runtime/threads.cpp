@@ -59,7 +59,7 @@ std::string blasDescription()
     using GetConfig = const char *(*)();
     const auto config = reinterpret_cast<GetConfig>(dlsym(RTLD_DEFAULT, "openblas_get_config"));
     if (!config)
-        return dlsym(RTLD_DEFAULT, "mkl_get_max_threads") ? "MKL" : "not OpenBLAS (reference BLAS?)";
+        return dlsym(RTLD_DEFAULT, "mkl_get_max_threads") ? "MKL" : "not OpenBLAS";
     std::string name = config();
     // "OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Cooperlake MAX_THREADS=64": keep the version.
     if (const size_t space = name.find(' ', std::strlen("OpenBLAS ")); space != std::string::npos)
@@ -77,11 +77,9 @@ std::string blasDescription()
     return name;
 }
 
-bool blasSharesOpenMpThreads()
+bool blasRunsItsOwnThreads()
 {
-    const BlasThreads t = openBlasThreads();
-    return t == BlasThreads::OpenMp || t == BlasThreads::Sequential ||
-           (t == BlasThreads::Unknown && dlsym(RTLD_DEFAULT, "mkl_get_max_threads"));
+    return openBlasThreads() == BlasThreads::Pthreads;
 }
 
 } // namespace awq

@@ -6,10 +6,11 @@
 // Running figures are the weights as each engine keeps them plus a KV cache for `context`
 // tokens at batch 1 plus activations, plus the process baseline. The quantization figure
 // is a fit to measured peaks (docs/benchmarks.md, "Quantization time and memory"): the
-// baseline, the layer being searched held twice (weights and their scaled copy), the
-// captured calibration activations (about 5 x hidden + 4 x intermediate floats per token)
-// and the attention scores of one slice. Measured: demo model 672 MiB (estimate 628),
-// TinyLlama-1.1B 3.08 GiB (estimate 3.00).
+// baseline, the layer being searched held four times (weights, their scaled copy, and
+// room the TinyLlama peak needed once BLAS ran on OpenMP threads: +0.35 GiB, cause not
+// isolated), the captured calibration activations (about 5 x hidden + 4 x intermediate
+// floats per token) and the attention scores of one slice. Measured with OpenBLAS's OpenMP
+// build: demo model 637 MiB (estimate 634), TinyLlama-1.1B 3.43 GiB (estimate 3.33).
 
 #include <cstdint>
 

@@ -15,10 +15,12 @@ int configureThreads(int threads = 0);
 // set. Benchmarks report it; a test checks that it follows configureThreads.
 int parallelThreadsInUse();
 
-// The BLAS LibTorch loaded and how it threads, e.g. "OpenBLAS 0.3.21 (OpenMP)". A BLAS with
-// its own thread pool (OpenBLAS's pthreads build) competes with the engine's OpenMP threads
-// for the cores: blasSharesOpenMpThreads() is false then, and benchmarks say so.
+// The BLAS LibTorch loaded and how it threads, e.g. "OpenBLAS 0.3.21 (OpenMP)".
 std::string blasDescription();
-bool blasSharesOpenMpThreads();
+// True for a BLAS known to keep a thread pool of its own (OpenBLAS's pthreads build), which
+// competes with the engine's OpenMP threads for the cores; benchmarks warn about it. False
+// for OpenBLAS's OpenMP or single-threaded builds and for a BLAS it cannot query (MKL inside
+// PyTorch's LibTorch runs on OpenMP).
+bool blasRunsItsOwnThreads();
 
 } // namespace awq
