@@ -597,6 +597,14 @@ Search<|eot_id|><|start_header_id|>assistant<|end_header_id|>
         QTest::newRow("a list doubled 30 times")
             << "{% set ns = namespace(l=[1]) %}{% for i in range(30) %}{% set ns.l = ns.l + ns.l %}{% endfor %}"
             << "items is longer than a chat template may build";
+        // Found by fuzz_chat_template (UBSan: signed overflow); Python would make a big int.
+        QTest::newRow("an integer literal past 2^63, plus 1")
+            << "{{ 0333333333333333333333333333 + 1 }}" << "integer overflow in 9223372036854775807 + 1";
+        QTest::newRow("2 ** 64") << "{{ 2 ** 64 }}" << "integer overflow";
+        QTest::newRow("2 ** 10^18 (was a loop of 10^18 steps)") << "{{ 1 ** 1000000000000000000 + 2 ** 1000000000000000000 }}"
+                                                               << "integer overflow";
+        QTest::newRow("-(-2^63)") << "{{ -(-9223372036854775807 - 1) }}" << "integer overflow";
+        QTest::newRow("-2^63 // -1") << "{{ (-9223372036854775807 - 1) // -1 }}" << "integer overflow";
         QTest::newRow("output of 10^5 x 200 bytes")
             << "{% for i in range(100000) %}" + repeat("x", 200) + "{% endfor %}" << "rendered prompt would be longer";
     }
