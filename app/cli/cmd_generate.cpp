@@ -62,7 +62,7 @@ int runGenerate(int argc, char **argv, int first)
     const std::string description = loaded.model->describe();
     std::unique_ptr<FusedLlama> fused;
     if (engine == "fused")
-        fused = std::make_unique<FusedLlama>(std::move(loaded.model), 1, 1);
+        fused = std::make_unique<FusedLlama>(std::move(loaded.model), 1, 1, Int4Layout::Gemv);
     Generator generator = fused ? Generator(*fused, *loaded.tokenizer, maxContext)
                                 : Generator(*loaded.model, *loaded.tokenizer, maxContext);
     std::cout << args.get("prompt") << std::flush;

@@ -91,12 +91,13 @@ class TestFusedLlama : public QObject
 
     // Last-position logits of the unfused model over a prompt then `steps` greedy-free
     // decode steps with the given ids, and the fused model's, side by side.
-    void compareWithUnfused(const fs::path &folder, int64_t batch, double tolerance)
+    void compareWithUnfused(const fs::path &folder, int64_t batch, double tolerance,
+                            Int4Layout layout = Int4Layout::AsStored)
     {
         LoadedModel reference = loadModel(folder);
         LoadedModel toFuse = loadModel(folder);
         const ModelConfig config = reference.config;
-        FusedLlama fused(std::move(toFuse.model), batch, 64);
+        FusedLlama fused(std::move(toFuse.model), batch, 64, layout);
         QVERIFY(contains(fused.describe(), "fused"));
         KVCache cache(config, batch, 64);
         const at::Tensor prompt = randomIds(batch, 9, config.vocabSize, 7);
@@ -267,6 +268,35 @@ private Q_SLOTS:
         QFETCH(QString, which);
         QFETCH(int, batch);
         compareWithUnfused(m_root / which.toStdString(), batch, 1e-4);
+    }
+
+    // A GEMM-packed linear repacked to GEMV holds exactly the same weights; group sizes the
+    // GEMV packing cannot hold are left alone.
+    void gemmRepacksToGemv()
+    {
+        for (int group : {32, 64, 128, 256}) {
+            auto gemm = randomQuantLinear(W4Packing::Gemm, 256, 136, group, 21, true);
+            auto gemv = repackedAsGemv(*gemm);
+            QVERIFY(gemv);
+            QCOMPARE(gemv->packing(), W4Packing::Gemv);
+            QVERIFY(at::equal(gemv->dequantized(), gemm->dequantized()));
+            QVERIFY(at::equal(gemv->bias(), gemm->bias()));
+            const at::Tensor x = at::randn({3, 256});
+            QVERIFY(relativeError(gemv->forward(x), gemm->forward(x)) < 1e-4);
+            QVERIFY(!repackedAsGemv(*gemv)); // already GEMV
+        }
+        QVERIFY(!repackedAsGemv(*randomQuantLinear(W4Packing::Gemm, 128, 64, 16, 22)));
+    }
+
+    // Chat and generate repack GEMM checkpoints: the logits stay those of the unfused model.
+    void fusedRepackedGemmMatchesUnfused()
+    {
+        compareWithUnfused(m_quantGemm, 1, 1e-4, Int4Layout::Gemv);
+        FusedLlama fused(loadModel(m_quantGemm).model, 1, 16, Int4Layout::Gemv);
+        QVERIFY2(contains(fused.describe(), "int4 gemv") && contains(fused.describe(), "repacked"),
+                 fused.describe().c_str());
+        FusedLlama stored(loadModel(m_quantGemm).model, 1, 16);
+        QVERIFY2(contains(stored.describe(), "int4 gemm"), stored.describe().c_str());
     }
 
     // The unfused model with QuantLinear on the few-rows kernel and on the BLAS path agree.

@@ -58,7 +58,7 @@ std::unique_ptr<ChatModel> ChatModel::load(const fs::path &folder, const Progres
     chat->m_tokenizer = std::move(loaded.tokenizer);
     chat->m_prompts = std::make_unique<PromptBuilder>(*chat->m_tokenizer, folder);
     if (cpu)
-        chat->m_model = std::make_unique<FusedLlama>(std::move(loaded.model), 1, 1);
+        chat->m_model = std::make_unique<FusedLlama>(std::move(loaded.model), 1, 1, Int4Layout::Gemv);
     else
         chat->m_gpuModel = std::move(loaded.model);
 

@@ -110,7 +110,7 @@ at::Tensor normWeight(const ModelConfig &config, const at::Tensor &w)
 
 } // namespace
 
-FusedLlama::FusedLlama(std::unique_ptr<LlamaModel> model, int64_t batch, int64_t maxSeqLen)
+FusedLlama::FusedLlama(std::unique_ptr<LlamaModel> model, int64_t batch, int64_t maxSeqLen, Int4Layout layout)
     : m_config(model->config())
 {
     AWQ_CHECK(model->dtype() == at::kFloat && model->device().is_cpu(), UnsupportedModel,
@@ -147,6 +147,13 @@ FusedLlama::FusedLlama(std::unique_ptr<LlamaModel> model, int64_t batch, int64_t
                                       : stackOutputs({src.gateProj.get(), src.upProj.get()});
         layer.o = std::move(src.oProj);
         layer.down = std::move(src.downProj);
+        if (layout == Int4Layout::Gemv)
+            for (std::unique_ptr<Linear> *linear : {&layer.qkv, &layer.gateUp, &layer.o, &layer.down})
+                if (const auto *q = dynamic_cast<const QuantLinear *>(linear->get()))
+                    if (auto repacked = repackedAsGemv(*q)) {
+                        *linear = std::move(repacked);
+                        m_repackedGemm = true;
+                    }
         // The stacked copies replace the originals: free them layer by layer.
         src.qProj.reset();
         src.kProj.reset();
@@ -388,6 +395,8 @@ uint64_t FusedLlama::bufferBytes() const
 std::string FusedLlama::describe() const
 {
     std::string linear = m_layers.empty() ? std::string() : ", linears " + m_layers.front().qkv->describe();
+    if (m_repackedGemm)
+        linear += " (repacked from the checkpoint's gemm)";
     return m_config.modelType + ", " + std::to_string(m_config.numLayers) + " layers, fused float32 on cpu" + linear +
            ", lm_head " + m_lmHead->describe();
 }

@@ -12,6 +12,7 @@
 
 #include "awq/core/error.h"
 #include "awq/kernels/awq_format.h"
+#include "awq/kernels/awq_unpack.h"
 
 namespace awq {
 
@@ -263,6 +264,27 @@ std::unique_ptr<QuantLinear> stackQuantLinears(const std::vector<const QuantLine
     return std::make_unique<QuantLinear>(first.packing(), first.inFeatures(), outTotal, first.groupSize(),
                                          at::cat(q, dim), at::cat(z, dim), at::cat(s, dim),
                                          anyBias ? at::cat(b, 0) : at::Tensor());
+}
+
+std::unique_ptr<QuantLinear> repackedAsGemv(const QuantLinear &linear)
+{
+    const kernels::W4Matrix &m = linear.matrix();
+    if (m.packing == kernels::W4Packing::Gemv)
+        return nullptr;
+    if (!(m.group == 32 || m.group == 64 || m.group >= 128) || m.K % 8 != 0)
+        return nullptr;
+    const int K = m.K, N = m.N, g = m.group, G = K / g, ZW = kernels::gemvZerosWidth(K, g);
+    std::vector<uint8_t> codes(static_cast<size_t>(N) * K), zeros(static_cast<size_t>(N) * G);
+    kernels::unpack_gemm(m.qweight, K, N, codes.data());
+    kernels::unpack_gemm_zeros(m.qzeros, G, N, zeros.data());
+    auto qweight = at::empty({N, K / 8}, at::kInt);
+    auto qzeros = at::empty({N, ZW}, at::kInt);
+    kernels::pack_gemv(codes.data(), K, N, qweight.data_ptr<int32_t>());
+    kernels::pack_gemv_zeros(zeros.data(), K, N, g, qzeros.data_ptr<int32_t>());
+    // scales [G][N] -> [N][ZW * 8], the padding columns 0 as the packers write them.
+    auto scales = at::zeros({N, ZW * 8}, at::kHalf);
+    scales.narrow(1, 0, G).copy_(linear.scales().t());
+    return std::make_unique<QuantLinear>(kernels::W4Packing::Gemv, K, N, g, qweight, qzeros, scales, linear.bias());
 }
 
 } // namespace awq

@@ -68,4 +68,10 @@ private:
 // Stacks packed linears along their outputs (see stackOutputs in linear.h).
 std::unique_ptr<QuantLinear> stackQuantLinears(const std::vector<const QuantLinear *> &parts);
 
+// The same codes, zero points and scales in the GEMV packing (a one-time repack in memory;
+// the file is untouched), or null when the GEMV packing cannot hold this group size. On the
+// CPU the GEMV packing decodes 2-3x faster at every batch size and prefills as fast
+// (docs/benchmarks.md), so the fused decoder repacks GEMM checkpoints for chat and generate.
+std::unique_ptr<QuantLinear> repackedAsGemv(const QuantLinear &linear);
+
 } // namespace awq
