@@ -92,17 +92,16 @@ void gemvVnniRows(const W4Matrix& w, const Prepared& p, int m0, float* y, int ld
 // of the same bytes in the same calls gets 27-31 GB/s).
 class Group128RowTerms {
 public:
-    // scratch: reused between calls (no allocation per decode step once it has grown).
-    Group128RowTerms(const Prepared& p, int K, std::vector<float>& scratch)
-        : m_G(K / 128), m_paddedG((m_G + 15) / 16 * 16) {
-        scratch.assign(2 * static_cast<std::size_t>(m_paddedG), 0.0f);
-        m_groupSum = scratch.data();
-        m_xScale = scratch.data() + m_paddedG;
-        const float* wordSums = p.fixedWordSumsOf(0);
+    // Row m of the prepared activations; scratch: scratchFloats(K) floats owned by the caller.
+    Group128RowTerms(const Prepared& p, int m, int K, float* scratch)
+        : m_G(K / 128), m_paddedG((m_G + 15) / 16 * 16), m_groupSum(scratch), m_xScale(scratch + m_paddedG) {
+        std::fill(scratch, scratch + scratchFloats(K), 0.0f);
+        const float* wordSums = p.fixedWordSumsOf(m);
         for (int c = 0; c < K / 8; ++c)
             m_groupSum[c / 16] += wordSums[c];
-        std::copy(p.blockScalesOf(0), p.blockScalesOf(0) + m_G, m_xScale);
+        std::copy(p.blockScalesOf(m), p.blockScalesOf(m) + m_G, m_xScale);
     }
+    static std::size_t scratchFloats(int K) { return 2 * static_cast<std::size_t>((K / 128 + 15) / 16 * 16); }
     int paddedGroups() const { return m_paddedG; }
 
     // rowScale[g] = s_w[g] s_x[g]; returns the row's zero-point term Σ_g s_w z Σv.
@@ -176,12 +175,71 @@ void gemvVnniGroup128OneRow(const W4Matrix& w, const Prepared& p, float* y, int 
     constexpr int kChannels = 4;  // measured: 2 channels 25, 4 channels 31, 8 channels 30 GB/s (weights in L2)
     static_assert(8 % kChannels == 0);
     const GemvPackedRows rows(w);
-    thread_local std::vector<float> termScratch, rowScales;
-    const Group128RowTerms terms(p, w.K, termScratch);
+    thread_local std::vector<float> termScratch, rowScales;  // grown once, then reused
+    termScratch.resize(Group128RowTerms::scratchFloats(w.K));
+    const Group128RowTerms terms(p, 0, w.K, termScratch.data());
     rowScales.resize(static_cast<std::size_t>(kChannels) * terms.paddedGroups());
     const int8_t* bytes = p.fixedBytesOf(0);
     for (int n = n0; n < n1; n += kChannels)
         gemvVnniGroup128Channels<kChannels>(rows, terms, bytes, w.K / 8, rowScales.data(), y, n);
+}
+
+// R activation rows (batched decode, short prompts) with g = 128: the one-row arithmetic
+// per row, each chunk's weights unpacked once for the R rows. Against gemvVnniRows, whose
+// per-chunk scale and zero-point work per row made 8 rows cost 4.4x one row, the scales
+// and zero-point terms are computed once per output channel and row.
+template <int R>
+void gemvVnniGroup128Rows(const GemvPackedRows& rows, const Group128RowTerms* terms, const Prepared& p, int m0,
+                          int W, float* rowScales, float* y, int ldy, int n0, int n1) {
+    const int paddedG = terms[0].paddedGroups();
+    const int8_t* bytes[R];
+    for (int r = 0; r < R; ++r)
+        bytes[r] = p.fixedBytesOf(m0 + r);
+    const __m512i lowNibbles = _mm512_set1_epi8(0x0F);
+    for (int n = n0; n < n1; ++n) {
+        const GemvPackedRow packed = rows.row(n);
+        float zeroTerm[R];
+        for (int r = 0; r < R; ++r)
+            zeroTerm[r] = terms[m0 + r].compute(packed, rowScales + static_cast<std::size_t>(r) * paddedG);
+        __m512 total[R];
+        for (int r = 0; r < R; ++r)
+            total[r] = _mm512_setzero_ps();
+        for (int c = 0, b = 0; c < W; c += 16, ++b) {
+            _mm_prefetch(reinterpret_cast<const char*>(packed.codes + c) + kPrefetchBytes, _MM_HINT_T1);
+            const __m512i words = _mm512_loadu_si512(packed.codes + c);
+            const __m512i even = _mm512_and_si512(words, lowNibbles);
+            const __m512i odd = _mm512_and_si512(_mm512_srli_epi32(words, 4), lowNibbles);
+            for (int r = 0; r < R; ++r) {
+                const int8_t* xb = bytes[r] + 256 * b;
+                __m512i dotq = _mm512_dpbusd_epi32(_mm512_setzero_si512(), even, _mm512_loadu_si512(xb));
+                dotq = _mm512_slli_epi32(_mm512_dpbusd_epi32(dotq, odd, _mm512_loadu_si512(xb + 128)), 8);
+                dotq = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(dotq, even, _mm512_loadu_si512(xb + 64)), odd,
+                                           _mm512_loadu_si512(xb + 192));
+                total[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dotq),
+                                           _mm512_set1_ps(rowScales[static_cast<std::size_t>(r) * paddedG + b]),
+                                           total[r]);
+            }
+        }
+        for (int r = 0; r < R; ++r)
+            y[static_cast<std::size_t>(m0 + r) * ldy + n] = _mm512_reduce_add_ps(total[r]) - zeroTerm[r];
+    }
+}
+
+void gemvVnniGroup128(const W4Matrix& w, const Prepared& p, int M, float* y, int ldy, int n0, int n1) {
+    constexpr int kMaxRows = 4;
+    const GemvPackedRows rows(w);
+    const std::size_t perRow = Group128RowTerms::scratchFloats(w.K);
+    thread_local std::vector<float> termScratch, rowScales;  // grown once, then reused
+    thread_local std::vector<Group128RowTerms> terms;
+    termScratch.resize(perRow * static_cast<std::size_t>(M));
+    terms.clear();
+    for (int m = 0; m < M; ++m)
+        terms.emplace_back(p, m, w.K, termScratch.data() + perRow * static_cast<std::size_t>(m));
+    rowScales.resize(static_cast<std::size_t>(kMaxRows) * terms[0].paddedGroups());
+    forRowBlocks<kMaxRows>(M, n0, n1, [&](auto block, int m, int c0, int c1) {
+        gemvVnniGroup128Rows<decltype(block)::value>(rows, terms.data(), p, m, w.K / 8, rowScales.data(), y, ldy, c0,
+                                                     c1);
+    });
 }
 
 }  // namespace
@@ -189,8 +247,11 @@ void gemvVnniGroup128OneRow(const W4Matrix& w, const Prepared& p, float* y, int 
 bool gemv_avx512_vnni(const W4Matrix& w, const Prepared& p, int M, float* y, int ldy, int n0, int n1) {
     if (w.packing != W4Packing::Gemv || p.B == 0 || !(w.group % 128 == 0 || w.group == 32 || w.group == 64))
         return false;
-    if (M == 1 && w.group == 128) {
-        gemvVnniGroup128OneRow(w, p, y, n0, n1);
+    if (w.group == 128) {  // AutoAWQ's default
+        if (M == 1)
+            gemvVnniGroup128OneRow(w, p, y, n0, n1);
+        else
+            gemvVnniGroup128(w, p, M, y, ldy, n0, n1);
         return true;
     }
     forRowBlocks<4>(M, n0, n1, [&](auto rows, int m, int c0, int c1) {
