@@ -30,12 +30,36 @@ namespace {
 // from memory): 4 KiB into L1 15-16 GB/s, none 17-20 GB/s, 16-64 KiB into L2 20-22 GB/s.
 constexpr int kPrefetchBytes = 32768;
 
+// The 128 codes of a 64-byte chunk as two vectors of u8: the low nibbles (even inputs of
+// each word) and the high nibbles (odd inputs).
+struct ChunkCodes {
+    __m512i even, odd;
+    explicit ChunkCodes(const int32_t* words) {
+        const __m512i w = _mm512_loadu_si512(words);
+        const __m512i lowNibbles = _mm512_set1_epi8(0x0F);
+        even = _mm512_and_si512(w, lowNibbles);
+        odd = _mm512_and_si512(_mm512_srli_epi32(w, 4), lowNibbles);
+    }
+};
+
+// Σ q v per lane for a chunk and the block's fixed-point bytes [even high | even low | odd
+// high | odd low] (Note [fixed-point activations]), in one chain: the high-byte sums,
+// shifted by 8, are the accumulator of the low-byte products (|Σ q v| < 2^22 per lane).
+inline __m512i fixedPointDot(const ChunkCodes& q, __m512i evenHigh, __m512i evenLow, __m512i oddHigh, __m512i oddLow) {
+    __m512i dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q.even, evenHigh);
+    dot = _mm512_slli_epi32(_mm512_dpbusd_epi32(dot, q.odd, oddHigh), 8);
+    return _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(dot, q.even, evenLow), q.odd, oddLow);
+}
+inline __m512i fixedPointDot(const ChunkCodes& q, const int8_t* xb) {
+    return fixedPointDot(q, _mm512_loadu_si512(xb), _mm512_loadu_si512(xb + 64), _mm512_loadu_si512(xb + 128),
+                         _mm512_loadu_si512(xb + 192));
+}
+
 template <int R>
 void gemvVnniRows(const W4Matrix& w, const Prepared& p, int m0, float* y, int ldy, int n0, int n1) {
     const int K = w.K, g = w.group, W = K / 8;
     const GemvPackedRows rows(w);
     const ChunkGroups groups(g);
-    const __m512i lowNibbles = _mm512_set1_epi8(0x0F);
     const int8_t* bytes[R];
     const float* blockScales[R];
     const float* wordSums[R];
@@ -54,20 +78,13 @@ void gemvVnniRows(const W4Matrix& w, const Prepared& p, int m0, float* y, int ld
             total[r] = _mm512_setzero_ps();
         for (int c = 0, b = 0; c < W; c += 16, ++b) {
             _mm_prefetch(reinterpret_cast<const char*>(q + c) + kPrefetchBytes, _MM_HINT_T1);
-            const __m512i words = _mm512_loadu_si512(q + c);
-            const __m512i even = _mm512_and_si512(words, lowNibbles);
-            const __m512i odd = _mm512_and_si512(_mm512_srli_epi32(words, 4), lowNibbles);
+            const ChunkCodes codes(q + c);
             // Per lane: s (weight scale) and s z of the lane's group.
             __m512 s, z;
             groups.load(sr, zr, c, s, z);
             const __m512 sz = _mm512_mul_ps(s, z);
             for (int r = 0; r < R; ++r) {
-                const int8_t* xb = bytes[r] + 256 * b;
-                __m512i hi = _mm512_dpbusd_epi32(_mm512_setzero_si512(), even, _mm512_loadu_si512(xb));
-                hi = _mm512_dpbusd_epi32(hi, odd, _mm512_loadu_si512(xb + 128));
-                __m512i lo = _mm512_dpbusd_epi32(_mm512_setzero_si512(), even, _mm512_loadu_si512(xb + 64));
-                lo = _mm512_dpbusd_epi32(lo, odd, _mm512_loadu_si512(xb + 192));
-                const __m512 dot = _mm512_cvtepi32_ps(_mm512_add_epi32(_mm512_slli_epi32(hi, 8), lo));
+                const __m512 dot = _mm512_cvtepi32_ps(fixedPointDot(codes, bytes[r] + 256 * b));
                 total[r] = _mm512_fmadd_ps(dot, _mm512_mul_ps(s, _mm512_set1_ps(blockScales[r][b])), total[r]);
                 total[r] = _mm512_fnmadd_ps(sz, _mm512_loadu_ps(wordSums[r] + c), total[r]);
             }
@@ -143,7 +160,6 @@ void gemvVnniGroup128Channels(const GemvPackedRows& rows, const Group128RowTerms
         scale[ch] = rowScales + static_cast<std::size_t>(ch) * paddedG;
         zeroTerm[ch] = terms.compute(packed, rowScales + static_cast<std::size_t>(ch) * paddedG);
     }
-    const __m512i lowNibbles = _mm512_set1_epi8(0x0F);
     __m512 total[C];
     for (int ch = 0; ch < C; ++ch)
         total[ch] = _mm512_setzero_ps();
@@ -153,15 +169,8 @@ void gemvVnniGroup128Channels(const GemvPackedRows& rows, const Group128RowTerms
         const __m512i oddHigh = _mm512_loadu_si512(xb + 128), oddLow = _mm512_loadu_si512(xb + 192);
         for (int ch = 0; ch < C; ++ch) {
             _mm_prefetch(reinterpret_cast<const char*>(q[ch] + c) + kPrefetchBytes, _MM_HINT_T1);
-            const __m512i words = _mm512_loadu_si512(q[ch] + c);
-            const __m512i even = _mm512_and_si512(words, lowNibbles);
-            const __m512i odd = _mm512_and_si512(_mm512_srli_epi32(words, 4), lowNibbles);
-            // Σ q v = 256 Σ q h + Σ q l in one chain: the high-byte sums, shifted, are the
-            // accumulator of the low-byte products (|Σ q v| < 2^22 per lane).
-            __m512i dotq = _mm512_dpbusd_epi32(_mm512_setzero_si512(), even, evenHigh);
-            dotq = _mm512_slli_epi32(_mm512_dpbusd_epi32(dotq, odd, oddHigh), 8);
-            dotq = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(dotq, even, evenLow), odd, oddLow);
-            const __m512 dot = _mm512_cvtepi32_ps(dotq);
+            const __m512 dot =
+                _mm512_cvtepi32_ps(fixedPointDot(ChunkCodes(q[ch] + c), evenHigh, evenLow, oddHigh, oddLow));
             total[ch] = _mm512_fmadd_ps(dot, _mm512_set1_ps(scale[ch][b]), total[ch]);
         }
     }
@@ -195,7 +204,6 @@ void gemvVnniGroup128Rows(const GemvPackedRows& rows, const Group128RowTerms* te
     const int8_t* bytes[R];
     for (int r = 0; r < R; ++r)
         bytes[r] = p.fixedBytesOf(m0 + r);
-    const __m512i lowNibbles = _mm512_set1_epi8(0x0F);
     for (int n = n0; n < n1; ++n) {
         const GemvPackedRow packed = rows.row(n);
         float zeroTerm[R];
@@ -206,15 +214,9 @@ void gemvVnniGroup128Rows(const GemvPackedRows& rows, const Group128RowTerms* te
             total[r] = _mm512_setzero_ps();
         for (int c = 0, b = 0; c < W; c += 16, ++b) {
             _mm_prefetch(reinterpret_cast<const char*>(packed.codes + c) + kPrefetchBytes, _MM_HINT_T1);
-            const __m512i words = _mm512_loadu_si512(packed.codes + c);
-            const __m512i even = _mm512_and_si512(words, lowNibbles);
-            const __m512i odd = _mm512_and_si512(_mm512_srli_epi32(words, 4), lowNibbles);
+            const ChunkCodes codes(packed.codes + c);
             for (int r = 0; r < R; ++r) {
-                const int8_t* xb = bytes[r] + 256 * b;
-                __m512i dotq = _mm512_dpbusd_epi32(_mm512_setzero_si512(), even, _mm512_loadu_si512(xb));
-                dotq = _mm512_slli_epi32(_mm512_dpbusd_epi32(dotq, odd, _mm512_loadu_si512(xb + 128)), 8);
-                dotq = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(dotq, even, _mm512_loadu_si512(xb + 64)), odd,
-                                           _mm512_loadu_si512(xb + 192));
+                const __m512i dotq = fixedPointDot(codes, bytes[r] + 256 * b);
                 total[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dotq),
                                            _mm512_set1_ps(rowScales[static_cast<std::size_t>(r) * paddedG + b]),
                                            total[r]);

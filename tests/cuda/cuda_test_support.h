@@ -1,6 +1,7 @@
 #pragma once
 // Shared by the CUDA kernel tests: checking CUDA calls, owning device memory, skipping
-// without a GPU, and comparing an fp16 product with the exact one.
+// without a GPU, drawing a random int4 linear, launching on a stream, and comparing an fp16
+// product with the exact one.
 
 #include <QtTest>
 
@@ -8,6 +9,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <random>
 #include <vector>
 
 #include <cuda_runtime_api.h>
@@ -54,6 +56,46 @@ template <typename T>
 cudaError_t upload(DeviceBuffer& buffer, const std::vector<T>& host) {
     const cudaError_t err = buffer.alloc(host.size() * sizeof(T));
     return err != cudaSuccess ? err : cudaMemcpy(buffer.ptr, host.data(), host.size() * sizeof(T), cudaMemcpyHostToDevice);
+}
+
+// A random int4 linear, as the CPU reference takes it (awq_unpack.h): codes [N][K] and zero
+// points [N][G] in 0..15, fp16 scales [G][N] in [1e-4, 0.08] (the GEMM packing's layout).
+struct RandomLinear {
+    std::vector<uint8_t> codes, zeros;
+    std::vector<uint16_t> scales;
+};
+inline RandomLinear randomLinear(int K, int N, int g, std::mt19937& rng) {
+    const int G = K / g;
+    std::uniform_int_distribution<int> code(0, 15);
+    std::uniform_real_distribution<float> scale(1e-4f, 0.08f);
+    RandomLinear r{std::vector<uint8_t>(std::size_t(N) * K), std::vector<uint8_t>(std::size_t(N) * G),
+                   std::vector<uint16_t>(std::size_t(G) * N)};
+    for (auto& c : r.codes) c = uint8_t(code(rng));
+    for (auto& z : r.zeros) z = uint8_t(code(rng));
+    for (auto& s : r.scales) s = awq::kernels::float_to_half(scale(rng));
+    return r;
+}
+
+// `count` fp16 activations uniform in [-2, 2].
+inline std::vector<uint16_t> randomActivations(std::size_t count, std::mt19937& rng) {
+    std::uniform_real_distribution<float> activation(-2.0f, 2.0f);
+    std::vector<uint16_t> x(count);
+    for (auto& v : x) v = awq::kernels::float_to_half(activation(rng));
+    return x;
+}
+
+// Runs launch(stream) on a stream of its own and waits for it: the launch's error, else the
+// synchronisation's.
+template <typename Launch>
+cudaError_t launchAndWait(Launch&& launch) {
+    cudaStream_t stream = nullptr;
+    cudaError_t err = cudaStreamCreate(&stream);
+    if (err != cudaSuccess)
+        return err;
+    const cudaError_t launched = launch(stream);
+    const cudaError_t synced = cudaStreamSynchronize(stream);
+    cudaStreamDestroy(stream);
+    return launched != cudaSuccess ? launched : synced;
 }
 
 // Checks y (fp16 [M][N], from the GPU) against the exact product of x (fp16 [M][K]) and w

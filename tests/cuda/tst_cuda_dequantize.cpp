@@ -18,6 +18,7 @@
 using namespace awq::kernels;
 
 using awq::test::DeviceBuffer;
+using awq::test::upload;
 
 class TestCudaDequantize : public QObject {
     Q_OBJECT
@@ -45,41 +46,26 @@ private Q_SLOTS:
         QFETCH(bool, misaligned);
         const int G = K / g;
         std::mt19937 rng(7u + unsigned(K) * 3u + unsigned(N) + unsigned(g));
-        std::uniform_int_distribution<int> code(0, 15);
-        std::uniform_real_distribution<float> scale(1e-4f, 0.08f);
-        std::vector<uint8_t> codes(std::size_t(N) * K), zeros(std::size_t(N) * G);
-        for (auto& c : codes) c = uint8_t(code(rng));
-        for (auto& z : zeros) z = uint8_t(code(rng));
-        std::vector<uint16_t> scales(std::size_t(G) * N);
-        for (auto& s : scales) s = float_to_half(scale(rng));
-
+        const awq::test::RandomLinear lin = awq::test::randomLinear(K, N, g, rng);
         std::vector<int32_t> qw(std::size_t(K) * N / 8), qz(std::size_t(G) * N / 8);
-        pack_gemm(codes.data(), K, N, qw.data());
-        pack_gemm_zeros(zeros.data(), G, N, qz.data());
+        pack_gemm(lin.codes.data(), K, N, qw.data());
+        pack_gemm_zeros(lin.zeros.data(), G, N, qz.data());
         std::vector<float> cpu(std::size_t(N) * K);
-        dequantize_gemm(qw.data(), qz.data(), scales.data(), K, N, g, cpu.data());
+        dequantize_gemm(qw.data(), qz.data(), lin.scales.data(), K, N, g, cpu.data());
 
         const std::size_t offset = misaligned ? 1 : 0;
         const std::size_t out_elems = std::size_t(K) * N + offset;
         DeviceBuffer d_qw, d_qz, d_s, d_out;
-        CUDA_OK(d_qw.alloc(qw.size() * sizeof(int32_t)));
-        CUDA_OK(d_qz.alloc(qz.size() * sizeof(int32_t)));
-        CUDA_OK(d_s.alloc(scales.size() * sizeof(uint16_t)));
+        CUDA_OK(upload(d_qw, qw));
+        CUDA_OK(upload(d_qz, qz));
+        CUDA_OK(upload(d_s, lin.scales));
         CUDA_OK(d_out.alloc(out_elems * sizeof(uint16_t)));
-        CUDA_OK(cudaMemcpy(d_qw.ptr, qw.data(), qw.size() * sizeof(int32_t), cudaMemcpyHostToDevice));
-        CUDA_OK(cudaMemcpy(d_qz.ptr, qz.data(), qz.size() * sizeof(int32_t), cudaMemcpyHostToDevice));
-        CUDA_OK(cudaMemcpy(d_s.ptr, scales.data(), scales.size() * sizeof(uint16_t), cudaMemcpyHostToDevice));
         CUDA_OK(cudaMemset(d_out.ptr, 0xFF, out_elems * sizeof(uint16_t)));  // NaN pattern
-
-        cudaStream_t stream = nullptr;
-        CUDA_OK(cudaStreamCreate(&stream));
         __half* out = d_out.as<__half>() + offset;
-        const cudaError_t launch = awq_dequantize_gemm_cuda(d_qw.as<int32_t>(), d_qz.as<int32_t>(),
-                                                            d_s.as<__half>(), K, N, g, out, stream);
-        const cudaError_t sync = cudaStreamSynchronize(stream);
-        cudaStreamDestroy(stream);
-        CUDA_OK(launch);
-        CUDA_OK(sync);
+        CUDA_OK(awq::test::launchAndWait([&](cudaStream_t stream) {
+            return awq_dequantize_gemm_cuda(d_qw.as<int32_t>(), d_qz.as<int32_t>(), d_s.as<__half>(), K, N, g, out,
+                                            stream);
+        }));
 
         std::vector<uint16_t> gpu(std::size_t(K) * N);
         CUDA_OK(cudaMemcpy(gpu.data(), out, gpu.size() * sizeof(uint16_t), cudaMemcpyDeviceToHost));

@@ -49,19 +49,13 @@ private Q_SLOTS:
         QFETCH(int, g);
         const int G = K / g;
         std::mt19937 rng(11u + unsigned(K) * 5u + unsigned(N) + unsigned(g) + unsigned(M));
-        std::uniform_int_distribution<int> code(0, 15);
-        std::uniform_real_distribution<float> scale(1e-4f, 0.08f), activation(-2.0f, 2.0f);
-        std::vector<uint8_t> codes(std::size_t(N) * K), zeros(std::size_t(N) * G);
-        for (auto& c : codes) c = uint8_t(code(rng));
-        for (auto& z : zeros) z = uint8_t(code(rng));
-        std::vector<uint16_t> scales(std::size_t(G) * N), x(std::size_t(M) * K);
-        for (auto& s : scales) s = float_to_half(scale(rng));
-        for (auto& v : x) v = float_to_half(activation(rng));
+        const awq::test::RandomLinear lin = awq::test::randomLinear(K, N, g, rng);
+        const std::vector<uint16_t> x = awq::test::randomActivations(std::size_t(M) * K, rng);
         std::vector<int32_t> qw(std::size_t(K) * N / 8), qz(std::size_t(G) * N / 8);
-        pack_gemm(codes.data(), K, N, qw.data());
-        pack_gemm_zeros(zeros.data(), G, N, qz.data());
+        pack_gemm(lin.codes.data(), K, N, qw.data());
+        pack_gemm_zeros(lin.zeros.data(), G, N, qz.data());
         std::vector<float> w(std::size_t(N) * K);
-        dequantize_gemm(qw.data(), qz.data(), scales.data(), K, N, g, w.data());
+        dequantize_gemm(qw.data(), qz.data(), lin.scales.data(), K, N, g, w.data());
 
         const std::size_t workspaceBytes = awq_gemm_gemv_workspace_bytes(M, K, N, g);
         QVERIFY(workspaceBytes > 0);
@@ -70,18 +64,14 @@ private Q_SLOTS:
         CUDA_OK(upload(d_x, x));
         CUDA_OK(upload(d_qw, qw));
         CUDA_OK(upload(d_qz, qz));
-        CUDA_OK(upload(d_s, scales));
+        CUDA_OK(upload(d_s, lin.scales));
         CUDA_OK(d_y.alloc(std::size_t(M) * N * sizeof(uint16_t)));
         CUDA_OK(cudaMemset(d_y.ptr, 0xFF, std::size_t(M) * N * sizeof(uint16_t)));  // NaN pattern
-        cudaStream_t stream = nullptr;
-        CUDA_OK(cudaStreamCreate(&stream));
-        const cudaError_t launch =
-            awq_gemm_gemv_forward_cuda(d_x.as<__half>(), M, d_qw.as<int32_t>(), d_qz.as<int32_t>(), d_s.as<__half>(),
-                                       K, N, g, d_y.as<__half>(), d_work.ptr, workspaceBytes, stream);
-        const cudaError_t sync = cudaStreamSynchronize(stream);
-        cudaStreamDestroy(stream);
-        CUDA_OK(launch);
-        CUDA_OK(sync);
+        CUDA_OK(awq::test::launchAndWait([&](cudaStream_t stream) {
+            return awq_gemm_gemv_forward_cuda(d_x.as<__half>(), M, d_qw.as<int32_t>(), d_qz.as<int32_t>(),
+                                              d_s.as<__half>(), K, N, g, d_y.as<__half>(), d_work.ptr,
+                                              workspaceBytes, stream);
+        }));
         std::vector<uint16_t> y(std::size_t(M) * N);
         CUDA_OK(cudaMemcpy(y.data(), d_y.ptr, y.size() * sizeof(uint16_t), cudaMemcpyDeviceToHost));
 
