@@ -1,6 +1,8 @@
 // Generation (greedy against a recompute reference, sampling controls, stop strings,
 // UTF-8 streaming, cancel) and perplexity (AutoAWQ's windowing).
 
+#include <set>
+
 #include <QtTest>
 
 #include <cmath>
@@ -118,6 +120,51 @@ private Q_SLOTS:
         SamplingParams bad;
         bad.topP = 0;
         QVERIFY_THROWS_EXCEPTION(awq::Error, bad.validate());
+        bad = {};
+        bad.minP = 1.5;
+        QVERIFY_THROWS_EXCEPTION(awq::Error, bad.validate());
+        bad = {};
+        bad.frequencyPenalty = 2.5;
+        QVERIFY_THROWS_EXCEPTION(awq::Error, bad.validate());
+    }
+
+    void minPPresenceFrequencyAndVocabLimit()
+    {
+        // probabilities at temperature 1: token 1 ~ 0.48, token 2 ~ 0.43, token 0 ~ 0.06, token 3 ~ 0.01
+        auto logits = at::tensor(std::vector<float>{1.0f, 3.0f, 2.9f, -1.0f});
+        SamplingParams minP;
+        minP.temperature = 1.0;
+        minP.minP = 0.5; // keeps tokens with at least half the top token's probability: 1 and 2
+        Sampler m(minP);
+        std::set<int32_t> seen;
+        for (int i = 0; i < 300; ++i)
+            seen.insert(m.sample(logits, {}));
+        QCOMPARE(seen, (std::set<int32_t>{1, 2}));
+        minP.minP = 0.95; // only the top token
+        Sampler top(minP);
+        for (int i = 0; i < 50; ++i)
+            QCOMPARE(top.sample(logits, {}), 1);
+
+        // Presence and frequency penalties count the generated tokens only (the last
+        // `generated` of the context), not the prompt.
+        SamplingParams presence;
+        presence.presencePenalty = 0.2;
+        QCOMPARE(Sampler(presence).sample(logits, {1}, 0), 1); // token 1 in the prompt: no penalty
+        QCOMPARE(Sampler(presence).sample(logits, {1}, 1), 2); // generated once: 3.0 - 0.2 < 2.9
+        SamplingParams frequency;
+        frequency.frequencyPenalty = 0.04;
+        QCOMPARE(Sampler(frequency).sample(logits, {1, 1}, 2), 1); // 3.0 - 0.08 > 2.9
+        QCOMPARE(Sampler(frequency).sample(logits, {1, 1, 1}, 3), 2); // 3.0 - 0.12 < 2.9
+
+        // A vocabulary limit masks the padding rows past the tokenizer, greedy or not.
+        auto padded = at::tensor(std::vector<float>{1.0f, 2.0f, 9.0f, 8.0f});
+        SamplingParams limited;
+        limited.vocabLimit = 2;
+        QCOMPARE(Sampler(limited).sample(padded, {}), 1);
+        limited.temperature = 2.0;
+        Sampler l(limited);
+        for (int i = 0; i < 100; ++i)
+            QVERIFY(l.sample(padded, {}) < 2);
     }
 
     void utf8PrefixRules()

@@ -94,7 +94,7 @@ GenerationResult Generator::generate(const GenerationRequest &request, const Tex
             result.stopReason = StopReason::Cancelled;
             break;
         }
-        const int32_t token = sampler.sample(logits, context);
+        const int32_t token = sampler.sample(logits, context, result.tokens.size());
         const auto now = Clock::now();
         if (step == 0)
             result.prefillSeconds = std::chrono::duration<double>(now - start).count();
