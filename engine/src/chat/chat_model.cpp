@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <random>
 
 #include "awq/core/error.h"
 #include "awq/model/model_info.h"
@@ -23,9 +24,13 @@ SamplingParams samplingFor(const ChatSettings &settings)
     p.temperature = settings.temperature;
     p.topP = settings.topP;
     p.topK = settings.topK;
+    p.minP = settings.minP;
     p.repetitionPenalty = settings.repetitionPenalty;
+    p.presencePenalty = settings.presencePenalty;
+    p.frequencyPenalty = settings.frequencyPenalty;
     p.maxNewTokens = settings.maxNewTokens;
-    p.seed = settings.seed;
+    p.seed = settings.randomSeed ? (uint64_t(std::random_device{}()) << 32) ^ std::random_device{}() : settings.seed;
+    p.stopStrings = settings.stopStrings;
     return p;
 }
 
@@ -134,6 +139,7 @@ Reply ChatModel::reply(const std::vector<ChatMessage> &messages, const ChatSetti
     stats.generationTokensPerSecond = result.decodeTokensPerSecond();
     stats.totalSeconds = std::chrono::duration<double>(Clock::now() - start).count();
     stats.stopReason = stopReasonName(result.stopReason);
+    stats.seed = sampling.seed;
     return reply;
 }
 

@@ -21,6 +21,7 @@ struct ReplyStats
     int64_t promptTokens = 0, generatedTokens = 0;
     double timeToFirstTokenSeconds = 0, promptTokensPerSecond = 0, generationTokensPerSecond = 0, totalSeconds = 0;
     std::string stopReason; // e.g. "eos", "max tokens", "stopped"
+    uint64_t seed = 0;      // the seed the reply was sampled with (drawn when ChatSettings::randomSeed)
 };
 
 struct ConversationTurn
@@ -34,9 +35,14 @@ struct ChatSettings
     double temperature = 0.7;
     double topP = 0.9;
     int64_t topK = 40;
+    double minP = 0.0;              // 0: off (see SamplingParams::minP)
     double repetitionPenalty = 1.1;
+    double presencePenalty = 0.0;   // OpenAI's penalties over the reply so far; 0: off
+    double frequencyPenalty = 0.0;
     int64_t maxNewTokens = 256;
-    uint64_t seed = 0;
+    uint64_t seed = 0;              // used when randomSeed is false
+    bool randomSeed = false;        // draw a new seed for every reply (ReplyStats::seed says which)
+    std::vector<std::string> stopStrings;
 };
 
 struct Conversation
