@@ -3,7 +3,8 @@
 function(awq_add_qtest)
     cmake_parse_arguments(T "" "NAME;TIMEOUT" "SOURCES;LIBS;LABELS" ${ARGN})
     add_executable(${T_NAME} ${T_SOURCES})
-    target_link_libraries(${T_NAME} PRIVATE Qt6::Core Qt6::Test awq_warnings ${T_LIBS})
+    # Tests work on tensors: LibTorch's headers come with them (the UI library itself has none).
+    target_link_libraries(${T_NAME} PRIVATE Qt6::Core Qt6::Test awq_warnings ${T_LIBS} ${TORCH_LIBRARIES})
     target_compile_definitions(${T_NAME} PRIVATE QT_NO_KEYWORDS
         AWQ_SOURCE_DIR="${PROJECT_SOURCE_DIR}" AWQ_BINARY_DIR="${PROJECT_BINARY_DIR}")
     set_target_properties(${T_NAME} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bin)

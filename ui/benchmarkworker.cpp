@@ -10,11 +10,8 @@
 #include <QFileInfo>
 #include <QMetaObject>
 
-#include <ATen/Parallel.h>
 
 #include "awq/core/error.h"
-#include "awq/eval/perplexity.h"
-#include "awq/runtime/loaded_model.h"
 
 namespace {
 
@@ -96,22 +93,6 @@ private:
 };
 
 // Puts LibTorch's thread count back as it was (the GUI shares the process).
-class TorchThreads
-{
-public:
-    explicit TorchThreads(int threads)
-    {
-        if (threads > 0)
-            at::set_num_threads(threads);
-    }
-    ~TorchThreads() { at::set_num_threads(m_previous); }
-    TorchThreads(const TorchThreads &) = delete;
-    TorchThreads &operator=(const TorchThreads &) = delete;
-
-private:
-    int m_previous = at::get_num_threads();
-};
-
 std::string readText(const QString &path)
 {
     QFile file(path);
@@ -121,38 +102,16 @@ std::string readText(const QString &path)
     return file.readAll().toStdString();
 }
 
-// Each build of the plan's model folder made as runBenchmark makes it (loaded, then
-// converted), scored on the same leading windows of the text.
+// Each build of the plan's model folder scored on the same leading windows of the text.
 std::vector<awq::bench::VariantPerplexity> measurePerplexity(const BenchmarkRequest &request,
                                                              ProgressForwarder &forwarder,
                                                              const awq::CancelToken &cancel)
 {
-    const awq::bench::BenchPlan &plan = request.plan;
-    AWQ_CHECK(plan.syntheticShape.empty(), InvalidArgument,
-              "perplexity is not measured on a synthetic model: its weights are random");
     const std::string text = readText(request.perplexityText);
     const std::string textName = QFileInfo(request.perplexityText).fileName().toStdString();
-    TorchThreads threads(plan.threads);
-    std::vector<awq::bench::VariantPerplexity> results;
-    std::vector<int32_t> tokens;
-    int64_t seqLen = 0;
-    for (size_t i = 0; i < plan.variants.size(); ++i) {
-        cancel.throwIfCancelled();
-        const Variant variant = plan.variants[i];
-        const auto onProgress = [&forwarder, i](const awq::Progress &p) { forwarder.onPerplexityEvent(i, p); };
-        awq::LoadedModel loaded = awq::loadModel(plan.modelFolder, {}, onProgress);
-        if (tokens.empty()) {
-            seqLen = std::min<int64_t>(request.perplexitySeqLen, loaded.config.maxPositionEmbeddings);
-            tokens = loaded.tokenizer->encode(text);
-            const size_t keep = static_cast<size_t>(seqLen * request.perplexityMaxWindows);
-            if (tokens.size() > keep)
-                tokens.resize(keep);
-        }
-        awq::bench::convertModel(*loaded.model, variant, plan.groupSize, onProgress, cancel);
-        const awq::PerplexityResult result = awq::evaluatePerplexity(*loaded.model, tokens, seqLen, onProgress, cancel);
-        results.push_back({variant, result.perplexity, result.seqLen, result.windows, textName, result.seconds});
-    }
-    return results;
+    return awq::bench::measureVariantPerplexity(
+        request.plan, text, textName, request.perplexitySeqLen, request.perplexityMaxWindows,
+        [&forwarder](size_t i, const awq::Progress &p) { forwarder.onPerplexityEvent(i, p); }, cancel);
 }
 
 } // namespace

@@ -31,7 +31,7 @@
 #include "awq/core/error.h"
 #include "awq/core/gpu_memory.h"
 #include "awq/core/memory.h"
-#include "awq/kernels/w4_linear.h"
+#include "awq/runtime/devices.h"
 #include "awq/model/memory_estimate.h"
 #include "awq/runtime/resources.h"
 #include "quantizewizard.h"
@@ -170,7 +170,7 @@ void QuantModelPage::showMemoryEstimate(const awq::ModelInfo &info)
                        .arg(bytesText(e.fp16Gpu), bytesText(e.int4Gpu));
     QString device = tr("<b>Device:</b> the CPU, %1 threads, int4 kernels for %2.")
                          .arg(QThread::idealThreadCount())
-                         .arg(QString::fromUtf8(awq::kernels::cpuIsaName(awq::kernels::bestCpuIsa())));
+                         .arg(QString::fromStdString(awq::cpuInstructionSet()));
     const std::vector<awq::GpuMemory> gpus = awq::queryGpuMemory();
     if (!gpus.empty())
         device += tr(" GPU found: %1 (%2 in use of %3); this version quantizes on the CPU.")

@@ -11,11 +11,9 @@
 
 #include "awq/core/error.h"
 #include "awq/eval/perplexity.h"
-#include "awq/runtime/loaded_model.h"
 #include "awq/runtime/resources.h"
-#include "awq/quant/calibration.h"
+#include "awq/quant/calibration_check.h"
 #include "awq/quant/quantize_job.h"
-#include "awq/tokenizer/tokenizer.h"
 #include "quantizepagehelpers.h"
 
 using quantui::fromPath;
@@ -66,23 +64,12 @@ void QuantizeWorker::checkCalibration(const QString &modelFolder, const awq::Cal
                                       quint64 checkId)
 {
     try {
-        const std::unique_ptr<awq::Tokenizer> tokenizer = awq::Tokenizer::load(toPath(modelFolder));
-        const awq::CalibrationData data = awq::buildCalibration(options, *tokenizer);
+        const awq::CalibrationCheck check = awq::checkCalibration(toPath(modelFolder), options);
         QStringList preview;
-        constexpr int kPreviewRecords = 3, kPreviewChars = 300;
-        for (const std::string &record : awq::readCalibrationRecords(options.source)) {
-            if (preview.size() == kPreviewRecords)
-                break;
-            QString text = QString::fromStdString(record).simplified();
-            if (text.isEmpty())
-                continue;
-            if (text.size() > kPreviewChars)
-                text = text.left(kPreviewChars) + QStringLiteral("…");
-            preview << text;
-        }
-        Q_EMIT calibrationChecked(checkId, data.numBlocks(), data.tokensUsed, data.recordsUsed,
-                                  data.recordsSkippedLong + data.recordsSkippedEmpty,
-                                  QString::fromStdString(data.sourceDescription), preview);
+        for (const std::string &text : check.preview)
+            preview << QString::fromStdString(text);
+        Q_EMIT calibrationChecked(checkId, check.blocks, check.tokens, check.recordsUsed, check.recordsSkipped,
+                                  QString::fromStdString(check.source), preview);
     } catch (const std::exception &error) {
         Q_EMIT calibrationFailed(checkId, QString::fromStdString(error.what()));
     } catch (...) {
@@ -104,15 +91,9 @@ void QuantizeWorker::comparePerplexity(const QString &original, const QString &q
         const QString folders[2] = {original, quantized};
         const QString names[2] = {tr("original"), tr("quantized")};
         for (int i = 0; i < 2; ++i) {
-            const awq::LoadedModel loaded = awq::loadModel(toPath(folders[i]));
-            cancel.throwIfCancelled();
-            const int64_t window = std::min<int64_t>(512, loaded.config.maxPositionEmbeddings);
-            std::vector<int32_t> tokens = loaded.tokenizer->encode(content.str());
-            if (static_cast<int64_t>(tokens.size()) > kPerplexityWindows * window)
-                tokens.resize(static_cast<size_t>(kPerplexityWindows * window));
             const QString name = names[i];
-            const awq::PerplexityResult r = awq::evaluatePerplexity(
-                *loaded.model, tokens, window,
+            const awq::PerplexityResult r = awq::folderPerplexity(
+                toPath(folders[i]), content.str(), 512, kPerplexityWindows,
                 [this, name](const awq::Progress &p) { Q_EMIT perplexityProgress(name, p.done, p.total); }, cancel);
             results[i] = r.perplexity;
             windows = r.windows;

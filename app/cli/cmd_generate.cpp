@@ -5,7 +5,7 @@
 
 #include "awq/core/cancel.h"
 #include "awq/runtime/generator.h"
-#include "awq/nn/fused_llama.h"
+#include "awq/runtime/decoder_model.h"
 #include "awq/runtime/loaded_model.h"
 #include "awq/runtime/threads.h"
 #include "cli_args.h"
@@ -59,12 +59,9 @@ int runGenerate(int argc, char **argv, int first)
     AWQ_CHECK(engine == "fused" || engine == "reference", InvalidArgument, "--engine must be fused or reference, not '",
               engine, "'");
     const int64_t maxContext = args.getInt("max-context", 0, 1 << 24);
-    const std::string description = loaded.model->describe();
-    std::unique_ptr<FusedLlama> fused;
-    if (engine == "fused")
-        fused = std::make_unique<FusedLlama>(std::move(loaded.model), 1, 1, Int4Layout::Gemv);
-    Generator generator = fused ? Generator(*fused, *loaded.tokenizer, maxContext)
-                                : Generator(*loaded.model, *loaded.tokenizer, maxContext);
+    const std::unique_ptr<DecoderModel> decoder =
+        makeDecoder(std::move(loaded.model), engine == "fused" ? DecoderKind::Fused : DecoderKind::Reference);
+    Generator generator(*decoder, *loaded.tokenizer, maxContext);
     std::cout << args.get("prompt") << std::flush;
     const GenerationResult result = generator.generate(
         request,
@@ -77,7 +74,7 @@ int runGenerate(int argc, char **argv, int first)
     std::fprintf(stderr,
                  "[%s, %d threads] loaded in %.2f s; prompt %lld tokens at %.1f tok/s; generated %zu tokens at %.1f "
                  "tok/s; stop: %s\n",
-                 (fused ? fused->describe() : description).c_str(), threads, loaded.loadSeconds,
+                 decoder->describe().c_str(), threads, loaded.loadSeconds,
                  static_cast<long long>(result.promptTokens), result.promptTokensPerSecond(), result.tokens.size(),
                  result.decodeTokensPerSecond(), stopReasonName(result.stopReason));
     return result.stopReason == StopReason::Cancelled ? 130 : 0;

@@ -8,6 +8,7 @@
 #include "awq/core/cancel.h"
 #include "awq/core/error.h"
 #include "awq/eval/perplexity.h"
+#include "awq/runtime/decoder_model.h"
 #include "awq/runtime/loaded_model.h"
 #include "awq/runtime/threads.h"
 #include "cli_args.h"
@@ -38,10 +39,11 @@ int runPerplexity(int argc, char **argv, int first)
     configureThreads(static_cast<int>(args.getInt("threads", 0, 1024)));
 
     LoadedModel loaded = loadModel(args.positionalValue("MODEL"));
+    ReferenceDecoder decoder(std::move(loaded.model), 1, 1); // exact: the reference forward, as AutoAWQ measures
     CancelToken cancel;
     cancelOnInterrupt(cancel);
     const PerplexityResult r = evaluatePerplexity(
-        *loaded.model, *loaded.tokenizer, text.str(), args.getInt("seqlen", 0, 1 << 24),
+        decoder, *loaded.tokenizer, text.str(), args.getInt("seqlen", 0, 1 << 24),
         [](const Progress &p) { std::fprintf(stderr, "\r%s", p.note.c_str()); }, cancel);
     std::fprintf(stderr, "\n");
     std::printf("perplexity: %.4f (%lld windows of %lld tokens; %lld tokens in the text; %.1f s)\n", r.perplexity,

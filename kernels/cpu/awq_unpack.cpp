@@ -1,4 +1,4 @@
-// CPU pack / unpack / dequantize of the AutoAWQ GEMM and GEMV formats (AWQ-SPEC.md §2.1, §2.2).
+// CPU pack / unpack / dequantize of the AutoAWQ GEMM and GEMV formats (docs/awq-format.md §2.1, §2.2).
 #include "awq/kernels/awq_unpack.h"
 
 #include <cstddef>

@@ -1,4 +1,4 @@
-// CUDA dequantization of the AutoAWQ GEMM format to fp16 [K][N] (AWQ-SPEC.md §2.1).
+// CUDA dequantization of the AutoAWQ GEMM format to fp16 [K][N] (docs/awq-format.md §2.1).
 #include "awq/kernels/awq_dequantize_cuda.h"
 
 #include <cstddef>

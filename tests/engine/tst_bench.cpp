@@ -22,7 +22,7 @@
 #include "awq/core/error.h"
 #include "awq/model/memory_estimate.h"
 #include "awq/nn/linear.h"
-#include "awq/nn/llama_model.h"
+#include "awq/nn/reference_model.h"
 #include "awq/nn/quant_linear.h"
 #include "awq/runtime/threads.h"
 #include "fixture_model.h"
@@ -142,14 +142,14 @@ private Q_SLOTS:
     {
         const ModelConfig c = syntheticConfig("tiny");
         auto model = buildSyntheticModel(c, Variant::Gemv, 128, 3);
-        const at::Tensor original = dynamic_cast<const QuantLinear &>(*model->layer(0).qProj).dequantized();
+        const at::Tensor original = dynamic_cast<const QuantLinear &>(*model->layer(0).linear(LinearRole::Q)).dequantized();
         const std::string toGemm = convertModel(*model, Variant::Gemm, 128);
         QVERIFY2(contains(toGemm, "14 linears re-quantized round-to-nearest"), toGemm.c_str());
-        const auto *gemm = dynamic_cast<const QuantLinear *>(model->layer(0).qProj.get());
+        const auto *gemm = dynamic_cast<const QuantLinear *>(model->layer(0).linear(LinearRole::Q));
         QVERIFY(gemm && gemm->packing() == kernels::W4Packing::Gemm);
         const std::string toFp32 = convertModel(*model, Variant::Fp32, 128);
         QVERIFY2(contains(toFp32, "dequantized"), toFp32.c_str());
-        const auto *dense = dynamic_cast<const DenseLinear *>(model->layer(0).qProj.get());
+        const auto *dense = dynamic_cast<const DenseLinear *>(model->layer(0).linear(LinearRole::Q));
         QVERIFY(dense);
         // RTN of a weight already on a 4-bit grid lands close to it (scales are re-derived).
         QVERIFY((dense->weight() - original).abs().max().item<float>() < 0.004f);

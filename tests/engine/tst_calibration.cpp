@@ -1,4 +1,4 @@
-// Calibration data as AutoAWQ builds it (AWQ-SPEC §1.1): the record sources (text, JSONL,
+// Calibration data as AutoAWQ builds it (docs/awq-format.md §1.1): the record sources (text, JSONL,
 // a folder), the block building with a real tokenizer, and the calibration digest.
 
 #include <QtTest>

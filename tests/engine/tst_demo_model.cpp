@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "awq/eval/perplexity.h"
+#include "awq/runtime/decoder_model.h"
 #include "awq/runtime/loaded_model.h"
 #include "awq/runtime/resources.h"
 
@@ -46,7 +47,8 @@ private Q_SLOTS:
         QVERIFY(!text.empty());
         LoadedModel loaded = loadModel(m_model);
         const int64_t seqLen = m_recorded.at("seq_len").get<int64_t>();
-        const PerplexityResult r = evaluatePerplexity(*loaded.model, *loaded.tokenizer, readText(text), seqLen);
+        ReferenceDecoder decoder(*loaded.model);
+        const PerplexityResult r = evaluatePerplexity(decoder, *loaded.tokenizer, readText(text), seqLen);
         const double recorded = m_recorded.at("perplexity").get<double>();
         qInfo("held-out perplexity %.4f (recorded %.4f) over %lld windows of %lld", r.perplexity, recorded,
               static_cast<long long>(r.windows), static_cast<long long>(r.seqLen));

@@ -1,4 +1,4 @@
-// QuantLinear (the int4 kernels behind the nn.Linear interface) and FusedLlama (the fused
+// QuantLinear (the int4 kernels behind the nn.Linear interface) and FusedCpuDecoder (the fused
 // CPU decoder) against the unfused reference path: same numbers, both packings, both
 // kernels, and a decode step that allocates no tensor storage.
 
@@ -9,11 +9,12 @@
 #include <c10/core/CPUAllocator.h>
 
 #include "awq/kernels/awq_unpack.h"
+#include "awq/runtime/decoder_model.h"
 #include "awq/kernels/half.h"
-#include "awq/nn/fused_llama.h"
+#include "awq/nn/fused_cpu_decoder.h"
 #include "awq/nn/half_linear.h"
 #include "awq/nn/kv_cache.h"
-#include "awq/nn/llama_model.h"
+#include "awq/nn/reference_model.h"
 #include "awq/nn/quant_linear.h"
 #include "awq/quant/quantize_job.h"
 #include "awq/runtime/generator.h"
@@ -77,7 +78,7 @@ struct CountingAllocator final : at::Allocator {
 
 } // namespace
 
-class TestFusedLlama : public QObject
+class TestFusedCpuDecoder : public QObject
 {
     Q_OBJECT
 
@@ -97,18 +98,18 @@ class TestFusedLlama : public QObject
         LoadedModel reference = loadModel(folder);
         LoadedModel toFuse = loadModel(folder);
         const ModelConfig config = reference.config;
-        FusedLlama fused(std::move(toFuse.model), batch, 64, layout);
+        FusedCpuDecoder fused(std::move(toFuse.model), batch, 64, layout);
         QVERIFY(contains(fused.describe(), "fused"));
         KVCache cache(config, batch, 64);
         const at::Tensor prompt = randomIds(batch, 9, config.vocabSize, 7);
         auto want = reference.model->forward(prompt, &cache, /*lastOnly=*/true).squeeze(1);
-        auto got = fused.forward(prompt);
+        auto got = fused.prefill(prompt);
         QVERIFY2(relativeError(got, want) < tolerance, (folder.filename().string() + " prefill").c_str());
         double maxAbs = (got - want).abs().max().item<double>();
         for (int step = 0; step < 5; ++step) {
             const at::Tensor next = randomIds(batch, 1, config.vocabSize, 100 + step);
             want = reference.model->forward(next, &cache, true).squeeze(1);
-            got = fused.forward(next);
+            got = fused.decodeStep(next);
             const double err = relativeError(got, want);
             maxAbs = std::max(maxAbs, (got - want).abs().max().item<double>());
             QVERIFY2(err < tolerance,
@@ -116,6 +117,18 @@ class TestFusedLlama : public QObject
                          .c_str());
         }
         QCOMPARE(fused.length(), int64_t{14});
+        // Through the decoder interface: truncating to the prompt and decoding the first
+        // step again gives that step's logits again, and scoring every position of the
+        // prompt (perplexity) agrees with the reference decoder's.
+        fused.truncate(9);
+        const at::Tensor first = randomIds(batch, 1, config.vocabSize, 100);
+        ReferenceDecoder referenceDecoder(*reference.model, batch, 64);
+        referenceDecoder.prefill(prompt);
+        QVERIFY(relativeError(fused.decodeStep(first), referenceDecoder.decodeStep(first)) < tolerance);
+        const at::Tensor allGot = fused.score(prompt).clone(), allWant = referenceDecoder.score(prompt);
+        QCOMPARE(allGot.sizes(), allWant.sizes());
+        QVERIFY2(relativeError(allGot, allWant) < tolerance, (folder.filename().string() + " score").c_str());
+        QCOMPARE(fused.length(), int64_t{0});
         qInfo("%s batch %d: fused vs unfused max |dlogit| %.3g", folder.filename().string().c_str(), int(batch), maxAbs);
     }
 
@@ -249,7 +262,7 @@ private Q_SLOTS:
     {
         for (const fs::path &folder : {m_quantGemm, m_quantGemv}) {
             LoadedModel m = loadModel(folder);
-            const std::string d = m.model->layer(0).qProj->describe();
+            const std::string d = m.model->layer(0).linear(LinearRole::Q)->describe();
             QVERIFY2(contains(d, "int4") && contains(d, folder.filename().string().substr(4)), d.c_str());
         }
     }
@@ -292,10 +305,10 @@ private Q_SLOTS:
     void fusedRepackedGemmMatchesUnfused()
     {
         compareWithUnfused(m_quantGemm, 1, 1e-4, Int4Layout::Gemv);
-        FusedLlama fused(loadModel(m_quantGemm).model, 1, 16, Int4Layout::Gemv);
+        FusedCpuDecoder fused(loadModel(m_quantGemm).model, 1, 16, Int4Layout::Gemv);
         QVERIFY2(contains(fused.describe(), "int4 gemv") && contains(fused.describe(), "repacked"),
                  fused.describe().c_str());
-        FusedLlama stored(loadModel(m_quantGemm).model, 1, 16);
+        FusedCpuDecoder stored(loadModel(m_quantGemm).model, 1, 16);
         QVERIFY2(contains(stored.describe(), "int4 gemm"), stored.describe().c_str());
     }
 
@@ -320,12 +333,13 @@ private Q_SLOTS:
              {m_model, m_quantGemm, m_root / "qwen3-rtn", m_root / "gemma-fp", m_root / "gemma2-rtn", m_root / "phi3-rtn"}) {
             LoadedModel reference = loadModel(folder);
             LoadedModel toFuse = loadModel(folder);
-            FusedLlama fused(std::move(toFuse.model));
+            FusedCpuDecoder fused(std::move(toFuse.model));
             GenerationRequest request;
             request.promptIds = reference.tokenizer->encode("the quick brown fox", true);
             request.sampling.maxNewTokens = 24;
             request.stopAtEos = false;
-            const GenerationResult want = Generator(*reference.model, *reference.tokenizer).generate(request);
+            ReferenceDecoder referenceDecoder(*reference.model);
+            const GenerationResult want = Generator(referenceDecoder, *reference.tokenizer).generate(request);
             const GenerationResult got = Generator(fused, *toFuse.tokenizer).generate(request);
             QCOMPARE(got.tokens, want.tokens);
             QCOMPARE(got.text, want.text);
@@ -338,22 +352,22 @@ private Q_SLOTS:
         for (const fs::path &folder :
              {m_model, m_quantGemv, m_root / "qwen3-rtn", m_root / "gemma-rtn", m_root / "gemma2-fp"}) {
             LoadedModel m = loadModel(folder);
-            FusedLlama fused(std::move(m.model), 2, 32);
-            fused.forward(randomIds(2, 4, fused.config().vocabSize, 1));
+            FusedCpuDecoder fused(std::move(m.model), 2, 32);
+            fused.prefill(randomIds(2, 4, fused.config().vocabSize, 1));
             const at::Tensor next = randomIds(2, 1, fused.config().vocabSize, 2);
-            fused.forward(next); // warm: thread pools, workspaces
+            fused.prefill(next); // warm: thread pools, workspaces
             CountingAllocator counting;
             counting.inner = c10::GetCPUAllocator();
             c10::SetCPUAllocator(&counting, /*priority=*/100);
             for (int i = 0; i < 5; ++i)
-                fused.forward(next);
+                fused.prefill(next);
             c10::SetCPUAllocator(counting.inner, 100);
             QVERIFY2(counting.count.load() == 0, (folder.filename().string() + ": " +
                                                   std::to_string(counting.count.load()) + " allocations in 5 steps")
                                                      .c_str());
             // The counter itself works: a prefill allocates.
             c10::SetCPUAllocator(&counting, 100);
-            fused.forward(randomIds(2, 3, fused.config().vocabSize, 3));
+            fused.prefill(randomIds(2, 3, fused.config().vocabSize, 3));
             c10::SetCPUAllocator(counting.inner, 100);
             QVERIFY(counting.count.load() > 0);
         }
@@ -363,21 +377,21 @@ private Q_SLOTS:
     {
         LoadedModel m = loadModel(m_model);
         const int64_t vocab = m.config.vocabSize;
-        FusedLlama fused(std::move(m.model), 1, 8);
-        fused.forward(randomIds(1, 6, vocab, 1));
-        auto overflow = test::catchError([&] { fused.forward(randomIds(1, 3, vocab, 2)); });
+        FusedCpuDecoder fused(std::move(m.model), 1, 8);
+        fused.prefill(randomIds(1, 6, vocab, 1));
+        auto overflow = test::catchError([&] { fused.prefill(randomIds(1, 3, vocab, 2)); });
         QCOMPARE(overflow.code, ErrorCode::InvalidArgument);
         QVERIFY2(contains(overflow.message, "exceeds the KV cache size of 8"), overflow.message.c_str());
         QCOMPARE(fused.length(), int64_t{6}); // nothing was consumed
-        auto batch = test::catchError([&] { fused.forward(randomIds(2, 1, vocab, 2)); });
+        auto batch = test::catchError([&] { fused.prefill(randomIds(2, 1, vocab, 2)); });
         QVERIFY2(contains(batch.message, "batch of 2"), batch.message.c_str());
-        auto badId = test::catchError([&] { fused.forward(at::full({1, 1}, vocab, at::kLong)); });
+        auto badId = test::catchError([&] { fused.prefill(at::full({1, 1}, vocab, at::kLong)); });
         QVERIFY2(contains(badId.message, "outside the vocabulary"), badId.message.c_str());
         fused.truncate(2);
-        fused.forward(randomIds(1, 6, vocab, 4));
+        fused.prefill(randomIds(1, 6, vocab, 4));
         QCOMPARE(fused.length(), int64_t{8});
     }
 };
 
-QTEST_GUILESS_MAIN(TestFusedLlama)
+QTEST_GUILESS_MAIN(TestFusedCpuDecoder)
 #include "tst_fused_llama.moc"

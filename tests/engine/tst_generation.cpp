@@ -10,6 +10,7 @@
 #include <ATen/ATen.h>
 
 #include "awq/core/error.h"
+#include "awq/runtime/decoder_model.h"
 #include "awq/eval/perplexity.h"
 #include "awq/runtime/generator.h"
 #include "awq/runtime/loaded_model.h"
@@ -40,7 +41,8 @@ private Q_SLOTS:
         request.promptIds = m_loaded.tokenizer->encode("The old sailor walked");
         request.sampling.maxNewTokens = 12;
         request.stopAtEos = false;
-        Generator generator(*m_loaded.model, *m_loaded.tokenizer);
+        ReferenceDecoder decoder(*m_loaded.model);
+        Generator generator(decoder, *m_loaded.tokenizer);
         const auto result = generator.generate(request);
         QCOMPARE(result.tokens.size(), size_t(12));
 
@@ -65,7 +67,8 @@ private Q_SLOTS:
         request.stopAtEos = false;
         std::string streamed;
         int calls = 0;
-        Generator generator(*m_loaded.model, *m_loaded.tokenizer);
+        ReferenceDecoder decoder(*m_loaded.model);
+        Generator generator(decoder, *m_loaded.tokenizer);
         const auto result = generator.generate(request, [&](const std::string &piece, int32_t) {
             streamed += piece;
             ++calls;
@@ -77,7 +80,8 @@ private Q_SLOTS:
 
     void samplingIsDeterministicPerSeed()
     {
-        Generator generator(*m_loaded.model, *m_loaded.tokenizer);
+        ReferenceDecoder decoder(*m_loaded.model);
+        Generator generator(decoder, *m_loaded.tokenizer);
         auto run = [&](uint64_t seed) {
             GenerationRequest r;
             r.promptIds = m_loaded.tokenizer->encode("My neighbour");
@@ -227,7 +231,8 @@ private Q_SLOTS:
 
     void cancelAndCallbackStop()
     {
-        Generator generator(*m_loaded.model, *m_loaded.tokenizer);
+        ReferenceDecoder decoder(*m_loaded.model);
+        Generator generator(decoder, *m_loaded.tokenizer);
         GenerationRequest r;
         r.promptIds = m_loaded.tokenizer->encode("The clock");
         r.sampling.maxNewTokens = 50;
@@ -246,7 +251,8 @@ private Q_SLOTS:
 
     void contextLimit()
     {
-        Generator generator(*m_loaded.model, *m_loaded.tokenizer, 16);
+        ReferenceDecoder decoder(*m_loaded.model);
+        Generator generator(decoder, *m_loaded.tokenizer, 16);
         GenerationRequest r;
         r.promptIds = std::vector<int32_t>(10, 5);
         r.sampling.maxNewTokens = 100;
@@ -262,7 +268,8 @@ private Q_SLOTS:
     {
         std::vector<int32_t> tokens = m_loaded.tokenizer->encode(awq::test::fixtureCorpus().substr(0, 3000));
         const int64_t seqLen = 64;
-        auto result = evaluatePerplexity(*m_loaded.model, tokens, seqLen);
+        ReferenceDecoder decoder(*m_loaded.model);
+        auto result = evaluatePerplexity(decoder, tokens, seqLen);
         const int64_t windows = static_cast<int64_t>(tokens.size()) / seqLen;
         QCOMPARE(result.windows, windows);
         double sum = 0;
@@ -282,7 +289,7 @@ private Q_SLOTS:
         QVERIFY(std::isfinite(result.perplexity) && result.perplexity > 1.0);
         // Too short a text is a clear error.
         try {
-            evaluatePerplexity(*m_loaded.model, std::vector<int32_t>(10, 3), seqLen);
+            evaluatePerplexity(decoder, std::vector<int32_t>(10, 3), seqLen);
             QFAIL("expected an error");
         } catch (const awq::Error &e) {
             QVERIFY(std::string(e.what()).find("10 tokens") != std::string::npos);

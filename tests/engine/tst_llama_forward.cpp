@@ -9,7 +9,7 @@
 #include "awq/core/error.h"
 #include "awq/io/safetensors.h"
 #include "awq/nn/kv_cache.h"
-#include "awq/nn/llama_model.h"
+#include "awq/nn/reference_model.h"
 #include "awq/nn/rope.h"
 #include "awq/runtime/threads.h"
 #include "fixture_model.h"
@@ -179,11 +179,11 @@ private Q_SLOTS:
         const auto ref = awq::test::refLogits(f.config, f.weights, ids);
 
         // float64 engine: the same math, so agreement to rounding.
-        auto model64 = LlamaModel::load(*f.store, f.config, {at::kDouble, at::kCPU});
+        auto model64 = ReferenceModel::load(*f.store, f.config, {at::kDouble, at::kCPU});
         auto logits64 = model64->forward(at::tensor(ids).unsqueeze(0))[0];
         QVERIFY2(maxAbsDiff(logits64, ref) < 1e-5, std::to_string(maxAbsDiff(logits64, ref)).c_str());
         // float32 engine (the CPU default): within fp32 accumulation error.
-        auto model32 = LlamaModel::load(*f.store, f.config);
+        auto model32 = ReferenceModel::load(*f.store, f.config);
         auto logits32 = model32->forward(at::tensor(ids).unsqueeze(0))[0];
         QCOMPARE(logits32.scalar_type(), at::kFloat);
         QVERIFY2(maxAbsDiff(logits32, ref) < 1e-4, std::to_string(maxAbsDiff(logits32, ref)).c_str());
@@ -204,17 +204,19 @@ private Q_SLOTS:
             return ModelConfig::fromJson(j, "config.json");
         };
         const ModelConfig qwen3 = parse("qwen3");
-        QVERIFY(qwen3.qkNorm && !qwen3.normPlusOne && !qwen3.scaleEmbeddings && !qwen3.attentionBias);
+        QVERIFY(qwen3.arch().has(NormRole::QHead) && qwen3.arch().has(NormRole::KHead) && !qwen3.arch().normPlusOne
+                && !qwen3.arch().scaleEmbeddings && !qwen3.attentionBias);
         QCOMPARE(qwen3.headDim, int64_t(128)); // Qwen3Config's default, not hidden / heads
         QVERIFY(!qwen3.tieWordEmbeddings);
         QVERIFY(parse("qwen3", {{"attention_bias", true}}).attentionBias);
         const ModelConfig gemma = parse("gemma", {{"hidden_act", "gelu"}});
-        QVERIFY(gemma.normPlusOne && gemma.scaleEmbeddings && !gemma.qkNorm && gemma.tieWordEmbeddings);
+        QVERIFY(gemma.arch().normPlusOne && gemma.arch().scaleEmbeddings && !gemma.arch().has(NormRole::QHead)
+                && gemma.tieWordEmbeddings);
         QCOMPARE(gemma.headDim, int64_t(256));
         QVERIFY(gemma.activation == Activation::GeluTanh); // the legacy "gelu" runs as tanh-GELU
         QVERIFY(!parse("gemma", {{"tie_word_embeddings", false}}).tieWordEmbeddings);
         const ModelConfig llama = parse("llama");
-        QVERIFY(!llama.qkNorm && !llama.normPlusOne && !llama.scaleEmbeddings);
+        QVERIFY(!llama.arch().has(NormRole::QHead) && !llama.arch().normPlusOne && !llama.arch().scaleEmbeddings);
         QCOMPARE(llama.headDim, int64_t(16));
         try {
             parse("gemma", {{"hidden_activation", "relu"}});
@@ -227,7 +229,9 @@ private Q_SLOTS:
         QCOMPARE(gemma.toJson()["hidden_act"].get<std::string>(), std::string("gelu_pytorch_tanh"));
         // gemma2: Gemma2Config's defaults, null turning soft-capping and the window off.
         const ModelConfig gemma2 = parse("gemma2");
-        QVERIFY(gemma2.sandwichNorms && gemma2.normPlusOne && gemma2.scaleEmbeddings && gemma2.tieWordEmbeddings);
+        QVERIFY(gemma2.arch().has(NormRole::AttnOut) && gemma2.arch().has(NormRole::MlpOut) && gemma2.arch().normPlusOne
+                && gemma2.arch().scaleEmbeddings && gemma2.tieWordEmbeddings);
+        QCOMPARE(gemma2.arch().nameOf(NormRole::PreMlp), std::string("pre_feedforward_layernorm"));
         QCOMPARE(gemma2.attnLogitSoftcap, 50.0);
         QCOMPARE(gemma2.finalLogitSoftcap, 30.0);
         QCOMPARE(gemma2.attentionScale(), 1.0 / 16.0); // query_pre_attn_scalar 256
@@ -240,7 +244,7 @@ private Q_SLOTS:
         QCOMPARE(off.attentionWindow(0), int64_t(0));
         QCOMPARE(off.attentionScale(), 1.0 / 12.0);
         // phi3: fused projections; partial rotary embeddings are refused by name.
-        QVERIFY(parse("phi3").fusedProjections && !llama.fusedProjections);
+        QVERIFY(parse("phi3").arch().has(LinearRole::Qkv) && !llama.arch().has(LinearRole::Qkv));
         try {
             parse("phi3", {{"partial_rotary_factor", 0.75}});
             QFAIL("expected an error");
@@ -269,7 +273,7 @@ private Q_SLOTS:
         spec.modelType = type.toStdString();
         spec.numKvHeads = 2;
         Fixture f = makeFixture(spec, "kvcache");
-        auto model = LlamaModel::load(*f.store, f.config);
+        auto model = ReferenceModel::load(*f.store, f.config);
         const std::vector<int64_t> ids = {1, 30, 31, 32, 200, 201, 7, 9, 11, 13, 100, 150};
         auto full = model->forward(at::tensor(ids).unsqueeze(0))[0];
 
@@ -294,7 +298,7 @@ private Q_SLOTS:
     void kvCacheOverflowIsAnError()
     {
         Fixture f = makeFixture({}, "overflow");
-        auto model = LlamaModel::load(*f.store, f.config);
+        auto model = ReferenceModel::load(*f.store, f.config);
         KVCache cache(f.config, 1, 4);
         model->forward(at::tensor(std::vector<int64_t>{1, 2, 3}).unsqueeze(0), &cache);
         try {
@@ -309,7 +313,7 @@ private Q_SLOTS:
     void batchedForwardMatchesSingle()
     {
         Fixture f = makeFixture({}, "batch");
-        auto model = LlamaModel::load(*f.store, f.config);
+        auto model = ReferenceModel::load(*f.store, f.config);
         auto ids = at::randint(3, 300, {3, 9}, at::kLong);
         auto batched = model->forward(ids);
         for (int64_t b = 0; b < 3; ++b)
@@ -329,7 +333,7 @@ private Q_SLOTS:
         writeSafetensorsFile(folder / "model.safetensors", kept);
         store = WeightStore::openFolder(folder);
         try {
-            LlamaModel::load(*store, ModelConfig::load(folder));
+            ReferenceModel::load(*store, ModelConfig::load(folder));
             QFAIL("expected an error");
         } catch (const awq::Error &e) {
             QVERIFY2(std::string(e.what()).find("model.layers.1.mlp.up_proj") != std::string::npos, e.what());

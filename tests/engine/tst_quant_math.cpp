@@ -1,4 +1,4 @@
-// The quantization math on plain tensors: the group quantizer (AWQ-SPEC §1.8), the GEMM and
+// The quantization math on plain tensors: the group quantizer (docs/awq-format.md §1.8), the GEMM and
 // GEMV packing (§2.1, §2.2), the scale search (§1.5) and the clip search (§1.7). Exact
 // values wherever the spec fixes them. Calibration data: tst_calibration.cpp.
 
@@ -62,7 +62,7 @@ float halfRound(float x)
 
 // A slow scalar model of pseudoQuantize(..., Fp16): the input is rounded to fp16, and every
 // elementwise result is computed in float32 and rounded to fp16 (ties to even), in the
-// order of AWQ-SPEC §1.8.
+// order of docs/awq-format.md §1.8.
 struct ScalarQuant {
     std::vector<float> dequantized; // [rows * K]
     std::vector<float> scales;      // [rows * G]
@@ -294,7 +294,7 @@ private Q_SLOTS:
 
     void allPositiveGroupClamps()
     {
-        // AWQ-SPEC §9.5: the range is [min, max], the zero clamps to 0, so the top saturates.
+        // docs/awq-format.md §1.8: the range is [min, max], the zero clamps to 0, so the top saturates.
         const auto q = pseudoQuantize(row({1.0f, 2.0f, 3.0f, 4.0f}), spec(4, 4, true), QuantPrecision::Float32, true);
         QVERIFY(std::abs(q.scales[0][0].item<float>() - 0.2f) < 1e-7f);
         EXACT(q.zeros[0][0].item<float>(), 0.0f);
@@ -533,7 +533,7 @@ private Q_SLOTS:
         QVERIFY(unknown.thrown);
         QCOMPARE(unknown.code, ErrorCode::InvalidArgument);
         QVERIFY(contains(unknown.message, "marlin"));
-        // GEMV has no kernel for g = 16 (AWQ-SPEC §2.2).
+        // GEMV has no kernel for g = 16 (docs/awq-format.md §2.2).
         auto g16 = catchError([&] { packLinear(w, at::Tensor(), spec(4, 16, true), "gemv"); });
         QVERIFY(g16.thrown);
         QCOMPARE(g16.code, ErrorCode::InvalidArgument);

@@ -9,9 +9,10 @@
 #include <nlohmann/json.hpp>
 
 #include "awq/core/error.h"
+#include "awq/runtime/decoder_model.h"
 #include "awq/io/safetensors.h"
 #include "awq/model/model_info.h"
-#include "awq/nn/fused_llama.h"
+#include "awq/nn/fused_cpu_decoder.h"
 #include "awq/runtime/generator.h"
 #include "awq/nn/linear.h"
 #include "awq/quant/pseudo_quant.h"
@@ -28,15 +29,15 @@ const char *kLinears[] = {"q", "k", "v", "o", "gate", "up", "down"};
 
 const Linear &linearOf(const DecoderLayer &l, const std::string &name)
 {
-    if (name == "q") return *l.qProj;
-    if (name == "k") return *l.kProj;
-    if (name == "v") return *l.vProj;
-    if (name == "o") return *l.oProj;
-    if (name == "gate") return *l.gateProj;
-    if (name == "up") return *l.upProj;
-    if (name == "qkv") return *l.qkvProj;      // phi3
-    if (name == "gateup") return *l.gateUpProj; // phi3
-    return *l.downProj;
+    if (name == "q") return *l.linear(LinearRole::Q);
+    if (name == "k") return *l.linear(LinearRole::K);
+    if (name == "v") return *l.linear(LinearRole::V);
+    if (name == "o") return *l.linear(LinearRole::O);
+    if (name == "gate") return *l.linear(LinearRole::Gate);
+    if (name == "up") return *l.linear(LinearRole::Up);
+    if (name == "qkv") return *l.linear(LinearRole::Qkv);       // phi3
+    if (name == "gateup") return *l.linear(LinearRole::GateUp); // phi3
+    return *l.linear(LinearRole::Down);
 }
 
 at::Tensor weightOf(const DecoderLayer &l, const std::string &name)
@@ -141,7 +142,7 @@ private Q_SLOTS:
                     QFAIL(qPrintable(QString("layer %1 %2: packed weights differ from fake-quantized ones, max %3")
                                          .arg(i).arg(name).arg((wa - wb).abs().max().item<double>())));
             }
-            QVERIFY(at::equal(a.model->layer(i).inputNorm, b.model->layer(i).inputNorm));
+            QVERIFY(at::equal(a.model->layer(i).norm(NormRole::Input), b.model->layer(i).norm(NormRole::Input)));
         }
         auto ids = at::arange(1, 30, at::kLong).unsqueeze(0);
         QVERIFY(at::equal(a.model->forward(ids), b.model->forward(ids)));
@@ -231,8 +232,9 @@ private Q_SLOTS:
         request.promptIds = q.tokenizer->encode("the old sailor walked", true);
         request.sampling.maxNewTokens = 12;
         request.stopAtEos = false;
-        const GenerationResult unfused = Generator(*q.model, *q.tokenizer).generate(request);
-        FusedLlama fused(std::move(toFuse.model));
+        ReferenceDecoder unfusedDecoder(*q.model);
+        const GenerationResult unfused = Generator(unfusedDecoder, *q.tokenizer).generate(request);
+        FusedCpuDecoder fused(std::move(toFuse.model));
         const GenerationResult fusedResult = Generator(fused, *toFuse.tokenizer).generate(request);
         QCOMPARE(unfused.tokens.size(), size_t(12));
         QCOMPARE(fusedResult.tokens, unfused.tokens);
@@ -247,7 +249,7 @@ private Q_SLOTS:
         const double diff = (la - lb).abs().max().item<double>(), range = la.abs().max().item<double>();
         qInfo("%s: scale folding moved logits by %.3g (range %.3g)", tag.c_str(), diff, range);
         QVERIFY2(diff < 2e-2 * range, qPrintable(QString("logits moved by %1 (range %2)").arg(diff).arg(range)));
-        QVERIFY(!at::equal(scaled.model->layer(0).inputNorm, original.model->layer(0).inputNorm));
+        QVERIFY(!at::equal(scaled.model->layer(0).norm(NormRole::Input), original.model->layer(0).norm(NormRole::Input)));
     }
 
     // With export-compatible output and no clipping, AWQ only moves scales between ops:

@@ -1,4 +1,4 @@
-// Packing, unpacking and dequantization of the AutoAWQ GEMM / GEMV formats (AWQ-SPEC.md §2.1, §2.2),
+// Packing, unpacking and dequantization of the AutoAWQ GEMM / GEMV formats (docs/awq-format.md §2.1, §2.2),
 // and the portable fp16 conversion they rely on.
 #include <QtTest>
 

@@ -15,8 +15,8 @@
 
 #include "awq/core/error.h"
 #include "awq/core/memory.h"
-#include "awq/nn/fused_llama.h"
-#include "awq/nn/llama_model.h"
+#include "awq/nn/fused_cpu_decoder.h"
+#include "awq/nn/reference_model.h"
 #include "awq/nn/quant_linear.h"
 #include "awq/runtime/loaded_model.h"
 #include "awq/runtime/threads.h"
@@ -117,7 +117,7 @@ double median(std::vector<double> values)
 
 // A model of the plan's source in the variant's build, and a sentence saying how its
 // weights were made.
-std::pair<std::unique_ptr<LlamaModel>, std::string> buildModel(const BenchPlan &plan, const ModelConfig &config,
+std::pair<std::unique_ptr<ReferenceModel>, std::string> buildModel(const BenchPlan &plan, const ModelConfig &config,
                                                                Variant variant, const ProgressFn &progress,
                                                                const CancelToken &cancel)
 {
@@ -140,7 +140,7 @@ std::pair<std::unique_ptr<LlamaModel>, std::string> buildModel(const BenchPlan &
 
 // One (batch, prefill) row: warm-up, then `repeats` timed runs of a prefill and its
 // decode steps. Token ids are random: speed does not depend on them.
-BenchRow measureRow(FusedLlama &fused, const BenchPlan &plan, Variant variant, int64_t batch, int64_t prefill,
+BenchRow measureRow(DecoderModel &fused, const BenchPlan &plan, Variant variant, int64_t batch, int64_t prefill,
                     at::Generator &gen, const std::function<void(const std::string &)> &note,
                     const CancelToken &cancel)
 {
@@ -153,10 +153,10 @@ BenchRow measureRow(FusedLlama &fused, const BenchPlan &plan, Variant variant, i
     for (int w = 0; w < plan.warmup; ++w) {
         cancel.throwIfCancelled();
         note("warm-up " + std::to_string(w + 1) + "/" + std::to_string(plan.warmup));
-        fused.clear();
-        fused.forward(ids);
+        fused.truncate(0);
+        fused.prefill(ids);
         for (int64_t s = 0; s < std::min<int64_t>(decode, kWarmupDecodeSteps); ++s)
-            fused.forward(steps[s]);
+            fused.decodeStep(steps[s]);
     }
     // Memory freed by earlier rows would otherwise count towards this row's peak.
     releaseFreeMemory();
@@ -174,14 +174,14 @@ BenchRow measureRow(FusedLlama &fused, const BenchPlan &plan, Variant variant, i
     for (int r = 0; r < plan.repeats; ++r) {
         cancel.throwIfCancelled();
         note("run " + std::to_string(r + 1) + "/" + std::to_string(plan.repeats));
-        fused.clear();
+        fused.truncate(0);
         auto start = Clock::now();
-        fused.forward(ids);
+        fused.prefill(ids);
         row.prefillSeconds = std::min(row.prefillSeconds, secondsSince(start));
         for (int64_t s = 0; s < decode; ++s) {
             cancel.throwIfCancelled();
             start = Clock::now();
-            fused.forward(steps[s]);
+            fused.decodeStep(steps[s]);
             stepSeconds[static_cast<size_t>(s)] = secondsSince(start);
         }
         row.decodeMedianStepSeconds = std::min(row.decodeMedianStepSeconds, median(stepSeconds));
@@ -191,9 +191,10 @@ BenchRow measureRow(FusedLlama &fused, const BenchPlan &plan, Variant variant, i
     row.peakRssBytes = peakRssBytes();
     row.prefillTokensPerSecond = static_cast<double>(batch * prefill) / row.prefillSeconds;
     row.decodeTokensPerSecond = static_cast<double>(batch) / row.decodeMedianStepSeconds;
-    row.weightBytes = fused.weightBytes();
-    row.kvCacheBytes = fused.kvCacheBytes();
-    row.bufferBytes = fused.bufferBytes();
+    const DecoderMemory memory = fused.memory();
+    row.weightBytes = memory.weightBytes;
+    row.kvCacheBytes = memory.kvCacheBytes;
+    row.bufferBytes = memory.bufferBytes;
     return row;
 }
 
@@ -286,13 +287,17 @@ BenchReport runBenchmark(const BenchPlan &plan, const ProgressFn &progress, cons
         const auto buildStart = Clock::now();
         auto [model, weightsNote] = buildModel(plan, report.config, v, progress, cancel);
         const int64_t firstPrefill = plan.prefillLengths.front();
-        FusedLlama fused(std::move(model), plan.batchSizes.front(), firstPrefill + decodeStepsFor(plan, firstPrefill));
+        // Each packing as built (no repack to GEMV: the benchmark compares them).
+        const std::unique_ptr<DecoderModel> decoder =
+            makeDecoder(std::move(model), DecoderKind::Fused, /*gemvLayout=*/false, plan.batchSizes.front(),
+                        firstPrefill + decodeStepsFor(plan, firstPrefill));
+        DecoderModel &fused = *decoder;
         VariantInfo info;
         info.variant = v;
         info.description = fused.describe();
         info.weights = weightsNote;
         info.buildSeconds = secondsSince(buildStart);
-        info.weightBytes = fused.weightBytes();
+        info.weightBytes = fused.memory().weightBytes;
         report.variants.push_back(info);
 
         for (int64_t batch : plan.batchSizes) {

@@ -12,7 +12,7 @@
 #include "awq/kernels/awq_format.h"
 #include "awq/kernels/awq_unpack.h"
 #include "awq/nn/linear.h"
-#include "awq/nn/llama_model.h"
+#include "awq/nn/reference_model.h"
 #include "awq/nn/quant_linear.h"
 #include "awq/quant/awq_pack.h"
 
@@ -89,13 +89,13 @@ W4Packing packingOf(Variant variant)
     return variant == Variant::Gemm ? W4Packing::Gemm : W4Packing::Gemv;
 }
 
-// (in, out) of the seven linears of a decoder layer, in q k v o gate up down order.
+// (in, out) of the linears of a decoder layer, in the architecture's order.
 std::vector<std::pair<int64_t, int64_t>> layerLinears(const ModelConfig &c)
 {
-    const int64_t qDim = c.numHeads * c.headDim;
-    return {{c.hiddenSize, qDim},           {c.hiddenSize, c.kvDim()},         {c.hiddenSize, c.kvDim()},
-            {qDim, c.hiddenSize},           {c.hiddenSize, c.intermediateSize}, {c.hiddenSize, c.intermediateSize},
-            {c.intermediateSize, c.hiddenSize}};
+    std::vector<std::pair<int64_t, int64_t>> shapes;
+    for (const LinearSlot &slot : c.arch().linears)
+        shapes.push_back(linearShape(c, slot.role));
+    return shapes;
 }
 
 uint64_t linearBytes(int64_t in, int64_t out, Variant variant, int64_t groupSize)
@@ -177,6 +177,7 @@ ModelConfig syntheticConfig(const std::string &shape)
             continue;
         ModelConfig c;
         c.modelType = s.modelType;
+        c.description = &architectureFor(c.modelType, "synthetic shape " + shape);
         c.architecture = s.architecture;
         c.hiddenSize = s.hidden;
         c.intermediateSize = s.intermediate;
@@ -251,7 +252,7 @@ std::unique_ptr<QuantLinear> randomQuantLinear(W4Packing packing, int64_t inFeat
     return randomQuant(packing, inFeatures, outFeatures, groupSize, gen);
 }
 
-std::unique_ptr<LlamaModel> buildSyntheticModel(const ModelConfig &c, Variant variant, int64_t groupSize,
+std::unique_ptr<ReferenceModel> buildSyntheticModel(const ModelConfig &c, Variant variant, int64_t groupSize,
                                                 uint64_t seed, const ProgressFn &progress, const CancelToken &cancel)
 {
     checkGroupSize(c, variant, groupSize);
@@ -265,20 +266,13 @@ std::unique_ptr<LlamaModel> buildSyntheticModel(const ModelConfig &c, Variant va
         if (progress)
             progress({"build", i, c.numLayers,
                       what + ": layer " + std::to_string(i + 1) + "/" + std::to_string(c.numLayers)});
-        const auto shapes = layerLinears(c);
-        auto make = [&](size_t index) {
-            return randomLinear(variant, shapes[index].first, shapes[index].second, groupSize, gen);
-        };
         DecoderLayer layer;
-        layer.inputNorm = at::ones({c.hiddenSize}, at::kFloat);
-        layer.postAttentionNorm = at::ones({c.hiddenSize}, at::kFloat);
-        layer.qProj = make(0);
-        layer.kProj = make(1);
-        layer.vProj = make(2);
-        layer.oProj = make(3);
-        layer.gateProj = make(4);
-        layer.upProj = make(5);
-        layer.downProj = make(6);
+        for (const LayerTensor &t : layerTensors(c, i)) {
+            if (t.linear)
+                layer.slot(t.linearRole) = randomLinear(variant, t.inFeatures, t.outFeatures, groupSize, gen);
+            else
+                layer.norm(t.normRole) = at::ones({t.outFeatures}, at::kFloat);
+        }
         layers.push_back(std::move(layer));
     }
     cancel.throwIfCancelled();
@@ -290,7 +284,7 @@ std::unique_ptr<LlamaModel> buildSyntheticModel(const ModelConfig &c, Variant va
                             : randomNormal({c.vocabSize, c.hiddenSize}, gen).to(at::kHalf).to(at::kFloat);
     if (progress)
         progress({"build", c.numLayers, c.numLayers, what + ": done"});
-    return LlamaModel::fromParts(c, embed, std::move(layers), at::ones({c.hiddenSize}, at::kFloat), lmHead);
+    return ReferenceModel::fromParts(c, embed, std::move(layers), at::ones({c.hiddenSize}, at::kFloat), lmHead);
 }
 
 namespace {
@@ -345,7 +339,7 @@ std::unique_ptr<Linear> convertLinear(std::unique_ptr<Linear> linear, Variant va
 
 } // namespace
 
-std::string convertModel(LlamaModel &model, Variant variant, int64_t groupSize, const ProgressFn &progress,
+std::string convertModel(ReferenceModel &model, Variant variant, int64_t groupSize, const ProgressFn &progress,
                          const CancelToken &cancel)
 {
     at::NoGradGuard noGrad;
@@ -357,10 +351,9 @@ std::string convertModel(LlamaModel &model, Variant variant, int64_t groupSize, 
             progress({"convert", i, c.numLayers,
                       std::string("preparing the ") + variantName(variant) + " build: layer " + std::to_string(i + 1)
                           + "/" + std::to_string(c.numLayers)});
-        DecoderLayer &layer = model.layer(i);
-        for (auto *slot : {&layer.qProj, &layer.kProj, &layer.vProj, &layer.oProj, &layer.gateProj, &layer.upProj,
-                           &layer.downProj})
-            *slot = convertLinear(std::move(*slot), variant, groupSize, counts);
+        for (std::unique_ptr<Linear> &slot : model.layer(i).linears)
+            if (slot)
+                slot = convertLinear(std::move(slot), variant, groupSize, counts);
     }
     std::string note;
     auto add = [&](int count, const std::string &text) {

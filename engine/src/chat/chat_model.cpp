@@ -6,8 +6,8 @@
 
 #include "awq/core/error.h"
 #include "awq/model/model_info.h"
-#include "awq/nn/fused_llama.h"
-#include "awq/nn/llama_model.h"
+#include "awq/nn/reference_model.h"
+#include "awq/runtime/decoder_model.h"
 #include "awq/runtime/devices.h"
 #include "awq/runtime/loaded_model.h"
 #include "awq/tokenizer/tokenizer.h"
@@ -62,20 +62,17 @@ std::unique_ptr<ChatModel> ChatModel::load(const fs::path &folder, const Progres
     std::unique_ptr<ChatModel> chat(new ChatModel);
     chat->m_tokenizer = std::move(loaded.tokenizer);
     chat->m_prompts = std::make_unique<PromptBuilder>(*chat->m_tokenizer, folder);
-    if (cpu)
-        chat->m_model = std::make_unique<FusedLlama>(std::move(loaded.model), 1, 1, Int4Layout::Gemv);
-    else
-        chat->m_gpuModel = std::move(loaded.model);
+    chat->m_model = makeDecoder(std::move(loaded.model), DecoderKind::Fused);
 
     ChatModelInfo &info = chat->m_info;
     info.folder = folder;
     info.device = device;
-    info.description = cpu ? chat->m_model->describe() : chat->m_gpuModel->describe();
+    info.description = chat->m_model->describe();
     info.precision = inspected.precisionSummary();
     info.contextLength = loaded.config.maxPositionEmbeddings;
     info.hasTemplate = chat->m_prompts->hasTemplate();
     info.notice = chat->m_prompts->notice();
-    info.weightBytes = cpu ? chat->m_model->weightBytes() : 2 * static_cast<uint64_t>(loaded.config.parameterCount()); // fp16
+    info.weightBytes = chat->m_model->memory().weightBytes;
     info.loadSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return chat;
 }
@@ -123,8 +120,7 @@ Reply ChatModel::reply(const std::vector<ChatMessage> &messages, const ChatSetti
     request.promptIds = prompt.ids;
     request.sampling = sampling;
     request.stopTokenIds = prompt.stopTokenIds;
-    Generator generator = m_model ? Generator(*m_model, *m_tokenizer, context)
-                                  : Generator(*m_gpuModel, *m_tokenizer, context);
+    Generator generator(*m_model, *m_tokenizer, context);
     const double setupSeconds = std::chrono::duration<double>(Clock::now() - start).count();
     const GenerationResult result = generator.generate(request, sink, cancel);
 

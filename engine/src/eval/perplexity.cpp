@@ -6,12 +6,14 @@
 #include <ATen/ATen.h>
 
 #include "awq/core/error.h"
-#include "awq/nn/llama_model.h"
+#include "awq/nn/reference_model.h"
+#include "awq/runtime/decoder_model.h"
+#include "awq/runtime/loaded_model.h"
 #include "awq/tokenizer/tokenizer.h"
 
 namespace awq {
 
-PerplexityResult evaluatePerplexity(LlamaModel &model, const std::vector<int32_t> &tokens, int64_t seqLen,
+PerplexityResult evaluatePerplexity(DecoderModel &model, const std::vector<int32_t> &tokens, int64_t seqLen,
                                     const ProgressFn &progress, const CancelToken &cancel)
 {
     if (seqLen <= 0)
@@ -34,7 +36,7 @@ PerplexityResult evaluatePerplexity(LlamaModel &model, const std::vector<int32_t
     for (int64_t w = 0; w < windows; ++w) {
         cancel.throwIfCancelled();
         auto window = all.narrow(0, w * seqLen, seqLen).unsqueeze(0);
-        auto logits = model.forward(window); // [1, seqLen, vocab] float32
+        auto logits = model.score(window); // [1, seqLen, vocab] float32
         auto shiftLogits = logits[0].narrow(0, 0, seqLen - 1);
         auto labels = window[0].narrow(0, 1, seqLen - 1).to(shiftLogits.device());
         const double meanCe = at::cross_entropy_loss(shiftLogits, labels).item<double>();
@@ -50,10 +52,23 @@ PerplexityResult evaluatePerplexity(LlamaModel &model, const std::vector<int32_t
     return result;
 }
 
-PerplexityResult evaluatePerplexity(LlamaModel &model, const Tokenizer &tokenizer, const std::string &text,
+PerplexityResult evaluatePerplexity(DecoderModel &model, const Tokenizer &tokenizer, const std::string &text,
                                     int64_t seqLen, const ProgressFn &progress, const CancelToken &cancel)
 {
     return evaluatePerplexity(model, tokenizer.encode(text), seqLen, progress, cancel);
+}
+
+PerplexityResult folderPerplexity(const std::filesystem::path &folder, const std::string &text, int64_t maxSeqLen,
+                                  int64_t maxWindows, const ProgressFn &progress, const CancelToken &cancel)
+{
+    LoadedModel loaded = loadModel(folder);
+    cancel.throwIfCancelled();
+    const int64_t window = std::min<int64_t>(maxSeqLen, loaded.config.maxPositionEmbeddings);
+    std::vector<int32_t> tokens = loaded.tokenizer->encode(text);
+    if (maxWindows > 0 && static_cast<int64_t>(tokens.size()) > maxWindows * window)
+        tokens.resize(static_cast<size_t>(maxWindows * window));
+    ReferenceDecoder decoder(std::move(loaded.model));
+    return evaluatePerplexity(decoder, tokens, window, progress, cancel);
 }
 
 double unigramPerplexity(const std::vector<int32_t> &trainTokens, const std::vector<int32_t> &evalTokens,

@@ -8,115 +8,33 @@
 
 #include "awq/core/error.h"
 #include "awq/io/json_file.h"
+#include "config_fields.h"
 
 namespace awq {
 
 using nlohmann::json;
 
-const std::vector<std::string> &supportedModelTypes()
+Activation parseActivation(const std::string &name, const std::string &source, const char *key)
 {
-    static const std::vector<std::string> types = {"llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "phi3"};
-    return types;
+    if (name == "silu" || name == "swish")
+        return Activation::Silu;
+    if (name == "gelu_pytorch_tanh")
+        return Activation::GeluTanh;
+    fail(ErrorCode::UnsupportedModel, source, ": ", key, " '", name,
+         "' is not supported (silu, swish or gelu_pytorch_tanh)");
+}
+
+const Architecture &ModelConfig::arch() const
+{
+    return description ? *description : architectureFor(modelType, "model config");
 }
 
 namespace {
 
-std::string joined(const std::vector<std::string> &items)
-{
-    std::string out;
-    for (const auto &item : items)
-        out += (out.empty() ? "" : ", ") + item;
-    return out;
-}
-
-// Field readers: every one names the file and the key when the value is wrong.
-class Fields
-{
-public:
-    Fields(const json &object, std::string source) : m_json(object), m_source(std::move(source)) {}
-
-    bool has(const char *key) const { return m_json.contains(key) && !m_json.at(key).is_null(); }
-
-    int64_t integer(const char *key, int64_t min, int64_t max) const
-    {
-        AWQ_CHECK(has(key), Format, m_source, ": required field '", key, "' is missing");
-        return integerOr(key, 0, min, max);
-    }
-    int64_t integerOr(const char *key, int64_t fallback, int64_t min, int64_t max) const
-    {
-        if (!has(key))
-            return fallback;
-        const json &v = m_json.at(key);
-        // 4096.0 is accepted as 4096; the range is checked before converting (a double
-        // beyond int64 must not reach static_cast).
-        const bool whole = v.is_number_float() && std::isfinite(v.get<double>())
-                           && v.get<double>() == std::trunc(v.get<double>());
-        AWQ_CHECK(v.is_number_integer() || whole, Format, m_source, ": field '", key, "' must be an integer, got ",
-                  jsonPreview(v));
-        AWQ_CHECK(!(v.is_number_unsigned() && v.get<uint64_t>() > uint64_t(max))
-                      && !(whole && (v.get<double>() < double(min) || v.get<double>() > double(max))),
-                  Format, m_source, ": field '", key, "' = ", jsonPreview(v), " is out of range [", min, ", ", max, "]");
-        const int64_t value = v.is_number_integer() ? v.get<int64_t>() : static_cast<int64_t>(v.get<double>());
-        AWQ_CHECK(value >= min && value <= max, Format, m_source, ": field '", key, "' = ", value,
-                  " is out of range [", min, ", ", max, "]");
-        return value;
-    }
-    double numberOr(const char *key, double fallback, double min, double max) const
-    {
-        if (!has(key))
-            return fallback;
-        const json &v = m_json.at(key);
-        AWQ_CHECK(v.is_number(), Format, m_source, ": field '", key, "' must be a number, got ", jsonPreview(v));
-        const double value = v.get<double>();
-        AWQ_CHECK(value >= min && value <= max, Format, m_source, ": field '", key, "' = ", value,
-                  " is out of range [", min, ", ", max, "]");
-        return value;
-    }
-    bool boolOr(const char *key, bool fallback) const
-    {
-        if (!has(key))
-            return fallback;
-        const json &v = m_json.at(key);
-        AWQ_CHECK(v.is_boolean(), Format, m_source, ": field '", key, "' must be true or false, got ", jsonPreview(v));
-        return v.get<bool>();
-    }
-    std::string stringOr(const char *key, const std::string &fallback) const
-    {
-        if (!has(key))
-            return fallback;
-        const json &v = m_json.at(key);
-        AWQ_CHECK(v.is_string(), Format, m_source, ": field '", key, "' must be a string, got ", jsonPreview(v));
-        return v.get<std::string>();
-    }
-    // An integer or a list of integers (eos_token_id is either).
-    std::vector<int64_t> idListOr(const char *key) const
-    {
-        std::vector<int64_t> ids;
-        if (!has(key))
-            return ids;
-        const json &v = m_json.at(key);
-        auto take = [&](const json &item) {
-            AWQ_CHECK(item.is_number_integer() && item.get<int64_t>() >= 0, Format, m_source, ": field '", key,
-                      "' must hold non-negative integer token ids, got ", jsonPreview(v));
-            ids.push_back(item.get<int64_t>());
-        };
-        if (v.is_array())
-            for (const auto &item : v)
-                take(item);
-        else
-            take(v);
-        return ids;
-    }
-
-private:
-    const json &m_json;
-    std::string m_source;
-};
-
-constexpr int64_t kMaxDim = int64_t(1) << 20;     // 1M: larger than any real hidden size
+constexpr int64_t kMaxDim = kMaxConfigDim;
 constexpr int64_t kMaxLayers = 1024;
 constexpr int64_t kMaxVocab = int64_t(1) << 22;   // 4M tokens
-constexpr int64_t kMaxPositions = int64_t(1) << 24;
+constexpr int64_t kMaxPositions = kMaxConfigPositions;
 
 RopeScaling parseRopeScaling(const json &j, const std::string &source)
 {
@@ -124,7 +42,7 @@ RopeScaling parseRopeScaling(const json &j, const std::string &source)
     if (j.is_null())
         return scaling;
     AWQ_CHECK(j.is_object(), Format, source, ": 'rope_scaling' must be an object or null");
-    Fields f(j, source + " (rope_scaling)");
+    ConfigFields f(j, source + " (rope_scaling)");
     std::string type = f.stringOr("rope_type", f.stringOr("type", ""));
     if (type == "default" || type.empty())
         return scaling;
@@ -150,7 +68,7 @@ QuantizationConfig parseQuantization(const json &j, const std::string &source)
     QuantizationConfig q;
     AWQ_CHECK(j.is_object(), Format, source, ": 'quantization_config' must be an object");
     const std::string where = source + " (quantization_config)";
-    Fields f(j, where);
+    ConfigFields f(j, where);
     q.present = true;
     q.quantMethod = f.stringOr("quant_method", "awq");
     q.bits = static_cast<int>(f.integerOr("bits", f.integerOr("w_bit", 4, 1, 16), 1, 16));
@@ -193,16 +111,17 @@ void checkTotalSize(const ModelConfig &c, const std::string &source)
 ModelConfig ModelConfig::fromJson(const json &j, const std::string &source)
 {
     AWQ_CHECK(j.is_object(), Format, source, ": expected a JSON object");
-    Fields f(j, source);
+    ConfigFields f(j, source);
     ModelConfig c;
     c.modelType = f.stringOr("model_type", "");
-    AWQ_CHECK(!c.modelType.empty(), UnsupportedModel, source, ": no 'model_type'; supported model types: ",
-              joined(supportedModelTypes()));
-    bool supported = false;
-    for (const auto &t : supportedModelTypes())
-        supported |= (t == c.modelType);
-    AWQ_CHECK(supported, UnsupportedModel, source, ": model_type '", c.modelType,
-              "' is not supported; supported model types: ", joined(supportedModelTypes()));
+    if (c.modelType.empty()) {
+        std::string types;
+        for (const auto &t : supportedModelTypes())
+            types += (types.empty() ? "" : ", ") + t;
+        fail(ErrorCode::UnsupportedModel, source, ": no 'model_type'; supported model types: ", types);
+    }
+    const Architecture &arch = architectureFor(c.modelType, source);
+    c.description = &arch;
     if (j.contains("architectures") && j.at("architectures").is_array() && !j.at("architectures").empty()
         && j.at("architectures")[0].is_string())
         c.architecture = j.at("architectures")[0].get<std::string>();
@@ -212,63 +131,33 @@ ModelConfig ModelConfig::fromJson(const json &j, const std::string &source)
     c.numLayers = f.integer("num_hidden_layers", 1, kMaxLayers);
     c.numHeads = f.integer("num_attention_heads", 1, kMaxDim);
     c.numKvHeads = f.integerOr("num_key_value_heads", c.numHeads, 1, kMaxDim);
-    // Without head_dim, transformers derives it as hidden_size / num_attention_heads
-    // (Qwen3Config and Gemma(2)Config default to 128 and 256 instead).
-    const bool gemma = c.modelType == "gemma" || c.modelType == "gemma2";
-    const int64_t defaultHeadDim = c.modelType == "qwen3" ? 128 : gemma ? 256 : 0;
-    AWQ_CHECK(f.has("head_dim") || defaultHeadDim > 0 || c.hiddenSize % c.numHeads == 0, Format, source,
-              ": hidden_size (", c.hiddenSize, ") must be a multiple of num_attention_heads (", c.numHeads, ") when head_dim is not given");
-    c.headDim = f.integerOr("head_dim", defaultHeadDim > 0 ? defaultHeadDim : c.hiddenSize / c.numHeads, 1, kMaxDim);
+    // Without head_dim, transformers derives it as hidden_size / num_attention_heads unless
+    // the config class has its own default (Qwen3Config 128, Gemma(2)Config 256).
+    AWQ_CHECK(f.has("head_dim") || arch.defaultHeadDim > 0 || c.hiddenSize % c.numHeads == 0, Format, source,
+              ": hidden_size (", c.hiddenSize, ") must be a multiple of num_attention_heads (", c.numHeads,
+              ") when head_dim is not given");
+    c.headDim = f.integerOr("head_dim", arch.defaultHeadDim > 0 ? arch.defaultHeadDim : c.hiddenSize / c.numHeads, 1,
+                            kMaxDim);
     c.vocabSize = f.integer("vocab_size", 1, kMaxVocab);
     c.maxPositionEmbeddings = f.integerOr("max_position_embeddings", 2048, 1, kMaxPositions);
     c.rmsNormEps = f.numberOr("rms_norm_eps", 1e-6, 0.0, 1.0);
     c.ropeTheta = f.numberOr("rope_theta", 10000.0, 1.0, 1e12);
     if (j.contains("rope_scaling"))
         c.ropeScaling = parseRopeScaling(j.at("rope_scaling"), source);
-    c.tieWordEmbeddings = f.boolOr("tie_word_embeddings", gemma); // Gemma(2)Config ties by default
-    // qwen2 always has q/k/v biases; llama may declare attention_bias.
-    c.attentionBias = c.modelType == "qwen2" ? true : f.boolOr("attention_bias", false);
+    c.tieWordEmbeddings = f.boolOr("tie_word_embeddings", arch.tiedByDefault);
+    c.attentionBias = f.boolOr("attention_bias", false);
     c.mlpBias = f.boolOr("mlp_bias", false);
     c.torchDtype = f.stringOr("torch_dtype", f.stringOr("dtype", "float32"));
     c.bosTokenId = f.integerOr("bos_token_id", -1, -1, kMaxVocab);
     c.eosTokenIds = f.idListOr("eos_token_id");
-    if (c.modelType == "mistral" || c.modelType == "qwen2" || c.modelType == "phi3")
-        c.slidingWindow = f.integerOr("sliding_window", 0, 0, kMaxPositions);
-
-    c.qkNorm = c.modelType == "qwen3";
-    c.fusedProjections = c.modelType == "phi3";
     // RoPE over part of each head (Phi-3.5-MoE, Phi-4-mini) is refused with this message.
     const double rotary = f.numberOr("partial_rotary_factor", 1.0, 0.0, 1.0);
     AWQ_CHECK(rotary == 1.0, UnsupportedModel, source, ": partial_rotary_factor ", rotary,
               " is not supported (RoPE over the whole head only)");
-    c.normPlusOne = c.scaleEmbeddings = gemma;
-    if (c.modelType == "gemma2") {
-        // Gemma2Config defaults; a null softcapping turns it off.
-        auto softcap = [&](const char *key, double fallback) {
-            return j.contains(key) && j.at(key).is_null() ? 0.0 : f.numberOr(key, fallback, 0.0, 1e6);
-        };
-        c.sandwichNorms = true;
-        c.queryScale = 1.0 / std::sqrt(f.numberOr("query_pre_attn_scalar", 256.0, 1e-6, 1e9));
-        c.attnLogitSoftcap = softcap("attn_logit_softcapping", 50.0);
-        c.finalLogitSoftcap = softcap("final_logit_softcapping", 30.0);
-        c.slidingWindow = j.contains("sliding_window") && j.at("sliding_window").is_null()
-                              ? 0
-                              : f.integerOr("sliding_window", 4096, 0, kMaxPositions);
-        c.alternateSlidingWindow = c.slidingWindow > 0;
-    }
-    // Gemma: transformers runs the tanh GELU whatever the older checkpoints' hidden_act
-    // "gelu" says, unless hidden_activation names one.
-    const char *actKey = gemma && f.has("hidden_activation") ? "hidden_activation" : "hidden_act";
-    std::string act = f.stringOr(actKey, gemma ? "gelu_pytorch_tanh" : "silu");
-    if (gemma && act == "gelu" && std::string(actKey) == "hidden_act")
-        act = "gelu_pytorch_tanh";
-    if (act == "silu" || act == "swish")
-        c.activation = Activation::Silu;
-    else if (act == "gelu_pytorch_tanh")
-        c.activation = Activation::GeluTanh;
-    else
-        fail(ErrorCode::UnsupportedModel, source, ": ", actKey, " '", act,
-             "' is not supported (silu, swish or gelu_pytorch_tanh)");
+    c.activation = arch.readActivation ? static_cast<Activation>(arch.readActivation(f))
+                                       : parseActivation(f.stringOr("hidden_act", "silu"), source, "hidden_act");
+    if (arch.readConfig)
+        arch.readConfig(f, c);
     AWQ_CHECK(c.numHeads % c.numKvHeads == 0, Format, source, ": num_attention_heads (", c.numHeads,
               ") must be a multiple of num_key_value_heads (", c.numKvHeads, ")");
     AWQ_CHECK(c.headDim % 2 == 0, Format, source, ": head_dim (", c.headDim, ") must be even for RoPE");
@@ -285,7 +174,7 @@ ModelConfig ModelConfig::load(const std::filesystem::path &path)
     AWQ_CHECK(fs::exists(file), NotFound, file.string(), ": not found (a model folder needs a config.json)");
     ModelConfig config = fromJson(readJsonFile(file), file.string());
     // AutoAWQ before 2024-02 kept the quantization settings in a separate quant_config.json
-    // (AWQ-SPEC §3.2): {"zero_point", "q_group_size", "w_bit", "version": "GEMM"}.
+    // (docs/awq-format.md §3.2): {"zero_point", "q_group_size", "w_bit", "version": "GEMM"}.
     const fs::path legacy = file.parent_path() / "quant_config.json";
     if (!config.quantization.present && fs::exists(legacy))
         config.quantization = parseQuantization(readJsonFile(legacy), legacy.string());
@@ -295,7 +184,7 @@ ModelConfig ModelConfig::load(const std::filesystem::path &path)
 json ModelConfig::toJson() const
 {
     json j;
-    j["architectures"] = json::array({architecture.empty() ? std::string("LlamaForCausalLM") : architecture});
+    j["architectures"] = json::array({architecture.empty() ? arch().causalLmClass : architecture});
     j["model_type"] = modelType;
     j["hidden_size"] = hiddenSize;
     j["intermediate_size"] = intermediateSize;
@@ -331,13 +220,8 @@ json ModelConfig::toJson() const
     }
     if (slidingWindow > 0)
         j["sliding_window"] = slidingWindow;
-    if (modelType == "gemma2") {
-        j["query_pre_attn_scalar"] = 1.0 / (attentionScale() * attentionScale());
-        j["attn_logit_softcapping"] = attnLogitSoftcap > 0 ? json(attnLogitSoftcap) : json(nullptr);
-        j["final_logit_softcapping"] = finalLogitSoftcap > 0 ? json(finalLogitSoftcap) : json(nullptr);
-        if (slidingWindow == 0)
-            j["sliding_window"] = nullptr;
-    }
+    if (arch().writeConfig)
+        arch().writeConfig(*this, j);
     if (quantization.present) {
         j["quantization_config"] = {{"quant_method", quantization.quantMethod},
                                     {"bits", quantization.bits},
@@ -353,11 +237,9 @@ json ModelConfig::toJson() const
 
 int64_t ModelConfig::parameterCount() const
 {
-    const int64_t qOut = numHeads * headDim;
-    const int64_t attention = hiddenSize * qOut + 2 * hiddenSize * kvDim() + qOut * hiddenSize
-                              + (attentionBias ? qOut + 2 * kvDim() : 0);
-    const int64_t mlp = 3 * hiddenSize * intermediateSize;
-    const int64_t perLayer = attention + mlp + (sandwichNorms ? 4 : 2) * hiddenSize + (qkNorm ? 2 * headDim : 0);
+    int64_t perLayer = 0;
+    for (const LayerTensor &t : layerTensors(*this, 0))
+        perLayer += t.linear ? t.inFeatures * t.outFeatures + (t.biasRequired ? t.outFeatures : 0) : t.outFeatures;
     const int64_t embeddings = vocabSize * hiddenSize;
     return embeddings * (tieWordEmbeddings ? 1 : 2) + numLayers * perLayer + hiddenSize;
 }

@@ -8,6 +8,7 @@
 #include "awq/core/error.h"
 #include "awq/io/json_file.h"
 #include "awq/io/safetensors.h"
+#include "awq/model/consistency.h"
 #include "awq/tokenizer/tokenizer.h"
 
 namespace awq {
@@ -83,47 +84,23 @@ void checkTensors(const WeightStore &store, ModelInfo &info)
                                     + "' has shape [" + a + "], config.json implies [" + e + "]");
         }
     };
+    // Packed linears are checked against quantization_config by quantizationProblems.
     auto expectLinear = [&](const std::string &prefix, int64_t in, int64_t out) {
         if (store.contains(prefix + ".weight") || !store.contains(prefix + ".qweight"))
             expect(prefix + ".weight", {out, in});
-        else if (!c.quantization.present)
-            info.problems.push_back("'" + prefix + ".qweight' is present but config.json has no quantization_config");
-        else {
-            for (const char *part : {".qzeros", ".scales"})
-                if (!store.contains(prefix + part))
-                    info.problems.push_back("tensor '" + prefix + part + "' is missing");
-        }
     };
-    const int64_t qOut = c.numHeads * c.headDim;
-    expect("model.embed_tokens.weight", {c.vocabSize, c.hiddenSize});
-    expect("model.norm.weight", {c.hiddenSize});
+    const Architecture &arch = c.arch();
+    expect(arch.embedName, {c.vocabSize, c.hiddenSize});
+    expect(arch.finalNormName, {c.hiddenSize});
     if (!c.tieWordEmbeddings)
-        expect("lm_head.weight", {c.vocabSize, c.hiddenSize});
-    for (int64_t i = 0; i < c.numLayers; ++i) {
-        const std::string p = "model.layers." + std::to_string(i) + ".";
-        expect(p + "input_layernorm.weight", {c.hiddenSize});
-        expect(p + "post_attention_layernorm.weight", {c.hiddenSize});
-        if (c.fusedProjections) { // phi3
-            expectLinear(p + "self_attn.qkv_proj", c.hiddenSize, qOut + 2 * c.kvDim());
-            expectLinear(p + "mlp.gate_up_proj", c.hiddenSize, 2 * c.intermediateSize);
-        } else {
-            expectLinear(p + "self_attn.q_proj", c.hiddenSize, qOut);
-            expectLinear(p + "self_attn.k_proj", c.hiddenSize, c.kvDim());
-            expectLinear(p + "self_attn.v_proj", c.hiddenSize, c.kvDim());
-            expectLinear(p + "mlp.gate_proj", c.hiddenSize, c.intermediateSize);
-            expectLinear(p + "mlp.up_proj", c.hiddenSize, c.intermediateSize);
+        expect(arch.lmHeadName, {c.vocabSize, c.hiddenSize});
+    for (int64_t i = 0; i < c.numLayers; ++i)
+        for (const LayerTensor &t : layerTensors(c, i)) {
+            if (t.linear)
+                expectLinear(t.name, t.inFeatures, t.outFeatures);
+            else
+                expect(t.name + ".weight", {t.outFeatures});
         }
-        expectLinear(p + "self_attn.o_proj", qOut, c.hiddenSize);
-        expectLinear(p + "mlp.down_proj", c.intermediateSize, c.hiddenSize);
-        if (c.sandwichNorms) { // gemma2: norms around the MLP
-            expect(p + "pre_feedforward_layernorm.weight", {c.hiddenSize});
-            expect(p + "post_feedforward_layernorm.weight", {c.hiddenSize});
-        }
-        if (c.qkNorm) { // qwen3: per-head RMSNorm weights of q and k
-            expect(p + "self_attn.q_norm.weight", {c.headDim});
-            expect(p + "self_attn.k_norm.weight", {c.headDim});
-        }
-    }
 }
 
 } // namespace
@@ -182,6 +159,8 @@ ModelInfo inspectModel(const fs::path &folder)
             ++info.tensorsPerDtype[safetensorsName(t.dtype)];
         }
         checkTensors(*store, info);
+        for (std::string &problem : quantizationProblems(info.config, *store, (folder / "config.json").string()))
+            info.problems.push_back(std::move(problem));
     } catch (const Error &e) {
         info.problems.push_back(e.what());
     }

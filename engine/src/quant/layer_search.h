@@ -1,7 +1,10 @@
 #pragma once
-// AWQ on one decoder layer (AWQ-SPEC §1.3 steps 4-5): search the scales of every scaling
-// group on the original weights, fold them all in, then search and apply the clipping
-// thresholds. Private to the quantizer; quantize_job.cpp drives it layer by layer.
+// AWQ on one decoder layer (docs/awq-format.md, "The algorithm"): search the scales of
+// every scaling group of the architecture's description on the original weights, fold
+// them all in, then search and apply the clipping thresholds. The loss of a group is
+// measured on the reference block (DecoderBlock's attention or MLP, or the group's own
+// linear) with candidate weights. Private to the quantizer; quantize_job.cpp drives it
+// layer by layer.
 
 #include <cstdint>
 #include <functional>
@@ -11,9 +14,11 @@
 #include <ATen/Tensor.h>
 
 #include "awq/core/cancel.h"
+#include "awq/nn/decoder_block.h"
 #include "awq/quant/quant_options.h"
 #include "awq/quant/quant_progress.h"
-#include "llama_layer.h"
+#include "layer_capture.h"
+#include "layer_weights.h"
 
 namespace awq {
 
@@ -24,9 +29,11 @@ struct LayerSearchSettings {
     bool identityCandidate = true;
     bool applyClip = true;
     int64_t clipSampleTokens = 512;
-    int64_t maxSearchTokens = 0;     // tokens for the token-wise groups' loss; 0 = all
-    at::Tensor searchBlocks;         // block indices for the attention group's loss
-    std::vector<std::string> active; // linears to quantize (modules_to_not_convert removed)
+    int64_t maxSearchTokens = 0;  // tokens for the token-wise groups' loss; 0 = all
+    at::Tensor searchBlocks;      // block indices for the attention group's loss
+    int64_t sliceBlocks = 1;      // blocks per attention call (blocksPerSlice)
+    // Linears that get quantized (modules_to_not_convert removed), by relative name.
+    std::vector<std::string> active;
 };
 
 struct LayerSearchHooks {
@@ -38,12 +45,12 @@ struct LayerSearchHooks {
 
 struct SearchedGroup {
     GroupLoss loss;
-    std::string prevOp; // "input_layernorm", "post_attention_layernorm" or a linear name
+    std::string prevOp; // the relative name of the norm or linear 1/s was folded into
 };
 
 // Scales and clips `weights` in place (and divides the captured inputs by the scales).
 // Returns the groups in search order.
-std::vector<SearchedGroup> searchLayer(const LayerContext &ctx, LayerWeights &weights, CapturedInputs &inputs,
+std::vector<SearchedGroup> searchLayer(DecoderBlock &block, LayerWeights &weights, CapturedInputs &inputs,
                                        const LayerSearchSettings &settings, const LayerSearchHooks &hooks,
                                        const CancelToken &cancel);
 

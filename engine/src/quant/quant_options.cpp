@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "awq/core/error.h"
-#include "llama_layer.h"
+#include "awq/model/consistency.h"
 #include "awq/model/config.h"
 
 namespace awq {
@@ -58,15 +58,15 @@ void QuantOptions::validate(const ModelConfig &config) const
     AWQ_CHECK(calibration.seqLen <= config.maxPositionEmbeddings, InvalidArgument, "--seq-len ", calibration.seqLen,
               " exceeds the model's max_position_embeddings ", config.maxPositionEmbeddings);
     AWQ_CHECK(!outputFolder.empty(), InvalidArgument, "no output folder given (--out DIR)");
+    const std::vector<LinearSlot> &linears = config.arch().linears;
     for (const std::string &pattern : modulesToNotConvert) {
-        const auto &names = linearNames(config);
-        const bool matches = !pattern.empty() && std::any_of(names.begin(), names.end(), [&](const std::string &n) {
-            return n.find(pattern) != std::string::npos;
+        const bool matches = std::any_of(linears.begin(), linears.end(), [&](const LinearSlot &l) {
+            return excludedFromQuantization(l.name, {pattern});
         });
         if (!matches) {
             std::string known;
-            for (const std::string &n : names)
-                known += (known.empty() ? "" : ", ") + n;
+            for (const LinearSlot &l : linears)
+                known += (known.empty() ? "" : ", ") + l.name;
             fail(ErrorCode::InvalidArgument, "modules not to convert: '", pattern,
                  "' matches none of a layer's linears (", known, ")");
         }

@@ -15,17 +15,20 @@
 #include "awq/io/json_file.h"
 #include "awq/io/safetensors.h"
 #include "awq/model/config.h"
+#include "awq/model/consistency.h"
 #include "awq/model/memory_estimate.h"
 #include "awq/model/model_info.h"
 #include "awq/nn/linear.h"
-#include "awq/nn/llama_model.h"
+#include "awq/nn/decoder_block.h"
 #include "awq/quant/awq_pack.h"
+#include "awq/quant/calibration.h"
 #include "awq/quant/awq_search.h"
 #include "awq/quant/pseudo_quant.h"
 #include "awq/runtime/threads.h"
 #include "awq/tokenizer/tokenizer.h"
+#include "layer_capture.h"
 #include "layer_search.h"
-#include "llama_layer.h"
+#include "layer_weights.h"
 #include "output_folder.h"
 
 namespace awq {
@@ -82,11 +85,6 @@ private:
     Clock::time_point m_start;
 };
 
-bool isExcluded(const std::string &name, const std::vector<std::string> &patterns)
-{
-    return std::any_of(patterns.begin(), patterns.end(),
-                       [&](const std::string &p) { return !p.empty() && name.find(p) != std::string::npos; });
-}
 
 
 
@@ -201,10 +199,12 @@ QuantizeReport quantizeInto(OutputFolder &output, const QuantOptions &opt, const
     json layersJson = json::array();
     json calibrationJson = nullptr;
 
-    // Calibration: blocks of tokens, embedded into the inputs of layer 0 (AWQ-SPEC §1.1-1.2).
+    // Calibration: blocks of tokens, embedded into the inputs of layer 0 (docs/awq-format.md §1.1-1.2).
     at::Tensor hidden;     // [B, L, hidden] float32: the input of the current layer
     at::Tensor searchIdx;  // blocks used for the scale-search loss
-    LayerContext ctx;
+    const Architecture &arch = config.arch();
+    DecoderBlock block(config); // the reference block: capture and losses run it
+    int64_t sliceBlocks = 1;
     if (!awq && opt.checkMemory)
         checkMemoryFits(config, opt, 0);
     if (awq) {
@@ -214,14 +214,14 @@ QuantizeReport quantizeInto(OutputFolder &output, const QuantOptions &opt, const
         cancel.throwIfCancelled();
         if (opt.checkMemory)
             checkMemoryFits(config, opt, calib.tokensUsed);
-        const at::Tensor embed = loadChecked(*store, "model.embed_tokens.weight",
-                                             {config.vocabSize, config.hiddenSize}, {at::kFloat, at::kCPU});
+        const at::Tensor embed =
+            loadChecked(*store, arch.embedName, {config.vocabSize, config.hiddenSize}, {at::kFloat, at::kCPU});
         AWQ_CHECK(calib.blocks.max().item<int64_t>() < config.vocabSize, Format, source.string(),
                   ": the tokenizer produces ids beyond the model's vocab_size ", config.vocabSize);
-        requireFinite(*store, "model.embed_tokens.weight", embed);
+        requireFinite(*store, arch.embedName, embed);
         hidden = scaleEmbeddings(config, at::embedding(embed, calib.blocks)); // gemma: times sqrt(hidden)
-        store->release("model.embed_tokens.weight");
-        ctx = makeLayerContext(config, opt.calibration.seqLen);
+        store->release(arch.embedName);
+        sliceBlocks = blocksPerSlice(config, opt.calibration.seqLen);
         searchIdx = searchBlockIndices(calib.numBlocks(), opt.calibration.seqLen, opt.maxSearchTokens);
         result.calibrationBlocks = calib.numBlocks();
         result.calibrationTokens = calib.tokensUsed;
@@ -254,10 +254,10 @@ QuantizeReport quantizeInto(OutputFolder &output, const QuantOptions &opt, const
         const auto layerStart = Clock::now();
         const std::string layerName = "layer " + std::to_string(i + 1) + "/" + std::to_string(config.numLayers);
         LayerWeights lw = loadLayerWeights(*store, config, i);
-        std::vector<std::string> active; // linears that get quantized
-        for (const auto &name : linearNames(config))
-            if (!isExcluded(name, opt.modulesToNotConvert))
-                active.push_back(name);
+        std::vector<std::string> active; // linears that get quantized (relative names)
+        for (const LinearSlot &slot : arch.linears)
+            if (!excludedFromQuantization(slot.name, opt.modulesToNotConvert))
+                active.push_back(slot.name);
         auto isActive = [&](const std::string &n) { return std::find(active.begin(), active.end(), n) != active.end(); };
         json groupsJson = json::array();
         json phaseSeconds = json::object(); // where this layer's time went
@@ -270,7 +270,7 @@ QuantizeReport quantizeInto(OutputFolder &output, const QuantOptions &opt, const
 
         if (awq) {
             report.stage(QuantPhase::Capturing, report.layerFraction(i, 0.0), layerName + ": capturing inputs", i);
-            CapturedInputs in = captureLayer(ctx, lw, hidden);
+            CapturedInputs in = captureLayer(block, lw, hidden, sliceBlocks);
             at::Tensor next = in.output;
             in.output = at::Tensor();
             cancel.throwIfCancelled();
@@ -283,6 +283,7 @@ QuantizeReport quantizeInto(OutputFolder &output, const QuantOptions &opt, const
                                          opt.clipSampleTokens,
                                          opt.maxSearchTokens,
                                          searchIdx,
+                                         sliceBlocks,
                                          active};
             LayerSearchHooks hooks;
             bool clipping = false;
@@ -299,7 +300,7 @@ QuantizeReport quantizeInto(OutputFolder &output, const QuantOptions &opt, const
                 clipping = true;
                 report.stage(QuantPhase::ClipSearch, report.layerFraction(i, 0.75), layerName + ": clip " + linear, i);
             };
-            for (const SearchedGroup &g : searchLayer(ctx, lw, in, settings, hooks, cancel))
+            for (const SearchedGroup &g : searchLayer(block, lw, in, settings, hooks, cancel))
                 groupsJson.push_back({{"group", g.loss.group},
                                       {"prev_op", g.prevOp},
                                       {"rtn_loss", g.loss.rtnLoss},
@@ -310,45 +311,37 @@ QuantizeReport quantizeInto(OutputFolder &output, const QuantOptions &opt, const
             hidden = next;
         }
 
-        // Quantize and write (AWQ-SPEC §1.9).
+        // Quantize and write (docs/awq-format.md, "The output"): every norm (scaled or not) in
+        // its own dtype, every linear packed, or as it was when excluded or exported.
         report.stage(QuantPhase::Packing, report.layerFraction(i, awq ? 0.92 : 0.0), layerName + ": packing", i);
-        const std::string prefix = layerPrefix(i);
-        add(prefix + "input_layernorm.weight", lw.inputNorm.to(lw.normDtype));
-        add(prefix + mlpNormName(config) + ".weight", lw.postNorm.to(lw.normDtype));
-        // Norms no scale is folded into (qwen3's per-head norms, gemma2's output norms): as stored.
-        std::vector<std::string> unscaled;
-        if (config.qkNorm)
-            unscaled = {"self_attn.q_norm.weight", "self_attn.k_norm.weight"};
-        if (config.sandwichNorms)
-            unscaled = {"post_attention_layernorm.weight", "post_feedforward_layernorm.weight"};
-        for (const auto &norm : unscaled) {
-            add(prefix + norm, store->view(prefix + norm));
-            store->release(prefix + norm);
-        }
-        for (const auto &name : linearNames(config)) {
+        for (const LayerTensor &t : lw.tensors) {
             cancel.throwIfCancelled();
-            const std::string full = prefix + name;
-            const at::Tensor &w = lw.weight.at(name);
-            const at::Tensor b = lw.b(name);
-            const c10::ScalarType dtype = toScalarType(store->info(full + ".weight").dtype);
-            handled.insert(full + ".weight");
-            handled.insert(full + ".bias");
+            if (!t.linear) {
+                add(t.name + ".weight", lw.norm(t.normRole).to(lw.normDtypes[static_cast<size_t>(t.normRole)]));
+                continue;
+            }
+            const std::string &name = arch.nameOf(t.linearRole);
+            const at::Tensor &w = lw.weight(t.linearRole);
+            const at::Tensor &b = lw.bias(t.linearRole);
+            const c10::ScalarType dtype = toScalarType(store->info(t.name + ".weight").dtype);
+            handled.insert(t.name + ".weight");
+            handled.insert(t.name + ".bias");
             if (!isActive(name) || opt.format == OutputFormat::ExportCompatible) {
-                add(full + ".weight", w.to(dtype));
+                add(t.name + ".weight", w.to(dtype));
                 if (b.defined())
-                    add(full + ".bias", b.to(dtype));
+                    add(t.name + ".bias", b.to(dtype));
             } else if (opt.format == OutputFormat::FakeQuant) {
                 const PseudoQuantResult q = pseudoQuantize(w.to(at::kHalf).to(at::kFloat), spec, QuantPrecision::Fp16);
-                add(full + ".weight", q.dequantized.to(dtype == at::kBFloat16 ? at::kHalf : dtype));
+                add(t.name + ".weight", q.dequantized.to(dtype == at::kBFloat16 ? at::kHalf : dtype));
                 if (b.defined())
-                    add(full + ".bias", b.to(at::kHalf));
+                    add(t.name + ".bias", b.to(at::kHalf));
             } else {
                 const PackedLinear p = packLinear(w, b, spec, opt.version);
-                add(full + ".qweight", p.qweight);
-                add(full + ".qzeros", p.qzeros);
-                add(full + ".scales", p.scales);
+                add(t.name + ".qweight", p.qweight);
+                add(t.name + ".qzeros", p.qzeros);
+                add(t.name + ".scales", p.scales);
                 if (p.bias.defined())
-                    add(full + ".bias", p.bias);
+                    add(t.name + ".bias", p.bias);
             }
         }
         lap("pack_write");

@@ -4,8 +4,14 @@
 #include <ATen/detail/CUDAHooksInterface.h>
 
 #include "awq/core/error.h"
+#include "awq/nn/quant_linear.h"
 
 namespace awq {
+
+std::string cpuInstructionSet()
+{
+    return kernels::cpuIsaName(QuantLinear::isa());
+}
 
 std::vector<ComputeDevice> availableDevices()
 {

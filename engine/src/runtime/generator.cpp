@@ -5,9 +5,8 @@
 #include <ATen/ATen.h>
 
 #include "awq/core/error.h"
-#include "awq/nn/fused_llama.h"
-#include "awq/nn/kv_cache.h"
-#include "awq/nn/llama_model.h"
+#include "awq/runtime/decoder_model.h"
+#include "awq/runtime/sampler.h"
 #include "awq/runtime/utf8_stream.h"
 #include "awq/tokenizer/tokenizer.h"
 
@@ -33,21 +32,10 @@ double GenerationResult::decodeTokensPerSecond() const
     return decodeSeconds > 0 ? static_cast<double>(steps) / decodeSeconds : 0;
 }
 
-Generator::Generator(LlamaModel &model, const Tokenizer &tokenizer, int64_t maxContext)
-    : m_model(&model), m_tokenizer(tokenizer),
+Generator::Generator(DecoderModel &model, const Tokenizer &tokenizer, int64_t maxContext)
+    : m_model(model), m_tokenizer(tokenizer),
       m_maxContext(maxContext > 0 ? maxContext : model.config().maxPositionEmbeddings)
 {
-}
-
-Generator::Generator(FusedLlama &model, const Tokenizer &tokenizer, int64_t maxContext)
-    : m_fused(&model), m_tokenizer(tokenizer),
-      m_maxContext(maxContext > 0 ? maxContext : model.config().maxPositionEmbeddings)
-{
-}
-
-const ModelConfig &Generator::config() const
-{
-    return m_fused ? m_fused->config() : m_model->config();
 }
 
 GenerationResult Generator::generate(const GenerationRequest &request, const TextSink &sink, const CancelToken &cancel)
@@ -59,23 +47,15 @@ GenerationResult Generator::generate(const GenerationRequest &request, const Tex
     AWQ_CHECK(promptLength < m_maxContext, InvalidArgument, "the prompt has ", promptLength,
               " tokens, the context holds ", m_maxContext);
     for (int32_t id : request.promptIds)
-        AWQ_CHECK(id >= 0 && id < config().vocabSize, InvalidArgument, "token id ", id,
-                  " is outside the model's vocabulary (", config().vocabSize, ")");
+        AWQ_CHECK(id >= 0 && id < m_model.config().vocabSize, InvalidArgument, "token id ", id,
+                  " is outside the model's vocabulary (", m_model.config().vocabSize, ")");
 
     c10::InferenceMode inference;
     GenerationResult result;
     result.promptTokens = promptLength;
     const int64_t budget = std::min<int64_t>(request.sampling.maxNewTokens, m_maxContext - promptLength);
-    // Logits [vocab] of the last position after feeding `ids` [1, T].
-    std::unique_ptr<KVCache> cache;
-    if (m_fused)
-        m_fused->reset(1, promptLength + budget);
-    else
-        cache = std::make_unique<KVCache>(m_model->config(), 1, promptLength + budget, m_model->dtype(),
-                                          m_model->device());
-    auto forward = [&](const at::Tensor &ids) {
-        return m_fused ? m_fused->forward(ids)[0] : m_model->forward(ids, cache.get(), /*lastOnly=*/true)[0][0];
-    };
+    m_model.reset(1, promptLength + budget);
+    const std::vector<int64_t> &eosIds = m_model.config().eosTokenIds;
     Sampler sampler(request.sampling);
     TextStream stream(m_tokenizer, request.sampling.stopStrings,
                       request.promptIds.empty() ? -1 : request.promptIds.back());
@@ -85,7 +65,7 @@ GenerationResult Generator::generate(const GenerationRequest &request, const Tex
     auto input = at::tensor(prompt, at::kLong).unsqueeze(0);
     auto stepInput = at::empty({1, 1}, at::kLong);
     const auto start = Clock::now();
-    auto logits = forward(input);
+    auto logits = m_model.prefill(input)[0];
     auto lastTokenTime = start;
     result.stopReason = budget < request.sampling.maxNewTokens ? StopReason::ContextFull : StopReason::MaxTokens;
 
@@ -100,8 +80,7 @@ GenerationResult Generator::generate(const GenerationRequest &request, const Tex
             result.prefillSeconds = std::chrono::duration<double>(now - start).count();
         lastTokenTime = now;
         const bool isEos = m_tokenizer.eosId() == token
-                           || std::find(config().eosTokenIds.begin(), config().eosTokenIds.end(), token)
-                                  != config().eosTokenIds.end()
+                           || std::find(eosIds.begin(), eosIds.end(), token) != eosIds.end()
                            || std::find(request.stopTokenIds.begin(), request.stopTokenIds.end(), token)
                                   != request.stopTokenIds.end();
         if (request.stopAtEos && isEos) {
@@ -123,7 +102,7 @@ GenerationResult Generator::generate(const GenerationRequest &request, const Tex
         if (step + 1 == budget)
             break;
         stepInput.fill_(static_cast<int64_t>(token));
-        logits = forward(stepInput);
+        logits = m_model.decodeStep(stepInput)[0];
     }
     if (!stream.stopped() && result.stopReason != StopReason::Callback) {
         const std::string tail = stream.flush();

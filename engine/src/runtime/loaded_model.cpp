@@ -6,6 +6,7 @@
 
 #include "awq/core/error.h"
 #include "awq/io/safetensors.h"
+#include "awq/model/consistency.h"
 
 namespace awq {
 
@@ -21,8 +22,9 @@ LoadedModel loadModel(const std::filesystem::path &folder, const TensorTarget &t
               ": the tokenizer has ", loaded.tokenizer->vocabSize(), " tokens, more than the model's vocab_size (",
               loaded.config.vocabSize, ")");
     auto store = WeightStore::openFolder(folder);
+    requireConsistentQuantization(loaded.config, *store, (folder / "config.json").string());
     at::NoGradGuard noGrad; // not InferenceMode: the quantizer edits these weights in place later
-    loaded.model = LlamaModel::load(*store, loaded.config, target, progress);
+    loaded.model = ReferenceModel::load(*store, loaded.config, target, progress);
     loaded.loadSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return loaded;
 }

@@ -14,7 +14,7 @@
 #include "awq/core/error.h"
 #include "awq/io/json_file.h"
 #include "awq/io/safetensors.h"
-#include "awq/nn/llama_model.h"
+#include "awq/nn/reference_model.h"
 #include "awq/tokenizer/tokenizer.h"
 
 namespace awq {
@@ -85,7 +85,7 @@ double learningRateAt(const TrainOptions &o, int64_t step)
     return o.minLearningRate + 0.5 * (o.learningRate - o.minLearningRate) * (1.0 + std::cos(M_PI * progress));
 }
 
-double heldOutLoss(LlamaModel &model, const at::Tensor &tokens, int64_t seqLen, int64_t maxWindows)
+double heldOutLoss(ReferenceModel &model, const at::Tensor &tokens, int64_t seqLen, int64_t maxWindows)
 {
     at::NoGradGuard noGrad;
     const int64_t windows = std::min<int64_t>(maxWindows, tokens.numel() / seqLen);
@@ -129,7 +129,7 @@ TrainReport trainModel(const TrainOptions &o, const ProgressFn &progress, const 
     at::manual_seed(o.seed);
     std::mt19937_64 rng(o.seed);
     auto weights = initWeights(c);
-    auto model = LlamaModel::fromTensors(c, weights);
+    auto model = ReferenceModel::fromTensors(c, weights);
     std::vector<at::Tensor> decayed, plain;
     for (auto &[name, tensor] : weights)
         (tensor.dim() == 2 ? decayed : plain).push_back(tensor);

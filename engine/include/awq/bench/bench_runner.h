@@ -1,7 +1,7 @@
 #pragma once
 // The model benchmark, measured as AutoAWQ's benchmark measures it: for each build (FP32,
 // int4 GEMM packing, int4 GEMV packing), batch size and prefill length, the time of the
-// prefill forward and of each decode step on the fused CPU model (FusedLlama), giving
+// prefill forward and of each decode step on the fused CPU model (FusedCpuDecoder), giving
 //   prefill tokens/s = batch * prefill length / prefill time
 //   decode tokens/s  = batch / median decode-step time
 // and the peak resident memory of the process during the timed runs.
@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -54,7 +55,7 @@ struct BenchRow {
     double decodeMinStepSeconds = 0;    // fastest single step over all repeats
     double decodeTokensPerSecond = 0;   // batch / decodeMedianStepSeconds
     uint64_t peakRssBytes = 0;          // process high-water mark over the timed runs
-    uint64_t weightBytes = 0;           // FusedLlama::weightBytes()
+    uint64_t weightBytes = 0;           // FusedCpuDecoder::weightBytes()
     uint64_t kvCacheBytes = 0;
     uint64_t bufferBytes = 0;
 };
@@ -71,10 +72,18 @@ struct VariantPerplexity {
     double seconds = 0;
 };
 
+// The perplexity of each of the plan's builds of its model folder (loaded and converted
+// as runBenchmark makes them), on the same leading windows of `text`: at most maxWindows
+// windows of min(seqLen, max_position_embeddings) tokens, on the reference decoder.
+// progress(i, p) reports build i. Throws Error(InvalidArgument) for a synthetic plan.
+std::vector<VariantPerplexity> measureVariantPerplexity(
+    const BenchPlan &plan, const std::string &text, const std::string &textName, int64_t seqLen, int64_t maxWindows,
+    const std::function<void(size_t variant, const Progress &)> &progress, const CancelToken &cancel);
+
 // How one build was made and what it is.
 struct VariantInfo {
     Variant variant = Variant::Fp32;
-    std::string description; // FusedLlama::describe()
+    std::string description; // FusedCpuDecoder::describe()
     std::string weights;     // where the weights came from (random, as stored, RTN at load, ...)
     double buildSeconds = 0;
     uint64_t weightBytes = 0;

@@ -18,7 +18,7 @@
 #include "awq/model/config.h"
 
 namespace awq {
-class LlamaModel;
+class ReferenceModel;
 class QuantLinear;
 } // namespace awq
 
@@ -62,7 +62,7 @@ std::unique_ptr<QuantLinear> randomQuantLinear(kernels::W4Packing packing, int64
 // A model of `config` with random weights: linears fp32 N(0, 0.02²) or random int4 in the
 // variant's packing, fp32 N(0, 0.02²) embeddings and lm_head, norms of ones.
 // Progress per layer; the cancel token is polled between layers.
-std::unique_ptr<LlamaModel> buildSyntheticModel(const ModelConfig &config, Variant variant, int64_t groupSize,
+std::unique_ptr<ReferenceModel> buildSyntheticModel(const ModelConfig &config, Variant variant, int64_t groupSize,
                                                 uint64_t seed, const ProgressFn &progress = {},
                                                 const CancelToken &cancel = {});
 
@@ -70,7 +70,7 @@ std::unique_ptr<LlamaModel> buildSyntheticModel(const ModelConfig &config, Varia
 // fp32 keeps dense linears and dequantizes int4 ones; gemm/gemv keep int4 linears of that
 // packing and quantize the others round-to-nearest (4-bit, zero point, `groupSize`) from
 // their fp32 weights. Returns a sentence saying what was done, for the report.
-std::string convertModel(LlamaModel &model, Variant variant, int64_t groupSize, const ProgressFn &progress = {},
+std::string convertModel(ReferenceModel &model, Variant variant, int64_t groupSize, const ProgressFn &progress = {},
                          const CancelToken &cancel = {});
 
 } // namespace awq::bench

@@ -1,8 +1,8 @@
 #pragma once
 // ChatModel: a model folder loaded for chatting. Owns the tokenizer, the prompt builder
-// (chat template or plain text) and the model — the fused decoder on the CPU, the layer-by-
-// layer model in fp16 on a CUDA GPU (AWQ weights dequantized at load) — and answers a
-// conversation by streaming the reply through a TextSink. Qt-free; the chat window drives it from a worker
+// (chat template or plain text) and a decoder (awq/runtime/decoder_model.h: the fused
+// decoder on the CPU, the reference model in fp16 on a CUDA GPU with AWQ weights
+// dequantized at load), and answers a conversation by streaming the reply through a TextSink. Qt-free; the chat window drives it from a worker
 // thread. Not thread-safe: one thread at a time (cancel() tokens may be set from any).
 
 #include <cstdint>
@@ -18,8 +18,7 @@
 #include "awq/runtime/generator.h"
 
 namespace awq {
-class FusedLlama;
-class LlamaModel;
+class DecoderModel;
 class Tokenizer;
 } // namespace awq
 
@@ -27,7 +26,7 @@ namespace awq::chat {
 
 struct ChatModelInfo {
     std::filesystem::path folder;
-    std::string description;  // FusedLlama::describe(): architecture, layers, linears
+    std::string description;  // DecoderModel::describe(): architecture, layers, linears
     std::string precision;    // "AWQ int4 (GEMV packing, group 128)" or "float32"
     std::string device = "cpu"; // where it runs (availableDevices() id)
     int64_t contextLength = 0; // max_position_embeddings
@@ -76,8 +75,7 @@ private:
     ChatModelInfo m_info;
     std::unique_ptr<Tokenizer> m_tokenizer;
     std::unique_ptr<PromptBuilder> m_prompts;
-    std::unique_ptr<FusedLlama> m_model;      // on the CPU
-    std::unique_ptr<LlamaModel> m_gpuModel;   // on a CUDA device
+    std::unique_ptr<DecoderModel> m_model;
 };
 
 } // namespace awq::chat

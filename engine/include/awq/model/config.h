@@ -1,7 +1,9 @@
 #pragma once
 // config.json of a Hugging Face causal LM, for the architectures the engine runs.
 // Parsing validates every field it uses and throws Error(Format / UnsupportedModel)
-// naming the file and the field.
+// naming the file and the field. What differs between architectures (tensor names, block
+// composition, AWQ scaling groups, the family's own config keys) lives in its description,
+// awq/arch/architecture.h, which ModelConfig::arch() returns.
 
 #include <cmath>
 #include <cstdint>
@@ -11,10 +13,9 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-namespace awq {
+#include "awq/arch/architecture.h"
 
-// The model_type values the engine understands, in the order shown to users.
-const std::vector<std::string> &supportedModelTypes();
+namespace awq {
 
 struct RopeScaling {
     enum class Type { None, Linear, Llama3 };
@@ -26,7 +27,7 @@ struct RopeScaling {
     int64_t originalMaxPositionEmbeddings = 8192;
 };
 
-// quantization_config as AutoAWQ / transformers write it (AWQ-SPEC §3.1).
+// quantization_config as AutoAWQ / transformers write it (docs/awq-format.md, "config.json").
 struct QuantizationConfig {
     bool present = false;
     std::string quantMethod = "awq";
@@ -65,14 +66,6 @@ struct ModelConfig {
     std::vector<int64_t> eosTokenIds;
     // mistral / qwen2 / phi3: informational, windows are not applied; gemma2: applied on even layers.
     int64_t slidingWindow = 0; // 0 = none
-    // Architecture flags (set from model_type by fromJson):
-    bool qkNorm = false;          // qwen3: RMSNorm over each q and k head (q_norm / k_norm, [headDim]) before RoPE
-    bool fusedProjections = false; // phi3: self_attn.qkv_proj ([q; k; v] rows) and mlp.gate_up_proj ([gate; up])
-    bool normPlusOne = false;     // gemma, gemma2: RMSNorm scales by (1 + weight); the checkpoint stores weight
-    bool scaleEmbeddings = false; // gemma, gemma2: embeddings times sqrt(hidden_size), in the model's dtype
-    // gemma2: post_attention_layernorm normalises the attention output before the residual
-    // add, pre_feedforward_layernorm feeds the MLP and post_feedforward_layernorm its output.
-    bool sandwichNorms = false;
     // Attention scores times this; 0 = 1/sqrt(head_dim) (gemma2: query_pre_attn_scalar^-1/2).
     double queryScale = 0.0;
     double attnLogitSoftcap = 0.0;   // gemma2: scores -> cap * tanh(scores / cap); 0 = off
@@ -80,7 +73,10 @@ struct ModelConfig {
     bool alternateSlidingWindow = false; // gemma2: layers 0, 2, 4... attend to the last slidingWindow positions
     Activation activation = Activation::Silu;
     QuantizationConfig quantization;
+    // The description of modelType (set by fromJson; never null in a parsed config).
+    const Architecture *description = nullptr;
 
+    const Architecture &arch() const;
     // Throws Error(Format) / Error(UnsupportedModel); `source` names the file in messages.
     static ModelConfig fromJson(const nlohmann::json &json, const std::string &source);
     // Reads `path` (a config.json, or a folder containing one).

@@ -1,5 +1,5 @@
 #pragma once
-// Reference dequantization of an AWQ-packed linear (GEMM or GEMV packing, AWQ-SPEC §2)
+// Reference dequantization of an AWQ-packed linear (GEMM or GEMV packing, docs/awq-format.md §2)
 // into a float32 nn.Linear weight [out, in]. Used to load quantized checkpoints on
 // the unfused path and as the oracle for the int4 kernels.
 

@@ -21,7 +21,7 @@ class QuantLinear final : public Linear
 {
 public:
     // qweight/qzeros int32 and scales fp16, CPU, contiguous, shaped for `packing`
-    // (AWQ-SPEC §2; they may be views over memory-mapped files, which they keep alive).
+    // (docs/awq-format.md §2; they may be views over memory-mapped files, which they keep alive).
     // bias: float32 [outFeatures] or undefined. Throws Error(Format) on a shape/dtype
     // mismatch or an unsupported geometry.
     QuantLinear(kernels::W4Packing packing, int64_t inFeatures, int64_t outFeatures, int64_t groupSize,

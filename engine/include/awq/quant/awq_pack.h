@@ -1,5 +1,5 @@
 #pragma once
-// The final step of AWQ for one linear (AWQ-SPEC §1.9, §2): cast to fp16, quantize with
+// The final step of AWQ for one linear (docs/awq-format.md §1.9, §2): cast to fp16, quantize with
 // fp16 arithmetic, and pack the integer codes, zeros and scales into the GEMM or GEMV
 // tensors that AutoAWQ, transformers and vLLM load.
 

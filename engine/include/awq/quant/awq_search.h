@@ -1,5 +1,5 @@
 #pragma once
-// The two searches of AWQ (AWQ-SPEC §1.5 and §1.7), written over plain tensors so that
+// The two searches of AWQ (docs/awq-format.md §1.5 and §1.7), written over plain tensors so that
 // they do not depend on a model architecture: the caller says which weights form a
 // group and how to run the block whose output measures the loss.
 

@@ -1,5 +1,5 @@
 #pragma once
-// Calibration blocks as AutoAWQ builds them (AWQ-SPEC §1.1): records are read in order,
+// Calibration blocks as AutoAWQ builds them (docs/awq-format.md §1.1): records are read in order,
 // stripped, tokenized with the tokenizer's default BOS; empty records and records longer
 // than seqLen tokens are skipped; after nSamples accepted records the token lists are
 // concatenated and cut into floor(T / seqLen) blocks of seqLen tokens (the tail is dropped).

@@ -1,5 +1,5 @@
 #pragma once
-// The group quantizer of AWQ-SPEC §1.8 (AutoAWQ pseudo_quantize_tensor), on float32
+// The group quantizer of docs/awq-format.md §1.8 (AutoAWQ pseudo_quantize_tensor), on float32
 // tensors. Rounding is half-to-even (at::round). Two precisions:
 //  - Float32: every step in float32, used inside the searches (the model runs in fp32 on CPU);
 //  - Fp16: each elementwise step rounded to fp16, as AutoAWQ's final pass does on a GPU

@@ -1,7 +1,7 @@
 #pragma once
 // What a quantization run is asked to do: the method, the quantizer (bits, group size,
 // zero point), the packing of the output, the calibration data and the search knobs.
-// Defaults follow AutoAWQ (AWQ-SPEC §0.1) except where a CPU needs cheaper settings;
+// Defaults follow AutoAWQ (docs/awq-format.md §0.1) except where a CPU needs cheaper settings;
 // those are marked "CPU default" and explained in docs/quality.md.
 
 #include <cstdint>
@@ -27,14 +27,14 @@ enum class OutputFormat {
 const char *methodName(QuantMethod method);      // "awq" | "rtn"
 const char *outputFormatName(OutputFormat format); // "packed" | "export-compatible" | "fake-quant"
 
-// The group quantizer (AWQ-SPEC §1.8).
+// The group quantizer (docs/awq-format.md §1.8).
 struct QuantizerSpec {
     int bits = 4;          // 2..8; the packed formats need 4
     int64_t groupSize = 128; // > 0, must divide every in_features
     bool zeroPoint = true; // false = symmetric
 };
 
-// Where calibration text comes from (AWQ-SPEC §1.1 semantics, see calibration.h).
+// Where calibration text comes from (docs/awq-format.md §1.1 semantics, see calibration.h).
 struct CalibrationSource {
     enum class Kind {
         Builtin,   // resources/text/brown-calibration.txt (found by the caller, passed as `path`)

@@ -1,5 +1,5 @@
 #pragma once
-// A whole quantization run over a Hugging Face model folder (AWQ-SPEC §1.9a): calibrate,
+// A whole quantization run over a Hugging Face model folder (docs/awq-format.md §1.3): calibrate,
 // then layer by layer — only one decoder layer's weights in memory, read from the mmap'ed
 // input — capture the linears' inputs, search scales and clips, quantize, pack and write;
 // finally the untouched tensors, config.json with quantization_config, tokenizer files and
@@ -13,7 +13,6 @@
 #include <vector>
 
 #include "awq/core/cancel.h"
-#include "awq/quant/calibration.h"
 #include "awq/quant/quant_options.h"
 #include "awq/quant/quant_progress.h"
 

@@ -15,6 +15,10 @@ struct ComputeDevice {
 
 std::vector<ComputeDevice> availableDevices();
 
+// The instruction set the CPU int4 kernels use in this process ("avx512_vnni", "avx2", ...):
+// the best the CPU has unless AWQ_CPU_ISA caps it.
+std::string cpuInstructionSet();
+
 // Throws Error(Device) naming `id` when it is not one of availableDevices() (for a CUDA id
 // on a LibTorch without CUDA, saying so).
 void checkDevice(const std::string &id);

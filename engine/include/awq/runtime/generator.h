@@ -9,13 +9,11 @@
 #include <vector>
 
 #include "awq/core/cancel.h"
-#include "awq/runtime/sampler.h"
+#include "awq/runtime/sampling_params.h"
 
 namespace awq {
 
-class FusedLlama;
-class LlamaModel;
-struct ModelConfig;
+class DecoderModel;
 class Tokenizer;
 
 struct GenerationRequest {
@@ -48,19 +46,16 @@ using TextSink = std::function<bool(const std::string &text, int32_t token)>;
 class Generator
 {
 public:
-    // maxContext: KV cache size in tokens (0: the model's max_position_embeddings).
-    Generator(LlamaModel &model, const Tokenizer &tokenizer, int64_t maxContext = 0);
-    // The same on the fused CPU decoder (its cache is resized for each request).
-    Generator(FusedLlama &model, const Tokenizer &tokenizer, int64_t maxContext = 0);
+    // maxContext: the longest context in tokens (0: the model's max_position_embeddings).
+    // The decoder's cache is sized for each request (prompt + what may be generated).
+    Generator(DecoderModel &model, const Tokenizer &tokenizer, int64_t maxContext = 0);
 
     GenerationResult generate(const GenerationRequest &request, const TextSink &sink = {},
                               const CancelToken &cancel = {});
     int64_t maxContext() const { return m_maxContext; }
 
 private:
-    const ModelConfig &config() const;
-    LlamaModel *m_model = nullptr;
-    FusedLlama *m_fused = nullptr;
+    DecoderModel &m_model;
     const Tokenizer &m_tokenizer;
     int64_t m_maxContext;
 };

@@ -7,7 +7,7 @@
 #include "awq/core/progress.h"
 #include "awq/model/config.h"
 #include "awq/nn/linear.h"
-#include "awq/nn/llama_model.h"
+#include "awq/nn/reference_model.h"
 #include "awq/tokenizer/tokenizer.h"
 
 namespace awq {
@@ -16,7 +16,7 @@ struct LoadedModel {
     std::filesystem::path folder;
     ModelConfig config;
     std::unique_ptr<Tokenizer> tokenizer;
-    std::unique_ptr<LlamaModel> model;
+    std::unique_ptr<ReferenceModel> model;
     double loadSeconds = 0;
 };
 

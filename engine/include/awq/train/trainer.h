@@ -1,7 +1,7 @@
 #pragma once
 // Trains a small Llama-architecture model from scratch on CPU (used to make the bundled
 // demo model, see resources/models/demo-llama/README.md). The forward is the engine's
-// own LlamaModel, run under autograd; AdamW with warm-up and cosine decay.
+// own ReferenceModel, run under autograd; AdamW with warm-up and cosine decay.
 
 #include <cstdint>
 #include <filesystem>

@@ -1,5 +1,5 @@
 #pragma once
-// CUDA dequantization of the AutoAWQ GEMM format (AWQ-SPEC.md §2.1) to fp16 [K][N],
+// CUDA dequantization of the AutoAWQ GEMM format (docs/awq-format.md §2.1) to fp16 [K][N],
 // the layout AutoAWQ's awq_ext.dequantize_weights_cuda produces:
 //   Wt[k][n] = fp16((q[k][n] - z[k/g][n]) * s[k/g][n])
 // (the fp32 product is exact and rounded once to fp16, ties to even), bit-identical to

@@ -1,5 +1,5 @@
 #pragma once
-// Constants and closed forms of the AutoAWQ on-disk formats (AWQ-SPEC.md §2).
+// Constants and closed forms of the AutoAWQ on-disk formats (docs/awq-format.md §2).
 //
 // GEMM (§2.1): qweight int32 [K][N/8], qzeros int32 [K/g][N/8], scales fp16 [K/g][N].
 //   Packed along output channels; nibble i of word (k, j) holds channel 8j + AWQ_ORDER[i],

@@ -1,5 +1,5 @@
 #pragma once
-// CUDA W4A16 product for the AutoAWQ GEMM packing (AWQ-SPEC.md §2.1) at decode sizes (1 to
+// CUDA W4A16 product for the AutoAWQ GEMM packing (docs/awq-format.md §2.1) at decode sizes (1 to
 // 8 activation rows): y[m][n] = Σ_k x[m][k] · W[k][n], with W the fp16 weight
 // fp16((q − z) · s) exactly as awq_dequantize_gemm_cuda writes it, products summed in fp32
 // and y rounded once to fp16. No bias. The GEMM packing is what vLLM and transformers load,

@@ -1,5 +1,5 @@
 #pragma once
-// CUDA W4A16 product for the AutoAWQ GEMV packing (AWQ-SPEC.md §2.2), for decode (a few
+// CUDA W4A16 product for the AutoAWQ GEMV packing (docs/awq-format.md §2.2), for decode (a few
 // activation rows): y[m][n] = Σ_k x[m][k] · W[n][k], with W[n][k] the fp16 weight
 // fp16((q[n][k] − z[n][k/g]) · s[n][k/g]) exactly as awq::kernels::dequantize_gemv gives it,
 // products summed in fp32 and y rounded once to fp16. No bias (the caller adds it).

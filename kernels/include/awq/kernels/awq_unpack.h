@@ -1,6 +1,6 @@
 #pragma once
 // Pack, unpack and dequantize the AutoAWQ GEMM and GEMV formats on the CPU
-// (AWQ-SPEC.md §2.1, §2.2). Plain functions over raw, caller-owned buffers.
+// (docs/awq-format.md §2.1, §2.2). Plain functions over raw, caller-owned buffers.
 //
 // Shapes (all row-major; K = in_features, N = out_features, g = group size, G = K/g):
 //   codes   uint8 [N][K]  integer codes q[n][k] in 0..15 (nn.Linear weight layout)

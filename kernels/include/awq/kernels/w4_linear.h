@@ -35,7 +35,7 @@ namespace awq::kernels {
 
 enum class W4Packing { Gemm, Gemv };
 
-// A view of one packed linear (AWQ-SPEC §2). Nothing is owned.
+// A view of one packed linear (docs/awq-format.md §2). Nothing is owned.
 //   Gemm: qweight int32 [K][N/8], qzeros int32 [K/g][N/8], scales fp16 [K/g][N]
 //   Gemv: qweight int32 [N][K/8], qzeros int32 [N][ZW],   scales fp16 [N][ZW*8]
 struct W4Matrix {

@@ -1,8 +1,9 @@
-#include "awq/nn/fused_llama.h"
+#include "awq/nn/fused_cpu_decoder.h"
 
 #include <cmath>
 #include <algorithm>
 #include <cstring>
+#include <initializer_list>
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
@@ -10,16 +11,19 @@
 #include "awq/core/error.h"
 #include "awq/kernels/cpu_ops.h"
 #include "awq/nn/half_linear.h"
-#include "awq/nn/llama_model.h"
+#include "awq/nn/decoder_block.h"
+#include "awq/nn/reference_model.h"
 #include "awq/nn/quant_linear.h"
 #include "awq/nn/rope.h"
 
 namespace awq {
 
-struct FusedLlama::Layer {
-    at::Tensor inputNorm, postAttentionNorm; // [hidden]; gemma: already 1 + w
-    at::Tensor qNorm, kNorm;                 // [headDim], qwen3 only
-    at::Tensor preFfNorm, postFfNorm;        // [hidden], gemma2 only (postAttentionNorm then follows o_proj)
+struct FusedCpuDecoder::Layer {
+    // By NormRole, as the kernels use them: gemma's (1 + w) folded in, float32,
+    // contiguous; undefined where the architecture has none.
+    std::array<at::Tensor, kNormRoleCount> norms;
+    const at::Tensor &norm(NormRole role) const { return norms[static_cast<size_t>(role)]; }
+    bool has(NormRole role) const { return norm(role).defined(); }
     std::unique_ptr<Linear> qkv;             // [hidden -> (heads + 2 kvHeads) * headDim]
     std::unique_ptr<Linear> o;               // [heads * headDim -> hidden]
     std::unique_ptr<Linear> gateUp;          // [hidden -> 2 * intermediate]
@@ -105,12 +109,12 @@ void softcappedAttentionRows(const float *q, int64_t queries, const float *keysT
 // A norm weight as the kernels use it: gemma's (1 + w) folded in once, in float32.
 at::Tensor normWeight(const ModelConfig &config, const at::Tensor &w)
 {
-    return (config.normPlusOne ? w + 1.0f : w).contiguous();
+    return (config.arch().normPlusOne ? w + 1.0f : w).contiguous();
 }
 
 } // namespace
 
-FusedLlama::FusedLlama(std::unique_ptr<LlamaModel> model, int64_t batch, int64_t maxSeqLen, Int4Layout layout)
+FusedCpuDecoder::FusedCpuDecoder(std::unique_ptr<ReferenceModel> model, int64_t batch, int64_t maxSeqLen, Int4Layout layout)
     : m_config(model->config())
 {
     AWQ_CHECK(model->dtype() == at::kFloat && model->device().is_cpu(), UnsupportedModel,
@@ -122,7 +126,7 @@ FusedLlama::FusedLlama(std::unique_ptr<LlamaModel> model, int64_t batch, int64_t
     // exactly fp16, keep it as fp16 (half the bytes per token, identical products).
     bool quantized = false;
     for (int64_t i = 0; i < m_config.numLayers && !quantized; ++i)
-        quantized = dynamic_cast<const QuantLinear *>(model->layer(i).oProj.get()) != nullptr;
+        quantized = dynamic_cast<const QuantLinear *>(model->layer(i).linear(LinearRole::O)) != nullptr;
     if (quantized && HalfLinear::isExactlyHalf(model->lmHeadWeight()))
         m_lmHead = std::make_unique<HalfLinear>(model->lmHeadWeight());
     else
@@ -130,23 +134,22 @@ FusedLlama::FusedLlama(std::unique_ptr<LlamaModel> model, int64_t batch, int64_t
     for (int64_t i = 0; i < m_config.numLayers; ++i) {
         DecoderLayer &src = model->layer(i);
         Layer layer;
-        layer.inputNorm = normWeight(m_config, src.inputNorm);
-        layer.postAttentionNorm = normWeight(m_config, src.postAttentionNorm);
-        if (m_config.qkNorm) {
-            layer.qNorm = src.qNorm.contiguous();
-            layer.kNorm = src.kNorm.contiguous();
-        }
-        if (m_config.sandwichNorms) {
-            layer.preFfNorm = normWeight(m_config, src.preFeedforwardNorm);
-            layer.postFfNorm = normWeight(m_config, src.postFeedforwardNorm);
-        }
-        // phi3 stores them stacked already.
-        layer.qkv = src.qkvProj ? std::move(src.qkvProj)
-                                : stackOutputs({src.qProj.get(), src.kProj.get(), src.vProj.get()});
-        layer.gateUp = src.gateUpProj ? std::move(src.gateUpProj)
-                                      : stackOutputs({src.gateProj.get(), src.upProj.get()});
-        layer.o = std::move(src.oProj);
-        layer.down = std::move(src.downProj);
+        for (size_t r = 0; r < kNormRoleCount; ++r)
+            if (src.norms[r].defined())
+                layer.norms[r] = normWeight(m_config, src.norms[r]);
+        // Stacked in the checkpoint already (phi3), or stacked here: one kernel call each.
+        auto stacked = [&](LinearRole whole, std::initializer_list<LinearRole> parts) {
+            if (src.linear(whole))
+                return std::move(src.slot(whole));
+            std::vector<const Linear *> linears;
+            for (LinearRole r : parts)
+                linears.push_back(src.linear(r));
+            return stackOutputs(linears);
+        };
+        layer.qkv = stacked(LinearRole::Qkv, {LinearRole::Q, LinearRole::K, LinearRole::V});
+        layer.gateUp = stacked(LinearRole::GateUp, {LinearRole::Gate, LinearRole::Up});
+        layer.o = std::move(src.slot(LinearRole::O));
+        layer.down = std::move(src.slot(LinearRole::Down));
         if (layout == Int4Layout::Gemv)
             for (std::unique_ptr<Linear> *linear : {&layer.qkv, &layer.gateUp, &layer.o, &layer.down})
                 if (const auto *q = dynamic_cast<const QuantLinear *>(linear->get()))
@@ -155,20 +158,17 @@ FusedLlama::FusedLlama(std::unique_ptr<LlamaModel> model, int64_t batch, int64_t
                         m_repackedGemm = true;
                     }
         // The stacked copies replace the originals: free them layer by layer.
-        src.qProj.reset();
-        src.kProj.reset();
-        src.vProj.reset();
-        src.gateProj.reset();
-        src.upProj.reset();
+        for (LinearRole r : {LinearRole::Q, LinearRole::K, LinearRole::V, LinearRole::Gate, LinearRole::Up})
+            src.slot(r).reset();
         m_layers.push_back(std::move(layer));
     }
     model.reset();
     reset(batch, maxSeqLen > 0 ? maxSeqLen : m_config.maxPositionEmbeddings);
 }
 
-FusedLlama::~FusedLlama() = default;
+FusedCpuDecoder::~FusedCpuDecoder() = default;
 
-FusedLlama::Buffers FusedLlama::makeBuffers(int64_t rows) const
+FusedCpuDecoder::Buffers FusedCpuDecoder::makeBuffers(int64_t rows) const
 {
     const ModelConfig &c = m_config;
     Buffers b;
@@ -184,7 +184,7 @@ FusedLlama::Buffers FusedLlama::makeBuffers(int64_t rows) const
     return b;
 }
 
-void FusedLlama::reset(int64_t batch, int64_t maxSeqLen)
+void FusedCpuDecoder::reset(int64_t batch, int64_t maxSeqLen)
 {
     const ModelConfig &c = m_config;
     AWQ_CHECK(batch >= 1 && maxSeqLen >= 1, InvalidArgument, "the fused decoder needs batch >= 1 and max_seq_len >= 1, got ",
@@ -206,14 +206,14 @@ void FusedLlama::reset(int64_t batch, int64_t maxSeqLen)
     m_logits = floatBuffer(batch, c.vocabSize);
 }
 
-void FusedLlama::truncate(int64_t length)
+void FusedCpuDecoder::truncate(int64_t length)
 {
     AWQ_CHECK(length >= 0 && length <= m_length, InvalidArgument, "cannot truncate a context of ", m_length,
               " tokens to ", length);
     m_length = length;
 }
 
-at::Tensor FusedLlama::forward(const at::Tensor &ids)
+FusedCpuDecoder::Buffers *FusedCpuDecoder::runLayers(const at::Tensor &ids, Buffers &scratch)
 {
     const ModelConfig &c = m_config;
     AWQ_CHECK(ids.dim() == 2 && ids.size(1) >= 1, InvalidArgument, "input ids must be [batch, tokens], got ",
@@ -224,8 +224,7 @@ at::Tensor FusedLlama::forward(const at::Tensor &ids)
     AWQ_CHECK(m_length + t <= m_maxSeqLen, InvalidArgument, "the context of ", m_length + t,
               " tokens exceeds the KV cache size of ", m_maxSeqLen, " tokens (raise the maximum context length)");
     const int64_t rows = m_batch * t;
-    Buffers prefill;
-    Buffers &buf = rows == m_decode.rows ? m_decode : (prefill = makeBuffers(rows));
+    Buffers &buf = rows == m_decode.rows ? m_decode : (scratch = makeBuffers(rows));
 
     // Embedding rows, row r = b * t + i.
     const at::Tensor idsCpu = ids.scalar_type() == at::kLong && ids.device().is_cpu() ? ids : ids.to(at::kLong).cpu();
@@ -239,7 +238,7 @@ at::Tensor FusedLlama::forward(const at::Tensor &ids)
                       c.vocabSize);
             std::memcpy(hidden + (b * t + i) * c.hiddenSize, embed + id * c.hiddenSize, c.hiddenSize * sizeof(float));
         }
-    if (c.scaleEmbeddings) { // gemma: times sqrt(hidden) rounded to float32, as the unfused model
+    if (c.arch().scaleEmbeddings) { // gemma: times sqrt(hidden) rounded to float32, as the unfused model
         const float normalizer = static_cast<float>(std::sqrt(static_cast<double>(c.hiddenSize)));
         for (int64_t j = 0; j < rows * c.hiddenSize; ++j)
             hidden[j] *= normalizer;
@@ -247,45 +246,78 @@ at::Tensor FusedLlama::forward(const at::Tensor &ids)
 
     for (int64_t l = 0; l < c.numLayers; ++l)
         layerStep(m_layers[static_cast<size_t>(l)], l, buf, t);
-
-    // Final norm of each sequence's last position, then lm_head.
-    const kernels::CpuIsa isa = QuantLinear::isa();
-    for (int64_t b = 0; b < m_batch; ++b)
-        kernels::rms_norm(hidden + (b * t + t - 1) * c.hiddenSize, m_finalNorm.data_ptr<float>(), 1,
-                          static_cast<int>(c.hiddenSize), static_cast<float>(c.rmsNormEps),
-                          m_lastHidden.data_ptr<float>() + b * c.hiddenSize, isa);
-    m_lmHead->forwardInto(m_lastHidden, m_logits);
-    if (c.finalLogitSoftcap > 0) { // gemma2
-        const float cap = static_cast<float>(c.finalLogitSoftcap);
-        float *logits = m_logits.data_ptr<float>();
-        for (int64_t j = 0; j < m_batch * c.vocabSize; ++j)
-            logits[j] = cap * std::tanh(logits[j] / cap);
-    }
     m_length += t;
+    return &buf;
+}
+
+// Final norm of `rows` hidden rows (row stride hiddenSize, `stride` rows apart), lm_head
+// into logits [rows, vocab], then gemma2's soft-capping.
+void FusedCpuDecoder::head(const float *hidden, int64_t rows, int64_t stride, at::Tensor &normed, at::Tensor &logits)
+{
+    const ModelConfig &c = m_config;
+    for (int64_t r = 0; r < rows; ++r)
+        kernels::rms_norm(hidden + r * stride * c.hiddenSize, m_finalNorm.data_ptr<float>(), 1,
+                          static_cast<int>(c.hiddenSize), static_cast<float>(c.rmsNormEps),
+                          normed.data_ptr<float>() + r * c.hiddenSize, QuantLinear::isa());
+    m_lmHead->forwardInto(normed, logits);
+    if (c.finalLogitSoftcap > 0) {
+        const float cap = static_cast<float>(c.finalLogitSoftcap);
+        float *l = logits.data_ptr<float>();
+        for (int64_t j = 0; j < rows * c.vocabSize; ++j)
+            l[j] = cap * std::tanh(l[j] / cap);
+    }
+}
+
+at::Tensor FusedCpuDecoder::prefill(const at::Tensor &ids)
+{
+    Buffers scratch;
+    const int64_t t = ids.dim() == 2 ? ids.size(1) : 0;
+    Buffers *buf = runLayers(ids, scratch);
+    // Each sequence's last position: rows t-1, 2t-1, ... of the hidden states.
+    head(buf->hidden.data_ptr<float>() + (t - 1) * m_config.hiddenSize, m_batch, t, m_lastHidden, m_logits);
     return m_logits;
 }
 
-void FusedLlama::layerStep(Layer &layer, int64_t l, Buffers &buf, int64_t t)
+at::Tensor FusedCpuDecoder::score(const at::Tensor &ids)
+{
+    m_length = 0;
+    Buffers scratch;
+    Buffers *buf = runLayers(ids, scratch);
+    const int64_t rows = buf->rows;
+    at::Tensor normed = at::empty({rows, m_config.hiddenSize}, at::kFloat);
+    at::Tensor logits = at::empty({rows, m_config.vocabSize}, at::kFloat);
+    head(buf->hidden.data_ptr<float>(), rows, 1, normed, logits);
+    m_length = 0;
+    return logits.view({m_batch, ids.size(1), m_config.vocabSize});
+}
+
+DecoderMemory FusedCpuDecoder::memory() const
+{
+    return {weightBytes(), kvCacheBytes(), bufferBytes()};
+}
+
+void FusedCpuDecoder::layerStep(Layer &layer, int64_t l, Buffers &buf, int64_t t)
 {
     const ModelConfig &c = m_config;
     const kernels::CpuIsa isa = QuantLinear::isa();
     const int rows = static_cast<int>(buf.rows);
     const float eps = static_cast<float>(c.rmsNormEps);
     const int64_t hiddenFloats = buf.rows * c.hiddenSize;
+    // The block as DecoderBlock::forward composes it (awq/nn/decoder_block.h), in place.
+    auto normRows = [&](NormRole role, const at::Tensor &x, at::Tensor &out) {
+        kernels::rms_norm(x.data_ptr<float>(), layer.norm(role).data_ptr<float>(), rows,
+                          static_cast<int>(c.hiddenSize), eps, out.data_ptr<float>(), isa);
+    };
 
-    kernels::rms_norm(buf.hidden.data_ptr<float>(), layer.inputNorm.data_ptr<float>(), rows,
-                      static_cast<int>(c.hiddenSize), eps, buf.normed.data_ptr<float>(), isa);
+    normRows(NormRole::Input, buf.hidden, buf.normed);
     layer.qkv->forwardInto(buf.normed, buf.qkv);
     attention(layer, l, buf, t);
     layer.o->forwardInto(buf.attn, buf.attnOut);
-    if (c.sandwichNorms) // gemma2: the attention output is normalised before the residual add
-        kernels::rms_norm(buf.attnOut.data_ptr<float>(), layer.postAttentionNorm.data_ptr<float>(), rows,
-                          static_cast<int>(c.hiddenSize), eps, buf.attnOut.data_ptr<float>(), isa);
+    if (layer.has(NormRole::AttnOut)) // gemma2: the attention output is normalised before the residual add
+        normRows(NormRole::AttnOut, buf.attnOut, buf.attnOut);
     addInPlace(buf.hidden.data_ptr<float>(), buf.attnOut.data_ptr<float>(), hiddenFloats);
 
-    const at::Tensor &mlpNorm = c.sandwichNorms ? layer.preFfNorm : layer.postAttentionNorm;
-    kernels::rms_norm(buf.hidden.data_ptr<float>(), mlpNorm.data_ptr<float>(), rows,
-                      static_cast<int>(c.hiddenSize), eps, buf.normed.data_ptr<float>(), isa);
+    normRows(NormRole::PreMlp, buf.hidden, buf.normed);
     layer.gateUp->forwardInto(buf.normed, buf.gateUp);
     if (c.activation == Activation::GeluTanh)
         geluTanhMul(buf.gateUp.data_ptr<float>(), rows, c.intermediateSize, buf.act.data_ptr<float>());
@@ -293,15 +325,14 @@ void FusedLlama::layerStep(Layer &layer, int64_t l, Buffers &buf, int64_t t)
         kernels::silu_mul(buf.gateUp.data_ptr<float>(), rows, static_cast<int>(c.intermediateSize),
                           buf.act.data_ptr<float>(), isa);
     layer.down->forwardInto(buf.act, buf.mlpOut);
-    if (c.sandwichNorms)
-        kernels::rms_norm(buf.mlpOut.data_ptr<float>(), layer.postFfNorm.data_ptr<float>(), rows,
-                          static_cast<int>(c.hiddenSize), eps, buf.mlpOut.data_ptr<float>(), isa);
+    if (layer.has(NormRole::MlpOut))
+        normRows(NormRole::MlpOut, buf.mlpOut, buf.mlpOut);
     addInPlace(buf.hidden.data_ptr<float>(), buf.mlpOut.data_ptr<float>(), hiddenFloats);
 }
 
-// (qwen3: per-head q/k norms,) RoPE on q and k, k/v into the cache, then causal attention
+// (Per-head q/k norms where the architecture has them,) RoPE on q and k, k/v into the cache, then causal attention
 // of every new position.
-void FusedLlama::attention(const Layer &layer, int64_t l, Buffers &buf, int64_t t)
+void FusedCpuDecoder::attention(const Layer &layer, int64_t l, Buffers &buf, int64_t t)
 {
     const ModelConfig &c = m_config;
     const int64_t H = c.numHeads, Hkv = c.numKvHeads, D = c.headDim, group = H / Hkv;
@@ -316,13 +347,13 @@ void FusedLlama::attention(const Layer &layer, int64_t l, Buffers &buf, int64_t 
         for (int64_t i = 0; i < t; ++i) {
             const int64_t pos = m_length + i;
             float *row = qkv + (b * t + i) * qkvWidth;
-            if (c.qkNorm) { // query heads, then key heads: rows of D, normalised in place
-                const float eps = static_cast<float>(c.rmsNormEps);
-                kernels::rms_norm(row, layer.qNorm.data_ptr<float>(), static_cast<int>(H), static_cast<int>(D), eps,
-                                  row, QuantLinear::isa());
-                kernels::rms_norm(row + H * D, layer.kNorm.data_ptr<float>(), static_cast<int>(Hkv),
+            const float eps = static_cast<float>(c.rmsNormEps);
+            if (layer.has(NormRole::QHead)) // query heads: rows of D, normalised in place
+                kernels::rms_norm(row, layer.norm(NormRole::QHead).data_ptr<float>(), static_cast<int>(H),
+                                  static_cast<int>(D), eps, row, QuantLinear::isa());
+            if (layer.has(NormRole::KHead))
+                kernels::rms_norm(row + H * D, layer.norm(NormRole::KHead).data_ptr<float>(), static_cast<int>(Hkv),
                                   static_cast<int>(D), eps, row + H * D, QuantLinear::isa());
-            }
             for (int64_t h = 0; h < H + Hkv; ++h) // query heads, then key heads
                 rotate(row + h * D, cos + pos * D, sin + pos * D, D);
             for (int64_t kh = 0; kh < Hkv; ++kh) {
@@ -366,25 +397,25 @@ void FusedLlama::attention(const Layer &layer, int64_t l, Buffers &buf, int64_t 
     });
 }
 
-uint64_t FusedLlama::weightBytes() const
+uint64_t FusedCpuDecoder::weightBytes() const
 {
     const auto *dense = dynamic_cast<const DenseLinear *>(m_lmHead.get());
     const bool tied = dense && dense->weight().data_ptr() == m_embed.data_ptr();
     uint64_t total = m_embed.nbytes() + m_finalNorm.nbytes() + (tied ? 0 : m_lmHead->weightBytes());
-    for (const Layer &l : m_layers)
-        total += l.inputNorm.nbytes() + l.postAttentionNorm.nbytes() + (l.qNorm.defined() ? l.qNorm.nbytes() : 0) +
-                 (l.kNorm.defined() ? l.kNorm.nbytes() : 0) + (l.preFfNorm.defined() ? 2 * l.preFfNorm.nbytes() : 0) +
-                 l.qkv->weightBytes() + l.o->weightBytes() +
-                 l.gateUp->weightBytes() + l.down->weightBytes();
+    for (const Layer &l : m_layers) {
+        for (const at::Tensor &n : l.norms)
+            total += n.defined() ? n.nbytes() : 0;
+        total += l.qkv->weightBytes() + l.o->weightBytes() + l.gateUp->weightBytes() + l.down->weightBytes();
+    }
     return total;
 }
 
-uint64_t FusedLlama::kvCacheBytes() const
+uint64_t FusedCpuDecoder::kvCacheBytes() const
 {
     return m_keys.nbytes() + m_values.nbytes();
 }
 
-uint64_t FusedLlama::bufferBytes() const
+uint64_t FusedCpuDecoder::bufferBytes() const
 {
     const Buffers &b = m_decode;
     return b.hidden.nbytes() + b.normed.nbytes() + b.qkv.nbytes() + b.attn.nbytes() + b.attnOut.nbytes() +
@@ -392,7 +423,7 @@ uint64_t FusedLlama::bufferBytes() const
            m_logits.nbytes();
 }
 
-std::string FusedLlama::describe() const
+std::string FusedCpuDecoder::describe() const
 {
     std::string linear = m_layers.empty() ? std::string() : ", linears " + m_layers.front().qkv->describe();
     if (m_repackedGemm)
