@@ -43,9 +43,10 @@ std::unique_ptr<ChatModel> ChatModel::load(const fs::path &folder, const Progres
 {
     checkDevice(device);
     const auto start = std::chrono::steady_clock::now();
-    const ModelInfo inspected = inspectModel(folder);
+    const ModelInfo inspected = inspectModel(folder); // every problem, as awq info lists them
     if (!inspected.loadable())
         fail(ErrorCode::UnsupportedModel, folder.string(), ": ", inspected.problems.front());
+    const ModelFolder opened = ModelFolder::open(folder);
     cancel.throwIfCancelled();
     // The engine's loader reports per tensor group; a cancel stops it at the next report.
     const ProgressFn forward = [&](const Progress &p) {
@@ -56,11 +57,11 @@ std::unique_ptr<ChatModel> ChatModel::load(const fs::path &folder, const Progres
     const bool cpu = device == "cpu";
     // A GPU runs fp16, the layer-by-layer model (AWQ weights dequantized by loadLinear).
     const TensorTarget target = cpu ? TensorTarget{} : TensorTarget{at::kHalf, c10::Device(device)};
-    LoadedModel loaded = loadModel(folder, target, forward);
+    LoadedModel loaded = loadModel(opened, target, forward);
     cancel.throwIfCancelled();
 
     std::unique_ptr<ChatModel> chat(new ChatModel);
-    chat->m_tokenizer = std::move(loaded.tokenizer);
+    chat->m_tokenizer = loaded.tokenizer;
     chat->m_prompts = std::make_unique<PromptBuilder>(*chat->m_tokenizer, folder);
     chat->m_model = makeDecoder(std::move(loaded.model), DecoderKind::Fused);
 

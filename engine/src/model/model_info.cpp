@@ -9,6 +9,7 @@
 #include "awq/io/json_file.h"
 #include "awq/io/safetensors.h"
 #include "awq/model/consistency.h"
+#include "awq/model/model_folder.h"
 #include "awq/tokenizer/tokenizer.h"
 
 namespace awq {
@@ -63,46 +64,6 @@ std::string ModelInfo::precisionSummary() const
 
 namespace {
 
-// Every tensor a Llama-family checkpoint must hold, with its expected shape
-// (full precision); quantized linears are checked by their qweight instead.
-void checkTensors(const WeightStore &store, ModelInfo &info)
-{
-    const ModelConfig &c = info.config;
-    auto expect = [&](const std::string &name, std::vector<int64_t> shape) {
-        if (!store.contains(name)) {
-            info.problems.push_back("tensor '" + name + "' is missing");
-            return;
-        }
-        const auto &actual = store.info(name).shape;
-        if (actual != shape) {
-            std::string a, e;
-            for (auto d : actual)
-                a += (a.empty() ? "" : ", ") + std::to_string(d);
-            for (auto d : shape)
-                e += (e.empty() ? "" : ", ") + std::to_string(d);
-            info.problems.push_back(store.fileOf(name).path().filename().string() + ": tensor '" + name
-                                    + "' has shape [" + a + "], config.json implies [" + e + "]");
-        }
-    };
-    // Packed linears are checked against quantization_config by quantizationProblems.
-    auto expectLinear = [&](const std::string &prefix, int64_t in, int64_t out) {
-        if (store.contains(prefix + ".weight") || !store.contains(prefix + ".qweight"))
-            expect(prefix + ".weight", {out, in});
-    };
-    const Architecture &arch = c.arch();
-    expect(arch.embedName, {c.vocabSize, c.hiddenSize});
-    expect(arch.finalNormName, {c.hiddenSize});
-    if (!c.tieWordEmbeddings)
-        expect(arch.lmHeadName, {c.vocabSize, c.hiddenSize});
-    for (int64_t i = 0; i < c.numLayers; ++i)
-        for (const LayerTensor &t : layerTensors(c, i)) {
-            if (t.linear)
-                expectLinear(t.name, t.inFeatures, t.outFeatures);
-            else
-                expect(t.name + ".weight", {t.outFeatures});
-        }
-}
-
 } // namespace
 
 ModelInfo inspectModel(const fs::path &folder)
@@ -138,12 +99,8 @@ ModelInfo inspectModel(const fs::path &folder)
     if ((info.hasTokenizerModel || info.hasTokenizerJson) && tokenizerConfigReadable) {
         try {
             const auto tokenizer = Tokenizer::load(folder);
-            if (tokenizer->vocabSize() > info.config.vocabSize)
-                info.problems.push_back((folder / (info.hasTokenizerJson ? "tokenizer.json" : "tokenizer.model")).string()
-                                        + ": the tokenizer has " + std::to_string(tokenizer->vocabSize())
-                                        + " tokens, more than config.json's vocab_size "
-                                        + std::to_string(info.config.vocabSize)
-                                        + " (the embeddings have no row for the ids above)");
+            for (std::string &problem : tokenizerProblems(info.config, *tokenizer, folder))
+                info.problems.push_back(std::move(problem));
         } catch (const Error &e) {
             info.problems.push_back(e.what());
         }
@@ -158,7 +115,8 @@ ModelInfo inspectModel(const fs::path &folder)
             info.weightBytes += t.byteSize;
             ++info.tensorsPerDtype[safetensorsName(t.dtype)];
         }
-        checkTensors(*store, info);
+        for (std::string &problem : tensorProblems(info.config, *store))
+            info.problems.push_back(std::move(problem));
         for (std::string &problem : quantizationProblems(info.config, *store, (folder / "config.json").string()))
             info.problems.push_back(std::move(problem));
     } catch (const Error &e) {

@@ -17,6 +17,7 @@
 #include "awq/model/config.h"
 #include "awq/model/consistency.h"
 #include "awq/model/memory_estimate.h"
+#include "awq/model/model_folder.h"
 #include "awq/model/model_info.h"
 #include "awq/nn/linear.h"
 #include "awq/nn/decoder_block.h"
@@ -178,10 +179,11 @@ json optionsJson(const QuantOptions &o)
 }
 
 // The run proper, writing into `output` (committed at the end).
-QuantizeReport quantizeInto(OutputFolder &output, const QuantOptions &opt, const ModelConfig &config,
+QuantizeReport quantizeInto(OutputFolder &output, const QuantOptions &opt, const ModelFolder &folder,
                             const QuantEventFn &onEvent, const CancelToken &cancel, Clock::time_point start)
 {
     const fs::path source = opt.modelFolder;
+    const ModelConfig &config = folder.config();
     Reporter report(onEvent, config.numLayers);
     report.stage(QuantPhase::Loading, 0.0, "reading " + source.string());
 
@@ -189,8 +191,8 @@ QuantizeReport quantizeInto(OutputFolder &output, const QuantOptions &opt, const
     // run cannot make the output inconsistent (the weight files stay open).
     json cfg = readJsonFile(source / "config.json");
     copySideFiles(source, output.path());
-    auto store = WeightStore::openFolder(source);
-    auto tokenizer = Tokenizer::load(source);
+    const WeightStore *store = &folder.weights(); // memory-mapped: a layer is read when it is quantized
+    const Tokenizer *tokenizer = folder.tokenizer().get();
     const bool awq = opt.method == QuantMethod::Awq;
     const QuantizerSpec &spec = opt.quantizer;
 
@@ -416,7 +418,8 @@ QuantizeReport quantizeModel(const QuantOptions &requested, const QuantEventFn &
     configureThreads(requested.threads);
     const fs::path source = requested.modelFolder;
     AWQ_CHECK(fs::is_directory(source), NotFound, source.string(), ": model folder not found");
-    const ModelConfig config = ModelConfig::load(source);
+    const ModelFolder folder = ModelFolder::open(source); // config, weights' headers, tokenizer: read once
+    const ModelConfig &config = folder.config();
     QuantOptions opt = requested;
     if (opt.calibration.seqLen == 0) // AutoAWQ's 512, or the model's whole context when shorter
         opt.calibration.seqLen = std::min<int64_t>(512, config.maxPositionEmbeddings);
@@ -431,7 +434,7 @@ QuantizeReport quantizeModel(const QuantOptions &requested, const QuantEventFn &
         return Error(code, left.empty() ? message : message + "; " + left);
     };
     try {
-        return quantizeInto(output, opt, config, onEvent, cancel, start);
+        return quantizeInto(output, opt, folder, onEvent, cancel, start);
     } catch (const Error &e) {
         throw withLeftovers(e.code(), e.what());
     } catch (const std::bad_alloc &) {

@@ -73,7 +73,7 @@ public:
 private:
     ChatModel() = default;
     ChatModelInfo m_info;
-    std::unique_ptr<Tokenizer> m_tokenizer;
+    std::shared_ptr<const Tokenizer> m_tokenizer;
     std::unique_ptr<PromptBuilder> m_prompts;
     std::unique_ptr<DecoderModel> m_model;
 };
