@@ -4,6 +4,7 @@
 #include <QtTest>
 
 #include <fstream>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -102,6 +103,47 @@ private Q_SLOTS:
         QCOMPARE(again.hiddenSize, c.hiddenSize);
         QCOMPARE(again.eosTokenIds, c.eosTokenIds);
     }
+    // What a new description must satisfy for the block, the loader and the quantizer to
+    // work with it: the block's required roles, unique tensor names, scaling groups over
+    // roles the architecture has.
+    void architectureDescriptionsAreComplete()
+    {
+        using awq::LinearRole;
+        using awq::NormRole;
+        QCOMPARE(awq::supportedModelTypes().size(), awq::architectures().size());
+        for (const awq::Architecture *a : awq::architectures()) {
+            const QByteArray type = QByteArray::fromStdString(a->modelType);
+            QVERIFY2(&awq::architectureFor(a->modelType, "test") == a, type);
+            QVERIFY2(a->has(NormRole::Input) && a->has(NormRole::PreMlp), type);
+            QVERIFY2(a->has(LinearRole::Qkv) != (a->has(LinearRole::Q) && a->has(LinearRole::K) && a->has(LinearRole::V)),
+                     type);
+            QVERIFY2(a->has(LinearRole::GateUp) != (a->has(LinearRole::Gate) && a->has(LinearRole::Up)), type);
+            QVERIFY2(a->has(LinearRole::O) && a->has(LinearRole::Down), type);
+            QVERIFY2(a->has(NormRole::QHead) == a->has(NormRole::KHead), type);
+            std::set<std::string> names;
+            for (const auto &n : a->norms)
+                QVERIFY2(names.insert(n.name).second, type + " repeats " + QByteArray::fromStdString(n.name));
+            for (const auto &l : a->linears)
+                QVERIFY2(names.insert(l.name).second, type + " repeats " + QByteArray::fromStdString(l.name));
+            QVERIFY2(!a->scaling.empty(), type);
+            std::set<LinearRole> scaled;
+            for (const awq::ScalingGroup &g : a->scaling) {
+                if (const auto *norm = std::get_if<NormRole>(&g.prevOp))
+                    QVERIFY2(a->has(*norm), type);
+                else
+                    QVERIFY2(a->has(std::get<LinearRole>(g.prevOp)), type);
+                QVERIFY2(!g.linears.empty(), type);
+                for (LinearRole r : g.linears) {
+                    QVERIFY2(a->has(r), type);
+                    QVERIFY2(scaled.insert(r).second, type + ": a linear in two scaling groups");
+                }
+            }
+            // Every linear is scaled by some group (AutoAWQ's layers, o_proj only without GQA).
+            for (const auto &l : a->linears)
+                QVERIFY2(scaled.count(l.role), type + ": " + QByteArray::fromStdString(l.name) + " is in no group");
+        }
+    }
+
     void unsupportedModelTypeListsSupported()
     {
         json j = llamaJson();
