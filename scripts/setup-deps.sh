@@ -11,7 +11,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   libtorch-dev libopenblas0-openmp
   libsentencepiece-dev sentencepiece
-  nlohmann-json3-dev
+  nlohmann-json3-dev libpcre2-dev libutf8proc-dev
   qt6-base-dev qt6-charts-dev libqt6opengl6-dev libxkbcommon-dev libgl-dev
   xvfb xauth
   lintian file desktop-file-utils appstream

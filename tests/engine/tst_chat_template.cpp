@@ -120,7 +120,9 @@ private Q_SLOTS:
             }
             ++checked;
         }
-        QCOMPARE(checked, 36); // 9 templates x (system or not) x (generation prompt or not)
+        // 9 templates x (system or not) x (generation prompt or not), and each template with
+        // the Unicode conversation (non-ASCII whitespace around the messages), with and without system.
+        QCOMPARE(checked, 54);
         qInfo("%d renderings identical to Jinja2 %s", checked, reference.at("jinja2").get<std::string>().c_str());
     }
 
@@ -446,6 +448,33 @@ Search<|eot_id|><|start_header_id|>assistant<|end_header_id|>
                         "{{ i is not none }} {{ 'A' is upper }}",
                         vars),
                  std::string("True False True False True True True"));
+    }
+
+    void unicodeStringMethodsMatchPython()
+    {
+        // Expected values rendered by Jinja2 3.1.6 (Python 3.11): whitespace is str.isspace()
+        // (U+00A0, U+3000, U+2028, U+0085, U+205F), case mapping is full ("ß" -> "SS", final
+        // sigma, İ -> "i̇"), |title is Jinja's own (item[0].upper()), not str.title().
+        const json vars = {{"s", "\u00a0\u3000 hi there\u2028\u0085\u205f"},
+                           {"w", "straße ΣΟΦΟΣ ǅemal İstanbul ﬁx"}};
+        QCOMPARE(render("[{{ s | trim }}][{{ s.strip() }}][{{ s.lstrip() }}][{{ s.rstrip() }}]", vars),
+                 std::string("[hi there][hi there][hi there\u2028\u0085\u205f][\u00a0\u3000 hi there]"));
+        QCOMPARE(render("{{ s.split() | join('|') }}/{{ s.split(none, 1) | join('|') }}", vars),
+                 std::string("hi|there/hi|there\u2028\u0085\u205f"));
+        QCOMPARE(render("{{ w | upper }}|{{ w.upper() }}|{{ w | lower }}|{{ w.lower() }}", vars),
+                 std::string("STRASSE ΣΟΦΟΣ ǄEMAL İSTANBUL FIX|STRASSE ΣΟΦΟΣ ǄEMAL İSTANBUL FIX|"
+                             "straße σοφος ǆemal i̇stanbul ﬁx|straße σοφος ǆemal i̇stanbul ﬁx"));
+        QCOMPARE(render("{{ w | title }}|{{ w.title() }}|{{ w | capitalize }}|{{ w.capitalize() }}", vars),
+                 std::string("Straße Σοφος Ǆemal İstanbul FIx|Straße Σοφος ǅemal İstanbul Fix|"
+                             "Straße σοφος ǆemal i̇stanbul ﬁx|Straße σοφος ǆemal i̇stanbul ﬁx"));
+        QCOMPARE(render("{{ 'ﬁnal-straße (ǆungla' | title }}|{{ 'ﬁnal-straße (ǆungla'.title() }}"),
+                 std::string("FInal-Straße (Ǆungla|Final-Straße (ǅungla"));
+        // strip(chars) takes code points, not bytes: '×' (C3 97) and 'é' (C3 A9) share a byte.
+        QCOMPARE(render("{{ '×ab×'.strip('×') }}|{{ 'éaé'.strip('é') }}|{{ 'xxhixx'.lstrip('x') }}|{{ 'xxhixx'.rstrip('x') }}"),
+                 std::string("ab|a|hixx|xxhi"));
+        QCOMPARE(render("{{ 'ΣΑΣ' is upper }} {{ 'σας' is lower }} {{ '123' is lower }} {{ 'ß' is lower }} "
+                        "{{ '\u3000 \u00a0'.isspace() }} {{ 'a '.isspace() }}"),
+                 std::string("True True False True True False"));
     }
 
     void filters()

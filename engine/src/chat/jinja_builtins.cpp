@@ -6,6 +6,7 @@
 #include <ctime>
 
 #include "awq/core/error.h"
+#include "jinja_unicode.h"
 
 namespace awq::chat::jinja {
 
@@ -38,40 +39,6 @@ int64_t intArgument(const CallArgs &args, size_t index, const char *name, int64_
     return v.asInt();
 }
 
-bool isBlank(char c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
-
-std::string caseMapped(std::string s, bool upper)
-{
-    for (char &c : s)
-        c = static_cast<char>(upper ? std::toupper(static_cast<unsigned char>(c)) : std::tolower(static_cast<unsigned char>(c)));
-    return s;
-}
-
-std::string capitalized(const std::string &s)
-{
-    std::string out = caseMapped(s, false);
-    if (!out.empty())
-        out[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(out[0])));
-    return out;
-}
-
-std::string titled(const std::string &s)
-{
-    std::string out = s;
-    bool previousIsLetter = false;
-    for (char &c : out) {
-        const auto u = static_cast<unsigned char>(c);
-        const bool letter = std::isalpha(u) != 0;
-        if (letter)
-            c = static_cast<char>(previousIsLetter ? std::tolower(u) : std::toupper(u));
-        previousIsLetter = letter || u >= 0x80;
-    }
-    return out;
-}
-
 std::string replaced(const std::string &s, const std::string &from, const std::string &to, int64_t count)
 {
     std::string out;
@@ -101,22 +68,8 @@ List split(const std::string &s, const Value &separator, int64_t maxSplit)
 {
     List parts;
     if (separator.isUndefined() || separator.isNone()) {
-        size_t i = 0;
-        while (i < s.size()) {
-            while (i < s.size() && isBlank(s[i]))
-                ++i;
-            if (i >= s.size())
-                break;
-            if (maxSplit >= 0 && static_cast<int64_t>(parts.size()) == maxSplit) {
-                parts.push_back(Value::string(stripText(s.substr(i), "", false, true)));
-                break;
-            }
-            size_t j = i;
-            while (j < s.size() && !isBlank(s[j]))
-                ++j;
-            parts.push_back(Value::string(s.substr(i, j - i)));
-            i = j;
-        }
+        for (std::string &part : pySplitWhitespace(s, maxSplit))
+            parts.push_back(Value::string(std::move(part)));
         return parts;
     }
     if (!separator.isString() || separator.asString().empty())
@@ -216,22 +169,11 @@ bool compareNumbers(const Value &a, const Value &b, const std::string &op)
 
 } // namespace
 
-std::string stripText(const std::string &s, const std::string &chars, bool left, bool right)
-{
-    const auto strip = [&](char c) { return chars.empty() ? isBlank(c) : chars.find(c) != std::string::npos; };
-    size_t begin = 0, end = s.size();
-    while (left && begin < end && strip(s[begin]))
-        ++begin;
-    while (right && end > begin && strip(s[end - 1]))
-        --end;
-    return s.substr(begin, end - begin);
-}
-
 Value applyFilter(const std::string &name, const Value &input, const CallArgs &args)
 {
     if (name == "trim" || name == "strip") {
         const Value chars = argument(args, 0, "chars");
-        return Value::string(stripText(input.str(), chars.isString() ? chars.asString() : "", true, true));
+        return Value::string(pyStrip(input.str(), chars.isString() ? &chars.asString() : nullptr, true, true));
     }
     if (name == "length" || name == "count") {
         if (input.isString())
@@ -245,11 +187,11 @@ Value applyFilter(const std::string &name, const Value &input, const CallArgs &a
         fail(ErrorCode::Format, "length: a ", input.typeName(), " has no length");
     }
     if (name == "upper" || name == "lower")
-        return Value::string(caseMapped(input.str(), name == "upper"));
+        return Value::string(name == "upper" ? pyUpper(input.str()) : pyLower(input.str()));
     if (name == "capitalize")
-        return Value::string(capitalized(input.str()));
+        return Value::string(pyCapitalize(input.str()));
     if (name == "title")
-        return Value::string(titled(input.str()));
+        return Value::string(jinjaTitle(input.str()));
     if (name == "tojson") {
         const Value indent = argument(args, 0, "indent");
         return Value::string(toJsonText(input, indent.isNumber() ? static_cast<int>(indent.asInt()) : -1,
@@ -290,7 +232,7 @@ Value applyFilter(const std::string &name, const Value &input, const CallArgs &a
         if (input.isNumber()) {
             number = input.asDouble();
         } else if (input.isString()) {
-            const std::string text = stripText(input.asString(), "", true, true);
+            const std::string text = pyStrip(input.asString(), nullptr, true, true);
             char *end = nullptr;
             number = std::strtod(text.c_str(), &end);
             if (text.empty() || *end != '\0')
@@ -385,7 +327,7 @@ bool applyTest(const std::string &name, const Value &v, const CallArgs &args)
         return v.asInt() % d == 0;
     }
     if (name == "lower" || name == "upper")
-        return v.isString() && caseMapped(v.asString(), name == "upper") == v.asString();
+        return v.isString() && (name == "upper" ? pyIsUpper(v.asString()) : pyIsLower(v.asString()));
     const Value other = argument(args, 0, "other");
     if (name == "equalto" || name == "eq" || name == "==" || name == "sameas")
         return equals(v, other);
@@ -417,26 +359,29 @@ Value callMethod(const Value &object, const std::string &name, const CallArgs &a
 {
     if (object.isString()) {
         const std::string &s = object.asString();
-        const auto chars = [&] {
-            const Value c = argument(args, 0, "chars");
-            return c.isString() ? c.asString() : std::string();
-        };
-        if (name == "strip")
-            return Value::string(stripText(s, chars(), true, true));
-        if (name == "lstrip")
-            return Value::string(stripText(s, chars(), true, false));
-        if (name == "rstrip")
-            return Value::string(stripText(s, chars(), false, true));
+        if (name == "strip" || name == "lstrip" || name == "rstrip") {
+            const Value chars = argument(args, 0, "chars");
+            if (!chars.isString() && !chars.isUndefined() && !chars.isNone())
+                fail(ErrorCode::Format, name, ": the 'chars' argument must be a string or None, got ", chars.typeName());
+            return Value::string(pyStrip(s, chars.isString() ? &chars.asString() : nullptr, name != "rstrip",
+                                         name != "lstrip"));
+        }
         if (name == "split")
             return Value::list(split(s, argument(args, 0, "sep"), intArgument(args, 1, "maxsplit", -1)));
         if (name == "startswith" || name == "endswith")
             return Value::boolean(affixMatches(s, argument(args, 0, "prefix"), name == "startswith"));
         if (name == "upper" || name == "lower")
-            return Value::string(caseMapped(s, name == "upper"));
+            return Value::string(name == "upper" ? pyUpper(s) : pyLower(s));
         if (name == "title")
-            return Value::string(titled(s));
+            return Value::string(pyTitle(s));
         if (name == "capitalize")
-            return Value::string(capitalized(s));
+            return Value::string(pyCapitalize(s));
+        if (name == "isspace") {
+            const std::string stripped = pyStrip(s, nullptr, true, true);
+            return Value::boolean(!s.empty() && stripped.empty());
+        }
+        if (name == "islower" || name == "isupper")
+            return Value::boolean(name == "islower" ? pyIsLower(s) : pyIsUpper(s));
         if (name == "replace")
             return Value::string(replaced(s, textArgument(args, 0, "old", "replace"), textArgument(args, 1, "new", "replace"),
                                           intArgument(args, 2, "count", -1)));

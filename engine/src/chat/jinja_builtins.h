@@ -17,7 +17,4 @@ Value callMethod(const Value &object, const std::string &name, const CallArgs &a
 // template's message as is), strftime_now (local time).
 Dict globalFunctions();
 
-// Python's str.strip() family; `chars` empty means whitespace.
-std::string stripText(const std::string &s, const std::string &chars, bool left, bool right);
-
 } // namespace awq::chat::jinja

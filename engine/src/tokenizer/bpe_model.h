@@ -13,23 +13,25 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "word_model.h"
+
 namespace awq {
 
-class BpeModel
+class BpeModel final : public WordModel
 {
 public:
     // Reads the "model" object of `where` (a tokenizer.json); throws Error(Format) naming
     // the file for a malformed vocabulary or merges.
     BpeModel(const nlohmann::json &model, const std::string &where);
 
-    void encodeWord(std::string_view word, std::vector<int32_t> &out) const;
+    void encodeWord(std::string_view word, std::vector<int32_t> &out) const override;
 
     // One past the largest id of the vocabulary.
-    int32_t idLimit() const { return static_cast<int32_t>(m_pieces.size()); }
+    int32_t idLimit() const override { return static_cast<int32_t>(m_pieces.size()); }
     // The piece of `id`, or nullptr for an id the vocabulary does not use.
-    const std::string *piece(int32_t id) const;
-    int32_t id(const std::string &piece) const; // -1 when absent
-    int32_t unkId() const { return m_unkId; }
+    const std::string *piece(int32_t id) const override;
+    int32_t id(const std::string &piece) const override; // -1 when absent
+    int32_t unkId() const override { return m_unkId; }
     bool byteFallback() const { return m_byteFallback; }
 
 private:

@@ -57,20 +57,7 @@ HfBpeBackend::HfBpeBackend(const fs::path &file)
     AWQ_CHECK(root.is_object(), Format, where, ": expected a JSON object");
     AWQ_CHECK(root.contains("model") && root["model"].is_object(), Format, where,
               ": has no 'model' object (the tokenizer's vocabulary and merges)");
-    const json &model = root["model"];
-    std::string type;
-    if (model.contains("type")) {
-        AWQ_CHECK(model["type"].is_string(), Format, where, ": model.type must be a string");
-        type = model["type"].get<std::string>();
-    } else {
-        AWQ_CHECK(model.contains("merges"), Format, where, ": model.type is missing");
-        type = "BPE"; // `tokenizers` recognises an untagged BPE model by its merges
-    }
-    AWQ_CHECK(type != "Unigram" && type != "WordPiece" && type != "WordLevel", UnsupportedModel, where,
-              ": a ", type, " tokenizer is not supported (this version reads BPE tokenizers)");
-    AWQ_CHECK(type == "BPE", Format, where, ": model.type '", type, "' is not a tokenizer model type");
-
-    m_model = std::make_unique<BpeModel>(model, where);
+    m_model = makeWordModel(root["model"], where);
     m_pipeline = std::make_unique<HfPipeline>(root, where);
     readAddedTokens(root, where);
     m_vocabSize = m_model->idLimit();
@@ -145,8 +132,22 @@ void HfBpeBackend::readPostProcessor(const json &processor, const std::string &w
     }
     if (type == "ByteLevel")
         return; // only trims offsets
+    if (type == "BertProcessing" || type == "RobertaProcessing") {
+        // {"cls": ["[CLS]", 101], "sep": ["[SEP]", 102]}: cls goes first (the sep after the
+        // text is not added, as Tokenizer::encode adds no EOS).
+        AWQ_CHECK(processor.contains("cls") && processor["cls"].is_array() && processor["cls"].size() == 2
+                      && processor["cls"][1].is_number_integer(),
+                  Format, where, ": ", type, ".cls must be [token, id]");
+        const int64_t id = processor["cls"][1].get<int64_t>();
+        AWQ_CHECK(id >= 0 && id < m_vocabSize, Format, where, ": ", type, ".cls has the id ", id,
+                  ", outside the vocabulary of ", m_vocabSize);
+        m_defaults.bosId = static_cast<int32_t>(id);
+        m_defaults.addBos = true;
+        return;
+    }
     AWQ_CHECK(type == "TemplateProcessing", UnsupportedModel, where, ": the post-processor '", type,
-              "' is not supported (supported: TemplateProcessing, ByteLevel, Sequence)");
+              "' is not supported (supported: TemplateProcessing, BertProcessing, RobertaProcessing, ByteLevel, "
+              "Sequence)");
     AWQ_CHECK(processor.contains("single") && processor["single"].is_array(), Format, where,
               ": TemplateProcessing needs a 'single' list");
     std::vector<std::string> before; // special tokens before the text ($A)

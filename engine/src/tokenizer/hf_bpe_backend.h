@@ -1,18 +1,20 @@
 #pragma once
-// The tokenizer.json backend: a BPE model (bpe_model.h) inside the stages of
-// hf_pipeline.h, plus the added tokens, which are cut out of the text before anything
+// The tokenizer.json backend: a BPE, WordPiece or Unigram model (word_model.h) inside the
+// stages of hf_pipeline.h, plus the added tokens, which are cut out of the text before anything
 // else (leftmost, longest first; lstrip/rstrip take the whitespace beside them,
 // single_word needs non-word characters around). Covers byte-level BPE (GPT-2, Llama 3,
-// Qwen2) and sentencepiece-style BPE with byte fallback (Llama 2, Mistral, TinyLlama).
+// Qwen, DeepSeek V3, GPT-4o), sentencepiece-style BPE with byte fallback (Llama 2, Mistral,
+// Gemma 3), WordPiece (BERT-style) and Unigram models.
 //
 // Added tokens are matched on the raw text, also those marked "normalized" (their
 // matching after normalization is not reproduced). BOS: the post-processor's
 // TemplateProcessing may put one special token before the text ($A); tokens after it
 // are not added (as Tokenizer::encode adds no EOS).
 
+#include <memory>
 #include <unordered_map>
 
-#include "bpe_model.h"
+#include "word_model.h"
 #include "hf_pipeline.h"
 #include "tokenizer_model.h"
 
@@ -49,7 +51,7 @@ private:
     Match findAddedToken(const std::string &text, size_t from) const;
     void encodeSegment(const std::string &segment, bool atStart, std::vector<int32_t> &out) const;
 
-    std::unique_ptr<BpeModel> m_model;
+    std::unique_ptr<WordModel> m_model;
     std::unique_ptr<HfPipeline> m_pipeline;
     std::vector<AddedToken> m_added;
     std::unordered_map<int32_t, size_t> m_addedById;

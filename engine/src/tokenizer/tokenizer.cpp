@@ -6,6 +6,7 @@
 
 #include "awq/core/error.h"
 #include "awq/io/json_file.h"
+#include "hf_pipeline.h" // cleanUpTokenizationSpaces
 #include "spm_loader.h"
 #include "tokenizer_model.h"
 
@@ -94,6 +95,11 @@ void Tokenizer::applyTokenizerConfig(const fs::path &configPath)
         AWQ_CHECK(config["add_bos_token"].is_boolean(), Format, where, ": 'add_bos_token' must be true or false");
         m_addBos = config["add_bos_token"].get<bool>();
     }
+    if (config.contains("clean_up_tokenization_spaces") && !config["clean_up_tokenization_spaces"].is_null()) {
+        AWQ_CHECK(config["clean_up_tokenization_spaces"].is_boolean(), Format, where,
+                  ": 'clean_up_tokenization_spaces' must be true or false");
+        m_cleanUpSpaces = config["clean_up_tokenization_spaces"].get<bool>();
+    }
     if (config.contains("chat_template") && !config["chat_template"].is_null()) {
         const auto &tmpl = config["chat_template"];
         if (tmpl.is_string()) {
@@ -133,7 +139,8 @@ std::string Tokenizer::decode(const std::vector<int32_t> &ids) const
             continue;
         kept.push_back(id);
     }
-    return m_model->decode(kept);
+    std::string text = m_model->decode(kept);
+    return m_cleanUpSpaces ? cleanUpTokenizationSpaces(std::move(text)) : text;
 }
 
 std::string Tokenizer::idToPiece(int32_t id) const

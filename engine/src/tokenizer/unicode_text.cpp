@@ -3,7 +3,25 @@
 #include <algorithm>
 #include <array>
 
+#include <utf8proc.h>
+
 namespace awq::unicode {
+
+bool isLetter(char32_t cp)
+{
+    if (cp > 0x10FFFF)
+        return false;
+    const auto category = utf8proc_category(static_cast<utf8proc_int32_t>(cp));
+    return category >= UTF8PROC_CATEGORY_LU && category <= UTF8PROC_CATEGORY_LO;
+}
+
+bool isNumber(char32_t cp)
+{
+    if (cp > 0x10FFFF)
+        return false;
+    const auto category = utf8proc_category(static_cast<utf8proc_int32_t>(cp));
+    return category >= UTF8PROC_CATEGORY_ND && category <= UTF8PROC_CATEGORY_NO;
+}
 
 bool isWhitespace(char32_t cp)
 {

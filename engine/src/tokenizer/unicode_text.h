@@ -1,7 +1,8 @@
 #pragma once
-// UTF-8 and Unicode helpers for the tokenizer.json backend: code point classes the
-// pre-tokenizer patterns use (\p{L}, \p{N}, \s), UTF-8 stepping that tolerates invalid
-// bytes, and GPT-2's byte <-> printable-character map used by byte-level BPE.
+// UTF-8 and Unicode helpers for the tokenizer.json backend: the code point classes added
+// tokens' single_word and lstrip/rstrip look at (categories from utf8proc), UTF-8 stepping
+// that tolerates invalid bytes, and GPT-2's byte <-> printable-character map used by
+// byte-level BPE. Pattern matching is PCRE2's (hf_regex.h), normalization utf8proc's.
 
 #include <cstddef>
 #include <cstdint>
@@ -10,11 +11,11 @@
 
 namespace awq::unicode {
 
-// General category L* (Lu Ll Lt Lm Lo), from tables generated from Unicode 14.
+// General category L* (Lu Ll Lt Lm Lo), as utf8proc knows it.
 bool isLetter(char32_t cp);
 // General category N* (Nd Nl No).
 bool isNumber(char32_t cp);
-// White_Space, which is what \s matches in the Oniguruma patterns `tokenizers` uses.
+// White_Space (Rust's char::is_whitespace), which is what \s matches in Oniguruma.
 bool isWhitespace(char32_t cp);
 
 // A code point returned for a byte that does not start a valid UTF-8 sequence; it is in

@@ -36,6 +36,8 @@ public:
     std::vector<int32_t> encode(const std::string &text) const { return encode(text, m_addBos); }
     // Decodes ids to UTF-8 text; control tokens (BOS/EOS/PAD, special added tokens) are
     // dropped; byte-fallback and byte-level pieces are assembled into bytes. An incomplete UTF-8 sequence at the end is kept as is.
+    // With clean_up_tokenization_spaces in tokenizer_config.json, " ." becomes "." and so on,
+    // as transformers' decode() does.
     std::string decode(const std::vector<int32_t> &ids) const;
     std::string idToPiece(int32_t id) const;
     int32_t pieceToId(const std::string &piece) const; // -1 if unknown
@@ -46,6 +48,7 @@ public:
     int32_t padId() const { return m_padId; }
     int32_t unkId() const { return m_unkId; }
     bool addBosByDefault() const { return m_addBos; }
+    bool cleansUpTokenizationSpaces() const { return m_cleanUpSpaces; }
     const std::string &bosToken() const { return m_bosToken; }
     const std::string &eosToken() const { return m_eosToken; }
     const std::optional<std::string> &chatTemplate() const { return m_chatTemplate; }
@@ -60,6 +63,7 @@ private:
     std::filesystem::path m_modelFile;
     int32_t m_bosId = -1, m_eosId = -1, m_padId = -1, m_unkId = -1;
     bool m_addBos = true;
+    bool m_cleanUpSpaces = false;
     std::string m_bosToken, m_eosToken;
     std::optional<std::string> m_chatTemplate;
 };
