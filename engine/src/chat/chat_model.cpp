@@ -143,4 +143,38 @@ Reply ChatModel::reply(const std::vector<ChatMessage> &messages, const ChatSetti
     return reply;
 }
 
+Reply ChatModel::complete(const std::string &prompt, const ChatSettings &settings, const TextSink &sink,
+                          const CancelToken &cancel)
+{
+    using Clock = std::chrono::steady_clock;
+    const auto start = Clock::now();
+    const SamplingParams sampling = samplingFor(settings);
+    sampling.validate();
+    GenerationRequest request;
+    request.promptIds = m_tokenizer->encode(prompt);
+    AWQ_CHECK(!request.promptIds.empty(), InvalidArgument, "the prompt is empty");
+    request.sampling = sampling;
+    const int64_t context = m_info.contextLength;
+    AWQ_CHECK(static_cast<int64_t>(request.promptIds.size()) < context, InvalidArgument, "the prompt takes ",
+              request.promptIds.size(), " tokens; the model's context holds ", context);
+    Generator generator = m_model ? Generator(*m_model, *m_tokenizer, context)
+                                  : Generator(*m_gpuModel, *m_tokenizer, context);
+    const double setupSeconds = std::chrono::duration<double>(Clock::now() - start).count();
+    const GenerationResult result = generator.generate(request, sink, cancel);
+
+    Reply reply;
+    reply.text = result.text;
+    reply.promptText = prompt;
+    ReplyStats &stats = reply.stats;
+    stats.promptTokens = result.promptTokens;
+    stats.generatedTokens = static_cast<int64_t>(result.tokens.size());
+    stats.timeToFirstTokenSeconds = setupSeconds + result.prefillSeconds;
+    stats.promptTokensPerSecond = result.promptTokensPerSecond();
+    stats.generationTokensPerSecond = result.decodeTokensPerSecond();
+    stats.totalSeconds = std::chrono::duration<double>(Clock::now() - start).count();
+    stats.stopReason = stopReasonName(result.stopReason);
+    stats.seed = sampling.seed;
+    return reply;
+}
+
 } // namespace awq::chat

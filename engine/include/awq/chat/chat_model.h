@@ -71,6 +71,13 @@ public:
     Reply reply(const std::vector<ChatMessage> &messages, const ChatSettings &settings, const TextSink &sink = {},
                 const CancelToken &cancel = {});
 
+    // Continues `prompt` as plain text, without the chat template (what OpenAI's
+    // /v1/completions does): tokenized with the tokenizer's default BOS, generated with the
+    // same sampling as reply(). Throws Error(InvalidArgument) when the prompt is empty or
+    // fills the context; the reply stops at the context's end.
+    Reply complete(const std::string &prompt, const ChatSettings &settings, const TextSink &sink = {},
+                   const CancelToken &cancel = {});
+
 private:
     ChatModel() = default;
     ChatModelInfo m_info;
