@@ -24,6 +24,9 @@ endif()
 # never into a target that also links LibTorch: see Note [sentencepiece isolation].
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(SENTENCEPIECE REQUIRED IMPORTED_TARGET sentencepiece)
+# cpp-httplib (libcpp-httplib-dev): the HTTP side of `awq serve` (server/). Its .pc file carries the
+# CPPHTTPLIB_*_SUPPORT definitions the Debian library was built with; they change its classes' layout.
+pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
 
 if(AWQ_BUILD_GUI)
     find_package(Qt6 6.2 REQUIRED COMPONENTS Core Gui Widgets Charts)

@@ -81,7 +81,8 @@ set(CPACK_DEBIAN_PACKAGE_PRIORITY "optional")
 set(CPACK_DEBIAN_COMPRESSION_TYPE "xz")
 
 # Dependencies. dpkg-shlibdeps (CPACK_DEBIAN_PACKAGE_SHLIBDEPS) derives the versioned ones from
-# what the binaries and the shim link (libc6, libstdc++6, libtorch1.13, libqt6*, libsentencepiece0);
+# what the binaries and the shim link (libc6, libstdc++6, libtorch1.13, libqt6*, libsentencepiece0,
+# libcpp-httplib0.11 for awq serve);
 # the list below adds what nothing links and the programs still need:
 #   libsentencepiece0     libawq_spm.so needs it, and the shim is dlopen()ed, never linked
 #   libopenblas0-openmp   the BLAS LibTorch should get through libblas.so.3: reference BLAS is
@@ -100,7 +101,7 @@ if(AWQ_DPKG_SHLIBDEPS AND AWQ_FILE_TOOL)
     set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 else()
     message(STATUS "dpkg-shlibdeps or file not found: the .deb's library dependencies are listed by hand")
-    string(APPEND _awq_depends ", libc6, libstdc++6, libgcc-s1, libtorch1.13")
+    string(APPEND _awq_depends ", libc6, libstdc++6, libgcc-s1, libtorch1.13, libcpp-httplib0.11")
     if(AWQ_BUILD_GUI)
         string(APPEND _awq_depends ", libqt6core6, libqt6gui6, libqt6widgets6, libqt6charts6")
     endif()

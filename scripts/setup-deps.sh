@@ -12,6 +12,7 @@ PACKAGES=(
   libtorch-dev libopenblas0-openmp
   libsentencepiece-dev sentencepiece
   nlohmann-json3-dev libpcre2-dev libutf8proc-dev
+  libcpp-httplib-dev curl python3
   qt6-base-dev qt6-charts-dev libqt6opengl6-dev libxkbcommon-dev libgl-dev
   xvfb xauth
   lintian file desktop-file-utils appstream

@@ -14,6 +14,7 @@ int runPerplexity(int argc, char **argv, int first);
 int runTrain(int argc, char **argv, int first);
 int runQuantize(int argc, char **argv, int first);
 int runBench(int argc, char **argv, int first);
+int runServe(int argc, char **argv, int first);
 
 // Installs a SIGINT handler that cancels the current job (a second Ctrl+C kills).
 void cancelOnInterrupt(const awq::CancelToken &token);

@@ -50,6 +50,7 @@ commands:
   quantize MODEL        AWQ or RTN 4-bit quantization to an AutoAWQ-compatible checkpoint
   bench [MODEL]         prefill/decode tokens/s and memory of FP32, GEMM and GEMV builds
                         (a model folder or --synthetic NAME); --kernels, --bandwidth
+  serve MODEL           an OpenAI-compatible API server on localhost (/v1/chat/completions, ...)
   train                 train a small Llama from scratch on CPU (makes the demo model)
 
 Run 'awq <command> --help' for the options of a command.
@@ -86,6 +87,8 @@ int main(int argc, char **argv)
             return awq::cli::runQuantize(argc, argv, 2);
         if (command == "bench")
             return awq::cli::runBench(argc, argv, 2);
+        if (command == "serve")
+            return awq::cli::runServe(argc, argv, 2);
         if (command == "train")
             return awq::cli::runTrain(argc, argv, 2);
         std::cerr << "awq: unknown command '" << command << "' (see awq --help)\n";

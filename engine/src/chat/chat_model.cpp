@@ -121,13 +121,20 @@ Reply ChatModel::reply(const std::vector<ChatMessage> &messages, const ChatSetti
     request.promptIds = prompt.ids;
     request.sampling = sampling;
     request.stopTokenIds = prompt.stopTokenIds;
-    Generator generator(*m_model, *m_tokenizer, context);
-    const double setupSeconds = std::chrono::duration<double>(Clock::now() - start).count();
-    const GenerationResult result = generator.generate(request, sink, cancel);
-
-    reply.text = result.text;
     reply.promptText = prompt.text;
     reply.notice = prompt.notice;
+    generate(request, sink, cancel, start, reply);
+    return reply;
+}
+
+void ChatModel::generate(const GenerationRequest &request, const TextSink &sink, const CancelToken &cancel,
+                         std::chrono::steady_clock::time_point start, Reply &reply)
+{
+    using Clock = std::chrono::steady_clock;
+    Generator generator(*m_model, *m_tokenizer, m_info.contextLength);
+    const double setupSeconds = std::chrono::duration<double>(Clock::now() - start).count();
+    const GenerationResult result = generator.generate(request, sink, cancel);
+    reply.text = result.text;
     ReplyStats &stats = reply.stats;
     stats.promptTokens = result.promptTokens;
     stats.generatedTokens = static_cast<int64_t>(result.tokens.size());
@@ -136,7 +143,26 @@ Reply ChatModel::reply(const std::vector<ChatMessage> &messages, const ChatSetti
     stats.generationTokensPerSecond = result.decodeTokensPerSecond();
     stats.totalSeconds = std::chrono::duration<double>(Clock::now() - start).count();
     stats.stopReason = stopReasonName(result.stopReason);
-    stats.seed = sampling.seed;
+    stats.seed = request.sampling.seed;
+}
+
+Reply ChatModel::complete(const std::string &prompt, const ChatSettings &settings, const TextSink &sink,
+                          const CancelToken &cancel)
+{
+    using Clock = std::chrono::steady_clock;
+    const auto start = Clock::now();
+    const SamplingParams sampling = samplingFor(settings);
+    sampling.validate();
+    GenerationRequest request;
+    request.promptIds = m_tokenizer->encode(prompt);
+    AWQ_CHECK(!request.promptIds.empty(), InvalidArgument, "the prompt is empty");
+    request.sampling = sampling;
+    const int64_t context = m_info.contextLength;
+    AWQ_CHECK(static_cast<int64_t>(request.promptIds.size()) < context, InvalidArgument, "the prompt takes ",
+              request.promptIds.size(), " tokens; the model's context holds ", context);
+    Reply reply;
+    reply.promptText = prompt;
+    generate(request, sink, cancel, start, reply);
     return reply;
 }
 

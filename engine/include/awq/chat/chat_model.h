@@ -5,6 +5,7 @@
 // dequantized at load), and answers a conversation by streaming the reply through a TextSink. Qt-free; the chat window drives it from a worker
 // thread. Not thread-safe: one thread at a time (cancel() tokens may be set from any).
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -70,8 +71,18 @@ public:
     Reply reply(const std::vector<ChatMessage> &messages, const ChatSettings &settings, const TextSink &sink = {},
                 const CancelToken &cancel = {});
 
+    // Continues `prompt` as plain text, without the chat template (what OpenAI's
+    // /v1/completions does): tokenized with the tokenizer's default BOS, generated with the
+    // same sampling as reply(). Throws Error(InvalidArgument) when the prompt is empty or
+    // fills the context; the reply stops at the context's end.
+    Reply complete(const std::string &prompt, const ChatSettings &settings, const TextSink &sink = {},
+                   const CancelToken &cancel = {});
+
 private:
     ChatModel() = default;
+    // Runs `request` and fills reply's text and stats (timed from `start`).
+    void generate(const GenerationRequest &request, const TextSink &sink, const CancelToken &cancel,
+                  std::chrono::steady_clock::time_point start, Reply &reply);
     ChatModelInfo m_info;
     std::shared_ptr<const Tokenizer> m_tokenizer;
     std::unique_ptr<PromptBuilder> m_prompts;
