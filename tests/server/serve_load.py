@@ -63,7 +63,7 @@ def main():
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--max-tokens", type=int, default=32)
-    parser.add_argument("--queue", type=int, default=4)
+    parser.add_argument("--queue", type=int, default=16)
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--time-limit", type=float, default=400.0, help="seconds for the whole run")
     parser.add_argument("--max-rss-growth-mib", type=float, default=32.0)
@@ -91,6 +91,8 @@ def main():
                 outcomes.append(outcome)
                 if outcome == "ok":
                     latencies.append(seconds)
+            if outcome.startswith("refused"):
+                time.sleep(0.2)  # as a client would back off before its next request
 
     def sampler():
         while server.proc.poll() is None and any(t.is_alive() for t in workers):
