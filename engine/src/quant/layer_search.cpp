@@ -129,12 +129,12 @@ std::vector<SearchedGroup> searchLayer(const LayerContext &ctx, LayerWeights &lw
     std::vector<std::vector<std::string>> groupLinears;
     for (size_t g = 0; g < plans.size(); ++g) {
         const Plan &plan = plans[g];
-        std::vector<std::string> names;
-        for (const auto &n : plan.linears)
-            if (isActive(n))
-                names.push_back(n);
-        if (names.empty())
+        // As AutoAWQ: a linear of modules_to_not_convert still takes part in its group's
+        // search and is scaled with the others (the previous op is divided by s for all of
+        // them); it is only left unquantized. A group with no linear to quantize is skipped.
+        if (std::none_of(plan.linears.begin(), plan.linears.end(), isActive))
             continue;
+        const std::vector<std::string> &names = plan.linears;
         const std::string groupName = joinedShort(names);
         if (hooks.onGroup)
             hooks.onGroup(groupName, static_cast<double>(g) / plans.size(), nullptr);

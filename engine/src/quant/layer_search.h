@@ -26,7 +26,8 @@ struct LayerSearchSettings {
     int64_t clipSampleTokens = 512;
     int64_t maxSearchTokens = 0;     // tokens for the token-wise groups' loss; 0 = all
     at::Tensor searchBlocks;         // block indices for the attention group's loss
-    std::vector<std::string> active; // linears to quantize (modules_to_not_convert removed)
+    std::vector<std::string> active; // linears to quantize and clip (modules_to_not_convert removed);
+                                     // excluded ones are still searched and scaled with their group
 };
 
 struct LayerSearchHooks {
