@@ -81,8 +81,9 @@ QuantConfigPage::QuantConfigPage(QuantizeWizard *wizard) : QWizardPage(wizard), 
     m_skipModulesEdit->setObjectName(QStringLiteral("skipModulesEdit"));
     m_skipModulesEdit->setPlaceholderText(tr("none (e.g. mlp.down_proj)"));
     m_skipModulesEdit->setToolTip(tr("Linears kept in full precision: names or parts of names within a layer "
-                                     "(q_proj, self_attn.o_proj, mlp.down_proj …), separated by commas. Written "
-                                     "as modules_to_not_convert."));
+                                     "(mlp.down_proj, self_attn.k_proj …), separated by commas. Written as "
+                                     "modules_to_not_convert. As in AutoAWQ, an excluded linear is still scaled "
+                                     "with the rest of its scaling group; it is only left unquantized."));
     m_gridSpin = new QSpinBox(this);
     m_gridSpin->setObjectName(QStringLiteral("gridSpin"));
     m_gridSpin->setRange(2, 100);

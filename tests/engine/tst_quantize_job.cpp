@@ -2,6 +2,7 @@
 // checkpoint reloads to exactly the weights it quantized, that scale folding preserves
 // the model's function, and that failures and cancels leave nothing behind.
 
+#include <algorithm>
 #include <fstream>
 
 #include <ATen/ATen.h>
@@ -278,6 +279,83 @@ private Q_SLOTS:
         QVERIFY2(diff < 2e-2 * range, qPrintable(QString("logits moved by %1 (range %2)").arg(diff).arg(range)));
         // ...while the weights themselves did change.
         QVERIFY(!at::equal(weightOf(original.model->layer(0), "q"), weightOf(scaled.model->layer(0), "q")));
+    }
+
+    // modules_to_not_convert on part of a scaling group (AutoAWQ's behaviour): the excluded
+    // linear is still scaled with its group, since the shared norm or previous linear is
+    // divided by s for all of them, and only left unquantized. With export-compatible output
+    // and no clipping nothing is quantized, so the model must compute what it did, whichever
+    // single linear is excluded. Float32 fixtures with every group present (no GQA); no
+    // identity candidate, so that every searched group really gets scales other than 1.
+    void excludedLinearKeepsTheFunction_data()
+    {
+        QTest::addColumn<QString>("type");
+        QTest::addColumn<QString>("excluded");
+        for (const char *type : {"llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2"})
+            for (const char *linear : {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj",
+                                       "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj"})
+                QTest::newRow((std::string(type) + " without " + linear).c_str()) << type << linear;
+        for (const char *linear : {"self_attn.qkv_proj", "self_attn.o_proj", "mlp.gate_up_proj", "mlp.down_proj"})
+            QTest::newRow((std::string("phi3 without ") + linear).c_str()) << "phi3" << linear;
+    }
+    void excludedLinearKeepsTheFunction()
+    {
+        QFETCH(QString, type);
+        QFETCH(QString, excluded);
+        test::FixtureSpec spec;
+        spec.modelType = type.toStdString();
+        spec.tieWordEmbeddings = spec.modelType.rfind("gemma", 0) == 0;
+        if (spec.modelType == "qwen3" || spec.modelType.rfind("gemma", 0) == 0)
+            spec.headDim = 16;
+        const fs::path model = m_root / ("fp32-" + spec.modelType);
+        if (!fs::exists(model / "config.json"))
+            test::makeFixtureModel(model, spec);
+
+        const std::string tag = spec.modelType + "-without-" + excluded.toStdString();
+        QuantOptions o = options(model, m_root / ("exclude-" + tag));
+        o.format = OutputFormat::ExportCompatible;
+        o.applyClip = false;
+        o.identityCandidate = false;
+        o.calibration.nSamples = 16;
+        o.modulesToNotConvert = {excluded.toStdString()};
+        const QuantizeReport r = quantizeModel(o);
+        QVERIFY(!r.groupLosses.empty());
+
+        LoadedModel original = loadModel(model), scaled = loadModel(o.outputFolder);
+        const auto ids = at::arange(3, 60, at::kLong).unsqueeze(0);
+        const at::Tensor la = original.model->forward(ids), lb = scaled.model->forward(ids);
+        const double diff = (la - lb).abs().max().item<double>(), range = la.abs().max().item<double>();
+        QVERIFY2(diff < 1e-4 * range, qPrintable(QString("logits moved by %1 (range %2)").arg(diff).arg(range)));
+        // ...while a linear that shares its group was searched and scaled with it.
+        const std::string shortName = excluded.section('.', 1).toStdString();
+        const bool shared = spec.modelType != "phi3" && shortName != "o_proj" && shortName != "down_proj";
+        const bool searched = std::any_of(r.groupLosses.begin(), r.groupLosses.end(), [&](const GroupLoss &g) {
+            return g.group.find(shortName) != std::string::npos;
+        });
+        QCOMPARE(searched, shared);
+    }
+
+    // config.json keeps the source's torch_dtype: a bf16 model stays bf16 (transformers'
+    // torch_dtype="auto" must not run it in fp16), an fp16 one fp16.
+    void packedConfigKeepsTheSourceDtype_data()
+    {
+        QTest::addColumn<QString>("dtype");
+        QTest::newRow("bfloat16") << "bfloat16";
+        QTest::newRow("float16") << "float16";
+    }
+    void packedConfigKeepsTheSourceDtype()
+    {
+        QFETCH(QString, dtype);
+        test::FixtureSpec spec;
+        spec.torchDtype = dtype.toStdString();
+        const fs::path model = test::makeFixtureModel(m_root / ("dtype-src-" + spec.torchDtype), spec);
+        QuantOptions o = options(model, m_root / ("dtype-" + spec.torchDtype));
+        o.method = QuantMethod::Rtn;
+        quantizeModel(o);
+        const nlohmann::json cfg = readJson(o.outputFolder / "config.json");
+        QVERIFY(cfg.contains("quantization_config"));
+        QCOMPARE(cfg["torch_dtype"].get<std::string>(), spec.torchDtype);
+        QVERIFY(inspectModel(o.outputFolder).loadable());
     }
 
     // AWQ's premise at model level: give the model salient input channels (large activations

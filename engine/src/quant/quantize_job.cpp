@@ -379,7 +379,9 @@ QuantizeReport quantizeInto(OutputFolder &output, const QuantOptions &opt, const
                                       {"modules_to_not_convert", opt.modulesToNotConvert.empty()
                                                                      ? json(nullptr)
                                                                      : json(opt.modulesToNotConvert)}};
-        cfg["torch_dtype"] = "float16";
+        // torch_dtype (or transformers' newer "dtype") stays the source's: the unquantized
+        // tensors (embeddings, norms, head, excluded linears) are written as stored, and a
+        // bf16 model (Gemma) loaded with torch_dtype="auto" must not be run in fp16.
     }
     writeJsonFile(output.path() / "config.json", cfg);
     cancel.throwIfCancelled();
