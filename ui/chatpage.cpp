@@ -179,15 +179,11 @@ ChatPage::ChatPage(QWidget *parent) : QWidget(parent)
     m_seedSpin = new QSpinBox;
     m_seedSpin->setObjectName(QStringLiteral("chatSeedSpin"));
     m_seedSpin->setRange(0, 999999999);
-    m_randomSeedCheck = new QCheckBox(tr("Random"));
+    m_randomSeedCheck = new QCheckBox(tr("New seed for every reply"));
     m_randomSeedCheck->setObjectName(QStringLiteral("chatRandomSeedCheck"));
     m_randomSeedCheck->setToolTip(tr("A new seed for every reply, so Regenerate gives another answer (the seed used "
                                      "is shown under each reply). Untick to repeat replies with a fixed seed."));
     connect(m_randomSeedCheck, &QCheckBox::toggled, m_seedSpin, [this](bool random) { m_seedSpin->setEnabled(!random); });
-    auto *seedRow = new QHBoxLayout;
-    seedRow->setContentsMargins(0, 0, 0, 0);
-    seedRow->addWidget(m_randomSeedCheck);
-    seedRow->addWidget(m_seedSpin, 1);
     m_modelDefaultsButton = new QPushButton(tr("Model Defaults"));
     m_modelDefaultsButton->setObjectName(QStringLiteral("chatModelDefaultsButton"));
     m_modelDefaultsButton->setEnabled(false);
@@ -200,7 +196,8 @@ ChatPage::ChatPage(QWidget *parent) : QWidget(parent)
     form->addRow(tr("Min-p"), m_minPSpin);
     form->addRow(tr("Repetition penalty"), m_repetitionSpin);
     form->addRow(tr("Max new tokens"), m_maxTokensSpin);
-    form->addRow(tr("Seed"), seedRow);
+    form->addRow(tr("Seed"), m_seedSpin);
+    form->addRow(QString(), m_randomSeedCheck);
     form->addRow(QString(), m_modelDefaultsButton);
 
     auto *side = new QWidget;
