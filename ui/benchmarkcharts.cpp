@@ -103,12 +103,36 @@ QString setName(const QVector<BenchmarkRun> &runs, const BenchmarkRun &run, cons
     return QStringLiteral("%1 · %2").arg(what, label);
 }
 
-QStringList caseLabels(const std::vector<std::pair<int64_t, int64_t>> &pairs)
+// Short category labels, so that a group's label fits under its bars: only what varies
+// (the prefill length when every row has the same batch, the batch when every row has the
+// same prefill); the axis title says what the numbers are.
+struct CaseAxis
 {
     QStringList labels;
+    QString title;
+};
+
+CaseAxis caseAxis(const std::vector<std::pair<int64_t, int64_t>> &pairs)
+{
+    CaseAxis axis;
+    bool oneBatch = true, onePrefill = true;
+    for (const auto &[batch, prefill] : pairs) {
+        oneBatch = oneBatch && batch == pairs.front().first;
+        onePrefill = onePrefill && prefill == pairs.front().second;
+    }
     for (const auto &[batch, prefill] : pairs)
-        labels << BenchmarkResults::caseLabel(batch, prefill);
-    return labels;
+        axis.labels << (oneBatch    ? QString::number(prefill)
+                        : onePrefill ? QString::number(batch)
+                                     : BenchmarkResults::caseLabel(batch, prefill));
+    if (pairs.empty())
+        axis.title = QObject::tr("batch · prefill length");
+    else if (oneBatch)
+        axis.title = QObject::tr("prefill length (batch %1)").arg(pairs.front().first);
+    else if (onePrefill)
+        axis.title = QObject::tr("batch (prefill length %1)").arg(pairs.front().second);
+    else
+        axis.title = QObject::tr("batch · prefill length");
+    return axis;
 }
 
 // Attaches category and value axes; the value axis starts at 0 and ends on a round number.
@@ -252,9 +276,38 @@ QStringList BenchmarkCharts::categories(Kind kind) const
     return {};
 }
 
+QImage BenchmarkCharts::render(const QSize &size, std::optional<Kind> only) const
+{
+    // A copy laid out at `size` off screen, so that the picture does not depend on the
+    // window's size (a small window's charts would be cramped and their labels cut).
+    BenchmarkCharts copy;
+    copy.setAttribute(Qt::WA_DontShowOnScreen);
+    copy.setPalette(palette());
+    copy.setRuns(m_runs);
+    if (only) {
+        for (Kind kind : kinds())
+            copy.view(kind)->setVisible(kind == *only);
+        // A single chart keeps the shared legend unless it is the memory chart (its own legend).
+        copy.m_legend->setVisible(*only != Kind::Memory && !copy.m_legend->text().isEmpty());
+    }
+    copy.resize(size);
+    copy.show();
+    copy.layout()->activate();
+    return copy.grab().toImage();
+}
+
+bool BenchmarkCharts::exportAllPng(const QString &path, QString *error) const
+{
+    return writePng(render(QSize(1600, 1000)), path, error);
+}
+
 bool BenchmarkCharts::exportPng(Kind kind, const QString &path, QString *error) const
 {
-    const QImage image = view(kind)->grab().toImage();
+    return writePng(render(QSize(900, 600), kind), path, error);
+}
+
+bool BenchmarkCharts::writePng(const QImage &image, const QString &path, QString *error)
+{
     QImageWriter writer(path, "png");
     if (!writer.write(image)) {
         *error = tr("Cannot write %1: %2").arg(QDir::toNativeSeparators(path), writer.errorString());
@@ -341,9 +394,10 @@ QChart *BenchmarkCharts::buildRateChart(Kind kind) const
         }
     }
     chart->addSeries(series);
-    attachAxes(chart, series, caseLabels(pairs), maxValue, tr("tokens/s"), tr("batch · prefill length"));
+    const CaseAxis axis = caseAxis(pairs);
+    attachAxes(chart, series, axis.labels, maxValue, tr("tokens/s"), axis.title);
     showValueLabels(series, palette().color(QPalette::Text));
-    addHoverValues(series, caseLabels(pairs), tr("tokens/s"), 1);
+    addHoverValues(series, axis.labels, tr("tokens/s"), 1);
     return chart;
 }
 
@@ -384,7 +438,8 @@ QChart *BenchmarkCharts::buildSpeedupChart() const
         return chart;
     }
     chart->addSeries(series);
-    attachAxes(chart, series, caseLabels(pairs), maxValue, tr("× FP32 (dashed: 1×)"), tr("batch · prefill length"));
+    const CaseAxis axis = caseAxis(pairs);
+    attachAxes(chart, series, axis.labels, maxValue, tr("× FP32 (dashed: 1×)"), axis.title);
     // FP32 itself: a dashed line at 1× across the groups, explained by the axis title.
     auto *reference = new QLineSeries(chart);
     reference->append(-0.5, 1.0);
@@ -397,7 +452,7 @@ QChart *BenchmarkCharts::buildSpeedupChart() const
     for (QAbstractAxis *axis : chart->axes())
         reference->attachAxis(axis);
     showValueLabels(series, palette().color(QPalette::Text));
-    addHoverValues(series, caseLabels(pairs), tr("× FP32"), 2);
+    addHoverValues(series, axis.labels, tr("× FP32"), 2);
     return chart;
 }
 

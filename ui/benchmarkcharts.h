@@ -5,6 +5,9 @@
 // the peak memory and weight bytes of each build. Rebuilt from the runs on every change and on
 // a palette change (dark or light chart theme); each chart saves as PNG.
 
+#include <optional>
+
+#include <QImage>
 #include <QList>
 #include <QVector>
 #include <QWidget>
@@ -38,8 +41,13 @@ public:
     // The bar sets and the category (x axis) labels of a chart, in drawing order.
     QList<QBarSet *> barSets(Kind kind) const;
     QStringList categories(Kind kind) const;
-    // Saves the chart as drawn now; on failure sets *error naming the file.
+    // Saves one chart (with the builds' legend) as a 900 x 600 PNG; on failure sets *error
+    // naming the file.
     bool exportPng(Kind kind, const QString &path, QString *error) const;
+    // Saves the four charts and the legend as one 1600 x 1000 PNG.
+    bool exportAllPng(const QString &path, QString *error) const;
+    // The charts laid out at `size` (all of them, or `only` with the legend).
+    QImage render(const QSize &size, std::optional<Kind> only = std::nullopt) const;
 
 Q_SIGNALS:
     // The user chose "Export as PNG…" in a chart's context menu.
@@ -54,6 +62,7 @@ private:
     QChart *buildSpeedupChart() const;
     QChart *buildMemoryChart() const;
     QChart *newChart(const QString &title) const;
+    static bool writePng(const QImage &image, const QString &path, QString *error);
 
     QVector<BenchmarkRun> m_runs;
     QVector<QChartView *> m_views; // indexed by Kind

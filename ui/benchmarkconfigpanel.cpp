@@ -23,6 +23,7 @@
 #include <QThread>
 #include <QVBoxLayout>
 
+#include "quantizepagehelpers.h"
 #include "awq/core/error.h"
 #include "awq/core/memory.h"
 #include "awq/model/model_info.h"
@@ -104,6 +105,9 @@ BenchmarkConfigPanel::BenchmarkConfigPanel(QWidget *parent) : QWidget(parent)
     for (QSpinBox *spin : {m_decodeSpin, m_warmupSpin, m_repeatsSpin, m_threadsSpin})
         connect(spin, &QSpinBox::valueChanged, this, &BenchmarkConfigPanel::revalidate);
     connect(m_browseButton, &QPushButton::clicked, this, &BenchmarkConfigPanel::handleBrowse);
+    // The note about lengths left out describes the list as setModelFolder() left it.
+    for (QLineEdit *edit : {m_folderEdit, m_prefillEdit})
+        connect(edit, &QLineEdit::textEdited, this, [this] { m_fitNote.clear(); });
 
     const QString demo = ResourcePaths::demoModelFolder();
     if (!demo.isEmpty())
@@ -251,8 +255,29 @@ QWidget *BenchmarkConfigPanel::buildWorkloadBox()
 
 void BenchmarkConfigPanel::setModelFolder(const QString &folder)
 {
+    m_fitNote.clear();
     m_folderEdit->setText(QDir::toNativeSeparators(folder));
     m_folderRadio->setChecked(true);
+    // A model sent here from another page: prefill lengths its context cannot hold are
+    // dropped from the list (the status says which), so the page is ready to run.
+    try {
+        const awq::ModelConfig config = awq::ModelConfig::load(quantui::toPath(QDir::cleanPath(folder)));
+        QString error;
+        if (const auto prefills = parseIntList(m_prefillEdit->text(), QString(), 1 << 20, &error)) {
+            QStringList kept, dropped;
+            for (const int64_t prefill : *prefills)
+                (prefill + m_decodeSpin->value() <= config.maxPositionEmbeddings ? kept : dropped)
+                    << QString::number(prefill);
+            if (!dropped.isEmpty() && !kept.isEmpty()) {
+                m_prefillEdit->setText(kept.join(QLatin1Char(',')));
+                m_fitNote = tr("Prefill %1 left out: longer than the model's %2-token context.")
+                                .arg(dropped.join(QStringLiteral(", ")))
+                                .arg(config.maxPositionEmbeddings);
+            }
+        }
+    } catch (const std::exception &) {
+        // Not a model folder: revalidate() says why.
+    }
     revalidate();
 }
 
@@ -353,7 +378,7 @@ bool BenchmarkConfigPanel::checkPlan(const BenchmarkRequest &request, QString *e
             for (Variant v : plan.variants)
                 awq::bench::checkGroupSize(config, v, plan.groupSize);
     } catch (const std::exception &e) {
-        *error = QString::fromStdString(e.what());
+        *error = quantui::userMessage(e);
         return false;
     }
 
@@ -383,6 +408,22 @@ bool BenchmarkConfigPanel::checkPlan(const BenchmarkRequest &request, QString *e
         *error = tooBig;
         return false;
     }
+    // A row longer than the model's context measures a model outside what it was made for
+    // (and past its position table): refused, with the lengths that fit.
+    QStringList tooLong;
+    for (const int64_t prefill : plan.prefillLengths)
+        if (prefill + plan.decodeLength > config.maxPositionEmbeddings)
+            tooLong << QString::number(prefill);
+    if (!tooLong.isEmpty()) {
+        const qint64 room = config.maxPositionEmbeddings - plan.decodeLength;
+        *error = tr("The model's context is %1 tokens: prefill %2 + decode %3 does not fit. %4")
+                     .arg(config.maxPositionEmbeddings)
+                     .arg(tooLong.join(QStringLiteral(", ")))
+                     .arg(plan.decodeLength)
+                     .arg(room >= 1 ? tr("Use prefill lengths up to %1, or a shorter decode.").arg(room)
+                                    : tr("Use a decode length below %1.").arg(config.maxPositionEmbeddings));
+        return false;
+    }
     return true;
 }
 
@@ -406,9 +447,9 @@ void BenchmarkConfigPanel::revalidate()
                                         : QFileInfo(m_folderEdit->text().trimmed()).fileName();
         const qsizetype rows = qsizetype(m_request->plan.variants.size() * m_request->plan.batchSizes.size()
                                          * m_request->plan.prefillLengths.size());
-        setStatus(rows == 1 ? tr("Ready: 1 row on %1.").arg(model)
-                            : tr("Ready: %1 rows on %2.").arg(QString::number(rows), model),
-                  false);
+        const QString ready = rows == 1 ? tr("Ready: 1 row on %1.").arg(model)
+                                        : tr("Ready: %1 rows on %2.").arg(QString::number(rows), model);
+        setStatus(m_fitNote.isEmpty() ? ready : ready + QLatin1Char(' ') + m_fitNote, false);
     } else {
         setStatus(error, true);
     }

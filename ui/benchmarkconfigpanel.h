@@ -79,4 +79,5 @@ private:
     QLabel *m_statusLabel = nullptr;
     QString m_perplexityText; // the bundled held-out text, empty when missing
     std::optional<BenchmarkRequest> m_request;
+    QString m_fitNote; // what setModelFolder() changed to fit the model's context
 };

@@ -100,8 +100,8 @@ QWidget *BenchmarkPage::buildLeftColumn()
     m_saveJsonButton->setToolTip(tr("The whole report of this run (plan, machine, builds, rows, perplexity)"));
     m_saveCsvButton->setToolTip(tr("One line per row of this run"));
     m_loadJsonButton->setToolTip(tr("Reports saved here or by awq bench --json show next to this run"));
-    m_exportChartsButton->setToolTip(tr("Writes the four charts as PNG images into a folder (right-click a chart to "
-                                        "save just that one)"));
+    m_exportChartsButton->setToolTip(tr("Writes the four charts and their legend as one PNG image (right-click a "
+                                        "chart to save just that one)"));
     auto *filesLayout = new QGridLayout(filesBox);
     filesLayout->addWidget(m_saveJsonButton, 0, 0);
     filesLayout->addWidget(m_saveCsvButton, 0, 1);
@@ -120,7 +120,7 @@ QWidget *BenchmarkPage::buildLeftColumn()
     layout->addStretch(1);
 
     connect(m_runButton, &QPushButton::clicked, this, &BenchmarkPage::handleRun);
-    connect(m_cancelButton, &QPushButton::clicked, this, &BenchmarkPage::handleCancel);
+    connect(m_cancelButton, &QPushButton::clicked, this, &BenchmarkPage::cancelRun);
     connect(m_saveJsonButton, &QPushButton::clicked, this, &BenchmarkPage::handleSaveJson);
     connect(m_saveCsvButton, &QPushButton::clicked, this, &BenchmarkPage::handleSaveCsv);
     connect(m_loadJsonButton, &QPushButton::clicked, this, &BenchmarkPage::handleLoadJson);
@@ -160,8 +160,14 @@ QWidget *BenchmarkPage::buildResultsArea()
     tableLayout->addWidget(m_summaryLabel);
     tableLayout->addWidget(m_table, 1);
 
+    // Below the charts' minimum size (a small window) they scroll rather than being cut.
+    auto *chartsScroll = new QScrollArea;
+    chartsScroll->setObjectName(QStringLiteral("benchmarkChartsScroll"));
+    chartsScroll->setWidget(m_charts);
+    chartsScroll->setWidgetResizable(true);
+    chartsScroll->setFrameShape(QFrame::NoFrame);
     auto *splitter = new QSplitter(Qt::Vertical);
-    splitter->addWidget(m_charts);
+    splitter->addWidget(chartsScroll);
     splitter->addWidget(tableArea);
     splitter->setStretchFactor(0, 3);
     splitter->setStretchFactor(1, 2);
@@ -201,7 +207,7 @@ void BenchmarkPage::handleRun()
     setRunning(true);
 }
 
-void BenchmarkPage::handleCancel()
+void BenchmarkPage::cancelRun()
 {
     if (!isRunning())
         return;
@@ -326,22 +332,18 @@ void BenchmarkPage::handleClearLoaded()
 
 void BenchmarkPage::handleExportCharts()
 {
-    const QString folder = QFileDialog::getExistingDirectory(this, tr("Export Charts into Folder"), m_lastFolder);
-    if (folder.isEmpty())
+    const QString chosen = QFileDialog::getSaveFileName(this, tr("Export Charts as PNG"),
+                                                        QDir(m_lastFolder).filePath(QStringLiteral("benchmark-charts.png")),
+                                                        tr("PNG images (*.png)"));
+    if (chosen.isEmpty())
         return;
-    m_lastFolder = folder;
-    QStringList written;
-    for (BenchmarkCharts::Kind kind : BenchmarkCharts::kinds()) {
-        const QString path = QDir(folder).filePath(BenchmarkCharts::fileStem(kind) + QStringLiteral(".png"));
-        QString error;
-        if (!m_charts->exportPng(kind, path, &error)) {
-            showMessage(error, true);
-            return;
-        }
-        written << QFileInfo(path).fileName();
-    }
-    showMessage(tr("Wrote %1 to %2.").arg(written.join(QStringLiteral(", ")), QDir::toNativeSeparators(folder)),
-                false);
+    const QString path = withSuffix(chosen, QStringLiteral("png"));
+    m_lastFolder = QFileInfo(path).absolutePath();
+    QString error;
+    if (m_charts->exportAllPng(path, &error))
+        showMessage(tr("Wrote %1.").arg(QDir::toNativeSeparators(path)), false);
+    else
+        showMessage(error, true);
 }
 
 void BenchmarkPage::handleExportChart(BenchmarkCharts::Kind kind)

@@ -43,6 +43,9 @@ public:
 public Q_SLOTS:
     // Pre-fills the model folder (and selects it as the source).
     void setModelFolder(const QString &folder);
+    // Asks the run in flight to stop (nothing when idle); runningChanged(false) follows
+    // once the engine has stopped.
+    void cancelRun();
 
 Q_SIGNALS:
     void runningChanged(bool running);
@@ -51,7 +54,6 @@ private:
     QWidget *buildLeftColumn();
     QWidget *buildResultsArea();
     void handleRun();
-    void handleCancel();
     void handleProgress(double fraction, const QString &status);
     void handleFinished(const awq::bench::BenchReport &report);
     void handleFailed(const QString &message);

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "awq/io/json_file.h"
+#include "quantizepagehelpers.h"
 
 namespace BenchmarkResults {
 
@@ -86,7 +87,7 @@ std::optional<BenchmarkRun> loadRun(const QString &path, QString *error)
         return run;
     } catch (const std::exception &e) {
         // Engine errors already name the file; the others get its name here.
-        const QString message = QString::fromStdString(e.what());
+        const QString message = quantui::userMessage(e);
         *error = message.contains(shown) ? message : QObject::tr("%1: %2").arg(shown, message);
     }
     return std::nullopt;

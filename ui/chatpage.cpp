@@ -21,9 +21,11 @@
 
 #include <cmath>
 
+#include "awq/chat/generation_defaults.h"
 #include "awq/core/error.h"
 #include "appsettings.h"
 #include "chatsessionwidget.h"
+#include "conversationlist.h"
 #include "quantizepagehelpers.h"
 
 namespace {
@@ -51,16 +53,14 @@ private:
     ChatPage *m_page;
 };
 
-QString titleFor(const std::vector<awq::chat::ConversationTurn> &turns)
+// The user's messages of a conversation, in order: two sides of a comparison share them.
+std::vector<std::string> userMessages(const std::vector<awq::chat::ConversationTurn> &turns)
 {
+    std::vector<std::string> out;
     for (const auto &turn : turns)
-        if (turn.message.role == "user") {
-            QString title = QString::fromStdString(turn.message.content).simplified();
-            if (title.size() > 60)
-                title = title.left(57) + QStringLiteral("…");
-            return title;
-        }
-    return QObject::tr("Empty conversation");
+        if (turn.message.role == "user")
+            out.push_back(turn.message.content);
+    return out;
 }
 
 } // namespace
@@ -107,6 +107,7 @@ ChatPage::ChatPage(QWidget *parent) : QWidget(parent)
     m_input->setObjectName(QStringLiteral("chatInput"));
     m_input->setPlaceholderText(tr("Message (Enter sends, Shift+Enter for a new line)"));
     m_input->setMaximumHeight(90);
+    m_input->setTabChangesFocus(true); // Tab moves on to Send; keyboard users are not trapped
     m_input->installEventFilter(new SendOnEnterFilter(this));
     m_sendButton = new QPushButton(tr("Send"));
     m_sendButton->setObjectName(QStringLiteral("chatSendButton"));
@@ -144,6 +145,7 @@ ChatPage::ChatPage(QWidget *parent) : QWidget(parent)
     m_systemEdit = new QPlainTextEdit;
     m_systemEdit->setObjectName(QStringLiteral("chatSystemPrompt"));
     m_systemEdit->setPlaceholderText(tr("Optional instructions sent first, as the system message"));
+    m_systemEdit->setTabChangesFocus(true);
     auto *systemBox = new QGroupBox(tr("System prompt"));
     auto *systemLayout = new QVBoxLayout(systemBox);
     systemLayout->addWidget(m_systemEdit);
@@ -161,6 +163,12 @@ ChatPage::ChatPage(QWidget *parent) : QWidget(parent)
     m_topKSpin->setObjectName(QStringLiteral("chatTopKSpin"));
     m_topKSpin->setRange(0, 100000);
     m_topKSpin->setSpecialValueText(tr("off"));
+    m_minPSpin = new QDoubleSpinBox;
+    m_minPSpin->setObjectName(QStringLiteral("chatMinPSpin"));
+    m_minPSpin->setRange(0.0, 1.0);
+    m_minPSpin->setSingleStep(0.01);
+    m_minPSpin->setSpecialValueText(tr("off"));
+    m_minPSpin->setToolTip(tr("Drops tokens less likely than this fraction of the most likely one (0.05 is common)"));
     m_repetitionSpin = new QDoubleSpinBox;
     m_repetitionSpin->setObjectName(QStringLiteral("chatRepetitionSpin"));
     m_repetitionSpin->setRange(1.0, 2.0);
@@ -171,14 +179,26 @@ ChatPage::ChatPage(QWidget *parent) : QWidget(parent)
     m_seedSpin = new QSpinBox;
     m_seedSpin->setObjectName(QStringLiteral("chatSeedSpin"));
     m_seedSpin->setRange(0, 999999999);
+    m_randomSeedCheck = new QCheckBox(tr("New seed for every reply"));
+    m_randomSeedCheck->setObjectName(QStringLiteral("chatRandomSeedCheck"));
+    m_randomSeedCheck->setToolTip(tr("A new seed for every reply, so Regenerate gives another answer (the seed used "
+                                     "is shown under each reply). Untick to repeat replies with a fixed seed."));
+    connect(m_randomSeedCheck, &QCheckBox::toggled, m_seedSpin, [this](bool random) { m_seedSpin->setEnabled(!random); });
+    m_modelDefaultsButton = new QPushButton(tr("Model Defaults"));
+    m_modelDefaultsButton->setObjectName(QStringLiteral("chatModelDefaultsButton"));
+    m_modelDefaultsButton->setEnabled(false);
+    m_modelDefaultsButton->setToolTip(tr("The sampling values the loaded model's generation_config.json recommends"));
     auto *samplingBox = new QGroupBox(tr("Sampling"));
     auto *form = new QFormLayout(samplingBox);
     form->addRow(tr("Temperature"), m_temperatureSpin);
     form->addRow(tr("Top-p"), m_topPSpin);
     form->addRow(tr("Top-k"), m_topKSpin);
+    form->addRow(tr("Min-p"), m_minPSpin);
     form->addRow(tr("Repetition penalty"), m_repetitionSpin);
     form->addRow(tr("Max new tokens"), m_maxTokensSpin);
     form->addRow(tr("Seed"), m_seedSpin);
+    form->addRow(QString(), m_randomSeedCheck);
+    form->addRow(QString(), m_modelDefaultsButton);
 
     auto *side = new QWidget;
     auto *sideLayout = new QVBoxLayout(side);
@@ -188,10 +208,18 @@ ChatPage::ChatPage(QWidget *parent) : QWidget(parent)
     side->setMinimumWidth(220);
     side->setMaximumWidth(320);
 
+    m_conversations = new ConversationList;
+    m_conversations->setObjectName(QStringLiteral("chatConversations"));
+    m_conversations->setMinimumWidth(160);
+    m_conversations->setMaximumWidth(280);
+    m_currentId = m_conversations->newId();
+
     auto *body = new QSplitter(Qt::Horizontal);
+    body->addWidget(m_conversations);
     body->addWidget(chatColumn);
     body->addWidget(side);
-    body->setStretchFactor(0, 1);
+    body->setStretchFactor(1, 1);
+    body->setSizes({200, 800, 260});
     body->setChildrenCollapsible(false);
 
     auto *layout = new QVBoxLayout(this);
@@ -234,6 +262,23 @@ ChatPage::ChatPage(QWidget *parent) : QWidget(parent)
     }
     connect(m_sessions[0], &ChatSessionWidget::replyFinished, this, &ChatPage::continueCompare);
     connect(m_sessions[0], &ChatSessionWidget::replyFailed, this, &ChatPage::continueCompare);
+    // Saved after every reply (after each side's in compare mode).
+    for (ChatSessionWidget *session : m_sessions)
+        connect(session, &ChatSessionWidget::replyFinished, this, [this] {
+            if (m_pending == Pending::None)
+                autosave();
+        });
+    connect(m_conversations, &ConversationList::openRequested, this, &ChatPage::openSaved);
+    connect(m_sessions[0], &ChatSessionWidget::modelLoaded, this, &ChatPage::adaptToModel);
+    connect(m_modelDefaultsButton, &QPushButton::clicked, this, &ChatPage::applyModelDefaults);
+    connect(m_conversations, &ConversationList::renamed, this, [this](const QString &id, const QString &title) {
+        if (id == m_currentId)
+            m_title = title;
+    });
+    connect(m_conversations, &ConversationList::currentRemoved, this, [this] {
+        m_currentId.clear(); // nothing to save the page's turns into: New Chat starts afresh
+        newChat();
+    });
     updateButtons();
 }
 
@@ -260,9 +305,14 @@ awq::chat::ChatSettings ChatPage::settings() const
     s.temperature = m_temperatureSpin->value();
     s.topP = m_topPSpin->value();
     s.topK = m_topKSpin->value();
+    s.minP = m_minPSpin->value();
     s.repetitionPenalty = m_repetitionSpin->value();
     s.maxNewTokens = m_maxTokensSpin->value();
     s.seed = static_cast<uint64_t>(m_seedSpin->value());
+    s.randomSeed = m_randomSeedCheck->isChecked();
+    s.presencePenalty = m_hiddenSettings.presencePenalty;
+    s.frequencyPenalty = m_hiddenSettings.frequencyPenalty;
+    s.stopStrings = m_hiddenSettings.stopStrings;
     return s;
 }
 
@@ -271,9 +321,16 @@ void ChatPage::setSettings(const awq::chat::ChatSettings &s)
     m_temperatureSpin->setValue(s.temperature);
     m_topPSpin->setValue(s.topP);
     m_topKSpin->setValue(int(s.topK));
+    m_minPSpin->setValue(s.minP);
     m_repetitionSpin->setValue(s.repetitionPenalty);
     m_maxTokensSpin->setValue(int(s.maxNewTokens));
     m_seedSpin->setValue(int(std::min<uint64_t>(s.seed, 999999999)));
+    m_randomSeedCheck->setChecked(s.randomSeed);
+    m_seedSpin->setEnabled(!s.randomSeed);
+    // Not shown on the page, but kept: a conversation opened with them replies with them.
+    m_hiddenSettings.presencePenalty = s.presencePenalty;
+    m_hiddenSettings.frequencyPenalty = s.frequencyPenalty;
+    m_hiddenSettings.stopStrings = s.stopStrings;
 }
 
 QString ChatPage::systemPrompt() const
@@ -283,11 +340,27 @@ QString ChatPage::systemPrompt() const
 
 void ChatPage::setCompareMode(bool on)
 {
+    if (m_compareCheck->isChecked() != on) {
+        m_compareCheck->setChecked(on); // toggled() comes back here
+        return;
+    }
     if (!on)
         m_sessions[1]->stop();
     m_sessions[1]->setVisible(on);
+    QStringList notes;
+    // Turned on mid-conversation: both models must see the same history, or their
+    // answers are not comparable. The right side starts from the left's turns, and says so.
+    if (on && !m_sessions[0]->turns().empty() && userMessages(m_sessions[1]->turns()) != userMessages(m_sessions[0]->turns())
+        && !m_sessions[1]->isBusy()) {
+        m_sessions[1]->setTurns(m_sessions[0]->turns());
+        notes << tr("The second model continues this conversation: its history starts with the first model's %n "
+                    "message(s), so both answer the same prompt.",
+                    nullptr, int(m_sessions[0]->turns().size()));
+    }
     if (on && !m_sessions[1]->hasModel() && !m_sessions[1]->isBusy())
-        m_statusLabel->setText(tr("Load a second model on the right to compare the two."));
+        notes << tr("Load a second model on the right to compare the two.");
+    if (on || !notes.isEmpty())
+        m_statusLabel->setText(notes.join(QLatin1Char(' ')));
     updateButtons();
 }
 
@@ -354,6 +427,7 @@ void ChatPage::editLast()
         m_sessions[1]->takeLastUserMessage();
     if (text.isEmpty())
         return;
+    autosave();
     m_input->setPlainText(text);
     m_input->setFocus();
     m_input->moveCursor(QTextCursor::End);
@@ -363,12 +437,57 @@ void ChatPage::editLast()
 void ChatPage::newChat()
 {
     stop();
+    if (!m_currentId.isEmpty())
+        autosave(); // nothing is lost: the conversation stays in the list
     for (ChatSessionWidget *session : m_sessions)
         session->clearConversation();
+    m_currentId = m_conversations->newId();
+    m_conversations->setCurrentId(QString());
+    m_title.clear();
+    m_savedFolders[0].clear();
+    m_savedFolders[1].clear();
     m_createdAt = QDateTime::currentDateTimeUtc().toString(Qt::ISODate);
     m_statusLabel->clear();
     m_input->setFocus();
     updateButtons();
+}
+
+void ChatPage::adaptToModel(const ChatModelSummary &model)
+{
+    QStringList notes;
+    // A reply may not take the whole context: the prompt needs room too.
+    m_maxTokensSpin->setMaximum(int(std::max<qint64>(1, model.contextLength)));
+    if (model.contextLength > 1 && m_maxTokensSpin->value() > model.contextLength / 2) {
+        m_maxTokensSpin->setValue(int(model.contextLength / 2));
+        notes << tr("Max new tokens set to %1, half of the model's %2-token context.")
+                     .arg(model.contextLength / 2)
+                     .arg(model.contextLength);
+    }
+    m_modelDefaults.reset();
+    try {
+        m_modelDefaults = awq::chat::readGenerationDefaults(quantui::toPath(model.folder));
+    } catch (const std::exception &e) {
+        notes << tr("Its generation_config.json was not used: %1").arg(quantui::userMessage(e));
+    }
+    if (m_modelDefaults && m_modelDefaults->empty())
+        m_modelDefaults.reset();
+    m_modelDefaultsButton->setEnabled(m_modelDefaults.has_value());
+    if (m_modelDefaults)
+        notes << tr("The model recommends %1 (Model Defaults applies them).")
+                     .arg(QString::fromStdString(m_modelDefaults->describe()));
+    m_statusLabel->setText(notes.join(QLatin1Char(' ')));
+}
+
+void ChatPage::applyModelDefaults()
+{
+    if (!m_modelDefaults)
+        return;
+    awq::chat::ChatSettings s = awq::chat::applyGenerationDefaults(settings(), *m_modelDefaults);
+    if (m_maxTokensSpin->maximum() > 1)
+        s.maxNewTokens = std::min<int64_t>(s.maxNewTokens, m_maxTokensSpin->maximum());
+    setSettings(s);
+    m_statusLabel->setText(tr("Sampling set to the model's recommendations: %1.")
+                               .arg(QString::fromStdString(m_modelDefaults->describe())));
 }
 
 void ChatPage::updateButtons()
@@ -384,77 +503,6 @@ void ChatPage::updateButtons()
     m_compareCheck->setEnabled(!busy);
 }
 
-awq::chat::Conversation ChatPage::conversation() const
-{
-    awq::chat::Conversation c;
-    c.turns = m_sessions[0]->turns();
-    c.title = titleFor(c.turns).toStdString();
-    c.modelFolder = m_sessions[0]->modelFolder().toStdString();
-    c.systemPrompt = systemPrompt().trimmed().toStdString();
-    c.settings = settings();
-    c.createdAt = m_createdAt.toStdString();
-    return c;
-}
-
-void ChatPage::reportError(const QString &title, const QString &message)
-{
-    m_lastError = message;
-    m_statusLabel->setText(message);
-    if (m_errorDialogs && isVisible())
-        QMessageBox::warning(this, title, message);
-}
-
-bool ChatPage::saveConversationTo(const QString &file)
-{
-    try {
-        awq::chat::saveConversation(conversation(), quantui::toPath(file));
-        m_statusLabel->setText(tr("Saved %1.").arg(QDir::toNativeSeparators(file)));
-        return true;
-    } catch (const std::exception &e) {
-        reportError(tr("Could not save the conversation"), QString::fromStdString(e.what()));
-        return false;
-    }
-}
-
-bool ChatPage::openConversationFrom(const QString &file)
-{
-    if (m_sessions[0]->isBusy() || m_sessions[1]->isBusy()) {
-        reportError(tr("Could not open the conversation"), tr("Stop the reply in progress first."));
-        return false;
-    }
-    try {
-        const awq::chat::Conversation c = awq::chat::loadConversation(quantui::toPath(file));
-        m_sessions[0]->setTurns(c.turns);
-        m_sessions[1]->clearConversation();
-        m_systemEdit->setPlainText(QString::fromStdString(c.systemPrompt));
-        setSettings(c.settings);
-        m_createdAt = QString::fromStdString(c.createdAt);
-        const QString folder = QString::fromStdString(c.modelFolder);
-        if (!m_sessions[0]->hasModel() && !folder.isEmpty() && QFileInfo(folder).isDir())
-            m_sessions[0]->loadModel(folder);
-        m_statusLabel->setText(tr("Opened %1 (%n message(s)).", nullptr, int(c.turns.size()))
-                                   .arg(QDir::toNativeSeparators(file)));
-        updateButtons();
-        return true;
-    } catch (const std::exception &e) {
-        reportError(tr("Could not open the conversation"), QString::fromStdString(e.what()));
-        return false;
-    }
-}
-
-bool ChatPage::exportMarkdownTo(const QString &file)
-{
-    QSaveFile out(file);
-    const QByteArray text = QByteArray::fromStdString(awq::chat::toMarkdown(conversation()));
-    if (!out.open(QIODevice::WriteOnly) || out.write(text) != text.size() || !out.commit()) {
-        reportError(tr("Could not export the conversation"),
-                    tr("%1: %2").arg(QDir::toNativeSeparators(file), out.errorString()));
-        return false;
-    }
-    m_statusLabel->setText(tr("Exported %1.").arg(QDir::toNativeSeparators(file)));
-    return true;
-}
-
 void ChatPage::saveSettings() const
 {
     QSettings settings(AppSettings::organization(), AppSettings::application());
@@ -465,6 +513,8 @@ void ChatPage::saveSettings() const
     settings.setValue(QStringLiteral("chat/repetitionPenalty"), s.repetitionPenalty);
     settings.setValue(QStringLiteral("chat/maxNewTokens"), qint64(s.maxNewTokens));
     settings.setValue(QStringLiteral("chat/seed"), quint64(s.seed));
+    settings.setValue(QStringLiteral("chat/randomSeed"), s.randomSeed);
+    settings.setValue(QStringLiteral("chat/minP"), s.minP);
     settings.setValue(QStringLiteral("chat/systemPrompt"), systemPrompt());
 }
 
@@ -486,6 +536,9 @@ void ChatPage::restoreSettings()
     s.repetitionPenalty = number("chat/repetitionPenalty", defaults.repetitionPenalty);
     s.maxNewTokens = settings.value(QStringLiteral("chat/maxNewTokens"), qint64(defaults.maxNewTokens)).toLongLong();
     s.seed = settings.value(QStringLiteral("chat/seed"), quint64(defaults.seed)).toULongLong();
+    // The chat window draws a new seed per reply unless the user fixed one (issue 23).
+    s.randomSeed = settings.value(QStringLiteral("chat/randomSeed"), true).toBool();
+    s.minP = number("chat/minP", defaults.minP);
     setSettings(s);
     m_systemEdit->setPlainText(settings.value(QStringLiteral("chat/systemPrompt")).toString());
 }

@@ -3,15 +3,22 @@
 // compare mode, answering the same messages one after the other so that their speeds
 // are measured alone), the message box with Send / Stop / Regenerate / Edit last, and a
 // side panel with the system prompt and the sampling settings (persisted in QSettings).
-// Conversations are saved and opened as JSON (awq/chat/conversation.h) and exported as
-// Markdown; both act on the left session. GUI thread only.
+// Conversations are autosaved into the conversation list on the left (ConversationList),
+// saved and opened as JSON (awq/chat/conversation.h) and exported as Markdown; in compare
+// mode all of these hold both sides. The document side lives in chatpageconversations.cpp.
+// GUI thread only.
 
 #include <QString>
 #include <QWidget>
 
+#include <optional>
+
 #include "awq/chat/conversation.h"
+#include "awq/chat/generation_defaults.h"
+#include "chatworker.h" // ChatModelSummary
 
 class ChatSessionWidget;
+class ConversationList;
 class QCheckBox;
 class QDoubleSpinBox;
 class QLabel;
@@ -50,6 +57,12 @@ public:
     // Errors also pop up in a message box (default true); tests turn it off.
     void setErrorDialogs(bool on) { m_errorDialogs = on; }
 
+    ConversationList *conversationList() const { return m_conversations; }
+    // The id the conversation shown is autosaved under.
+    QString currentConversationId() const { return m_currentId; }
+    // Shows the conversation saved last (at start-up), without loading its model.
+    void restoreLastConversation();
+
 public Q_SLOTS:
     void send();
     void stop();
@@ -59,6 +72,13 @@ public Q_SLOTS:
 
 private:
     void setCompareMode(bool on);
+    void applyConversation(const awq::chat::Conversation &conversation, bool loadModels);
+    // A model loaded on the left: max new tokens within its context, its recommended sampling.
+    void adaptToModel(const ChatModelSummary &model);
+    void applyModelDefaults();
+    void openSaved(const QString &id);
+    // Saves the conversation shown into the list (nothing while it is empty).
+    void autosave();
     void continueCompare();
     void updateButtons();
     void saveSettings() const;
@@ -80,11 +100,20 @@ private:
     QDoubleSpinBox *m_repetitionSpin = nullptr;
     QSpinBox *m_maxTokensSpin = nullptr;
     QSpinBox *m_seedSpin = nullptr;
+    QCheckBox *m_randomSeedCheck = nullptr;
+    QDoubleSpinBox *m_minPSpin = nullptr;
+    QPushButton *m_modelDefaultsButton = nullptr;
+    std::optional<awq::chat::GenerationDefaults> m_modelDefaults; // of the model loaded on the left
+    awq::chat::ChatSettings m_hiddenSettings; // penalties and stop strings from an opened conversation
     QLabel *m_statusLabel = nullptr;
     // Compare mode: what the right session still has to do once the left one is done.
     enum class Pending { None, Ask, Regenerate } m_pending = Pending::None;
     QString m_pendingText;
     QString m_lastError;
     QString m_createdAt;
+    ConversationList *m_conversations = nullptr;
+    QString m_currentId;         // what the conversation shown is autosaved under
+    QString m_title;             // a title given by renaming (else the first message)
+    QString m_savedFolders[2];   // the models a reopened conversation was held with
     bool m_errorDialogs = true;
 };

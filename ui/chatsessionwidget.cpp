@@ -12,7 +12,9 @@
 #include <QVBoxLayout>
 
 #include "awq/runtime/devices.h"
+#include "awq/model/config.h"
 #include "chattranscriptview.h"
+#include "memoryfit.h"
 #include "quantizepagehelpers.h"
 
 namespace {
@@ -64,6 +66,11 @@ ChatSessionWidget::ChatSessionWidget(const QString &title, QWidget *parent) : QW
     m_noticeLabel->setObjectName(QStringLiteral("chatNoticeLabel"));
     m_noticeLabel->setWordWrap(true);
     m_noticeLabel->setVisible(false);
+    m_fitLabel = new QLabel;
+    m_fitLabel->setObjectName(QStringLiteral("chatFitLabel"));
+    m_fitLabel->setTextFormat(Qt::RichText);
+    m_fitLabel->setWordWrap(true);
+    m_fitLabel->setVisible(false);
     m_loadProgress = new QProgressBar;
     m_loadProgress->setObjectName(QStringLiteral("chatLoadProgress"));
     m_loadProgress->setVisible(false);
@@ -90,6 +97,7 @@ ChatSessionWidget::ChatSessionWidget(const QString &title, QWidget *parent) : QW
     layout->addLayout(modelRow);
     layout->addWidget(m_modelLabel);
     layout->addWidget(m_noticeLabel);
+    layout->addWidget(m_fitLabel);
     layout->addWidget(m_loadProgress);
     layout->addWidget(m_transcript, 1);
     layout->addWidget(m_contextMeter);
@@ -106,6 +114,7 @@ ChatSessionWidget::ChatSessionWidget(const QString &title, QWidget *parent) : QW
             loadModel(m_folderEdit->text());
     });
     connect(m_folderEdit, &QLineEdit::returnPressed, this, [this] { loadModel(m_folderEdit->text()); });
+    connect(m_folderEdit, &QLineEdit::textChanged, this, &ChatSessionWidget::showMemoryFit);
     connect(m_controller, &ChatController::loadStarted, this, &ChatSessionWidget::handleLoadStarted);
     connect(m_controller, &ChatController::loadProgress, this, &ChatSessionWidget::handleLoadProgress);
     connect(m_controller, &ChatController::loaded, this, &ChatSessionWidget::handleLoaded);
@@ -113,6 +122,7 @@ ChatSessionWidget::ChatSessionWidget(const QString &title, QWidget *parent) : QW
     connect(m_controller, &ChatController::loadCancelled, this, [this] {
         m_loadProgress->setVisible(false);
         m_modelLabel->setText(tr("Loading cancelled. No model loaded."));
+        m_transcript->setPlaceholder(tr("Load a model, then type a message below."));
         updateButtons();
     });
     connect(m_controller, &ChatController::replyText, this, [this](const QString &piece) {
@@ -135,6 +145,8 @@ ChatSessionWidget::ChatSessionWidget(const QString &title, QWidget *parent) : QW
     connect(m_controller, &ChatController::busyChanged, this, [this](bool busy) {
         updateButtons();
         Q_EMIT busyChanged(busy);
+        if (!busy && !m_queuedFolder.isEmpty())
+            QTimer::singleShot(0, this, &ChatSessionWidget::loadQueuedModel);
     });
     updateButtons();
 }
@@ -159,6 +171,25 @@ void ChatSessionWidget::setModelFolder(const QString &folder)
     m_folderEdit->setText(QDir::toNativeSeparators(folder));
 }
 
+void ChatSessionWidget::showMemoryFit()
+{
+    // Before loading: what the folder's model needs against what is free. Only config.json
+    // is read (a few kilobytes), so this can follow typing.
+    const QString folder = quantui::absoluteClean(m_folderEdit->text());
+    const bool loaded = hasModel() && QDir::cleanPath(m_controller->model().folder) == folder;
+    if (folder.isEmpty() || loaded || !QFileInfo::exists(folder + QStringLiteral("/config.json"))) {
+        m_fitLabel->setVisible(false);
+        return;
+    }
+    try {
+        const awq::ModelConfig config = awq::ModelConfig::load(quantui::toPath(folder));
+        m_fitLabel->setText(tr("Memory: %1").arg(memoryfit::describe(memoryfit::estimate(config))));
+        m_fitLabel->setVisible(true);
+    } catch (const std::exception &) {
+        m_fitLabel->setVisible(false); // Load says what is wrong with it
+    }
+}
+
 void ChatSessionWidget::browse()
 {
     const QString start = m_folderEdit->text().trimmed().isEmpty() ? QDir::homePath() : m_folderEdit->text();
@@ -176,16 +207,32 @@ void ChatSessionWidget::loadModel(const QString &folder)
         m_modelLabel->setText(tr("Choose a model folder first."));
         return;
     }
-    if (isBusy())
-        return;
     setModelFolder(absolute);
+    if (isBusy()) {
+        // Another model was asked for while one loads or answers: that one is stopped and
+        // this one loads next, so the model in use is always the one the field names.
+        m_queuedFolder = absolute;
+        m_controller->stop();
+        return;
+    }
+    m_queuedFolder.clear();
     m_controller->load(absolute, m_deviceCombo->currentData().toString());
+}
+
+void ChatSessionWidget::loadQueuedModel()
+{
+    if (m_queuedFolder.isEmpty() || isBusy())
+        return;
+    const QString folder = m_queuedFolder;
+    m_queuedFolder.clear();
+    loadModel(folder);
 }
 
 void ChatSessionWidget::handleLoadStarted(const QString &folder)
 {
     m_modelLabel->setText(tr("Loading %1…").arg(QDir::toNativeSeparators(folder)));
     m_noticeLabel->setVisible(false);
+    m_transcript->setPlaceholder(tr("Loading the model…"));
     m_loadProgress->setRange(0, 0);
     m_loadProgress->setVisible(true);
     updateContextMeter(0);
@@ -213,6 +260,8 @@ void ChatSessionWidget::handleLoaded(const ChatModelSummary &summary)
     m_modelLabel->setToolTip(summary.description);
     m_noticeLabel->setText(summary.notice);
     m_noticeLabel->setVisible(!summary.notice.isEmpty());
+    m_transcript->setPlaceholder(tr("Type a message below to start."));
+    m_fitLabel->setVisible(false);
     updateContextMeter(0);
     updateButtons();
     Q_EMIT modelLoaded(summary);
@@ -222,6 +271,7 @@ void ChatSessionWidget::handleLoadFailed(const QString &folder, const QString &m
 {
     m_loadProgress->setVisible(false);
     m_modelLabel->setText(tr("Could not load %1: %2").arg(QDir::toNativeSeparators(folder), message));
+    m_transcript->setPlaceholder(tr("Load a model, then type a message below."));
     updateButtons();
 }
 
@@ -272,7 +322,8 @@ QString ChatSessionWidget::takeLastUserMessage()
         return {};
     const QString text = QString::fromStdString(m_turns.back().message.content);
     m_turns.pop_back();
-    m_transcript->setTurns(m_turns);
+    // The meter, the notice and the statistics described the reply just removed.
+    setTurns(m_turns);
     return text;
 }
 
@@ -286,7 +337,19 @@ void ChatSessionWidget::clearConversation()
     if (isBusy())
         return;
     setTurns({});
-    m_statsLabel->clear();
+}
+
+void ChatSessionWidget::showReplyFacts()
+{
+    // The statistics of the last reply still in the conversation, and the model's own notice.
+    const awq::chat::ReplyStats *last = nullptr;
+    for (auto it = m_turns.rbegin(); it != m_turns.rend() && !last; ++it)
+        if (it->stats)
+            last = &*it->stats;
+    m_statsLabel->setText(last ? tr("Last reply: %1").arg(ChatTranscriptView::statsText(*last)) : QString());
+    const QString notice = hasModel() ? m_controller->model().notice : QString();
+    m_noticeLabel->setText(notice);
+    m_noticeLabel->setVisible(!notice.isEmpty());
 }
 
 void ChatSessionWidget::setTurns(const std::vector<awq::chat::ConversationTurn> &turns)
@@ -300,6 +363,7 @@ void ChatSessionWidget::setTurns(const std::vector<awq::chat::ConversationTurn> 
             break;
         }
     updateContextMeter(used);
+    showReplyFacts();
 }
 
 void ChatSessionWidget::flushPending()

@@ -42,6 +42,8 @@ public:
 
     // Prefills the folder field (does not load).
     void setModelFolder(const QString &folder);
+    // Loads `folder`; while another load or a reply runs, that is stopped and `folder`
+    // loads once it has.
     void loadModel(const QString &folder);
 
     // Adds the user's message and starts the reply. False (and nothing added) when no
@@ -65,6 +67,10 @@ Q_SIGNALS:
 private:
     bool startReply(const QString &systemPrompt, const awq::chat::ChatSettings &settings);
     void browse();
+    void loadQueuedModel();
+    void showMemoryFit();
+    // The statistics label and notice for the turns now shown.
+    void showReplyFacts();
     void flushPending();
     void handleLoadStarted(const QString &folder);
     void handleLoadProgress(qint64 done, qint64 total, const QString &note);
@@ -82,6 +88,7 @@ private:
     QComboBox *m_deviceCombo = nullptr; // awq::availableDevices()
     QLabel *m_modelLabel = nullptr;
     QLabel *m_noticeLabel = nullptr;
+    QLabel *m_fitLabel = nullptr; // memory fit of the folder typed, before it is loaded
     QProgressBar *m_loadProgress = nullptr;
     ChatTranscriptView *m_transcript = nullptr;
     QProgressBar *m_contextMeter = nullptr;
@@ -91,4 +98,5 @@ private:
     QString m_reply;   // streamed so far
     QString m_pending; // streamed but not yet shown
     QTimer m_flushTimer;
+    QString m_queuedFolder; // asked for while busy: loads when the session is idle
 };

@@ -1,6 +1,9 @@
 #include "chattranscriptview.h"
 
+#include <QClipboard>
+#include <QDesktopServices>
 #include <QEvent>
+#include <QGuiApplication>
 #include <QScrollBar>
 #include <QTextBlock>
 #include <QTextCursor>
@@ -24,20 +27,29 @@ ChatTranscriptView::ChatTranscriptView(QWidget *parent) : QTextBrowser(parent)
 {
     setOpenLinks(false);
     setReadOnly(true);
+    connect(this, &QTextBrowser::anchorClicked, this, [this](const QUrl &link) {
+        if (copyLink(link))
+            return;
+        // Links in a reply open in the browser; nothing else is followed.
+        if (link.scheme() == QLatin1String("http") || link.scheme() == QLatin1String("https"))
+            QDesktopServices::openUrl(link);
+    });
     setFrameShape(QFrame::StyledPanel);
     document()->setDocumentMargin(12);
 }
 
 QString ChatTranscriptView::statsText(const awq::chat::ReplyStats &stats)
 {
-    return tr("%1 tokens · %2 tok/s · prompt %3 tokens at %4 tok/s · first token after %5 s · total %6 s · stop: %7")
+    return tr("%1 tokens · %2 tok/s · prompt %3 tokens at %4 tok/s · first token after %5 s · total %6 s · stop: %7 · "
+              "seed %8")
         .arg(stats.generatedTokens)
         .arg(stats.generationTokensPerSecond, 0, 'f', 1)
         .arg(stats.promptTokens)
         .arg(stats.promptTokensPerSecond, 0, 'f', 1)
         .arg(stats.timeToFirstTokenSeconds, 0, 'f', 2)
         .arg(stats.totalSeconds, 0, 'f', 2)
-        .arg(QString::fromStdString(stats.stopReason));
+        .arg(QString::fromStdString(stats.stopReason))
+        .arg(stats.seed);
 }
 
 void ChatTranscriptView::setPlaceholder(const QString &text)
@@ -85,6 +97,94 @@ void ChatTranscriptView::appendBody(const QString &text)
     cursor.insertText(text, plain);
 }
 
+bool ChatTranscriptView::copyLink(const QUrl &link)
+{
+    const auto it = m_copyTexts.constFind(link.toString());
+    if (it == m_copyTexts.constEnd())
+        return false;
+    QGuiApplication::clipboard()->setText(*it);
+    return true;
+}
+
+void ChatTranscriptView::appendLinkLine(const QString &prefix, const QString &link, const QString &text)
+{
+    QTextCursor cursor(document());
+    cursor.movePosition(QTextCursor::End);
+    QTextBlockFormat block;
+    block.setTopMargin(2);
+    QTextCharFormat muted;
+    muted.setForeground(palette().color(QPalette::PlaceholderText));
+    QFont small = font();
+    small.setPointSizeF(small.pointSizeF() * 0.85);
+    muted.setFont(small);
+    cursor.insertBlock(block, muted);
+    if (!prefix.isEmpty())
+        cursor.insertText(prefix + QStringLiteral("  ·  "), muted);
+    QTextCharFormat anchor = muted;
+    anchor.setAnchor(true);
+    anchor.setAnchorHref(link);
+    anchor.setForeground(palette().color(QPalette::Link));
+    cursor.insertText(text, anchor);
+}
+
+void ChatTranscriptView::appendMarkdown(const QString &markdown, int turn)
+{
+    QTextCursor cursor(document());
+    cursor.movePosition(QTextCursor::End);
+    const int start = cursor.position();
+    cursor.insertMarkdown(markdown, QTextDocument::MarkdownFeatures(QTextDocument::MarkdownDialectGitHub
+                                                                    | QTextDocument::MarkdownNoHTML));
+    // Runs of code blocks: shaded, fixed pitch, and a copy link after each run.
+    struct Run { int last; QString text; };
+    std::vector<Run> runs;
+    bool inRun = false;
+    for (QTextBlock block = document()->findBlock(start); block.isValid(); block = block.next()) {
+        const QTextBlockFormat format = block.blockFormat();
+        const bool code = format.hasProperty(QTextFormat::BlockCodeFence)
+                          || format.hasProperty(QTextFormat::BlockCodeLanguage)
+                          || format.nonBreakableLines();
+        if (!code) {
+            inRun = false;
+            continue;
+        }
+        QTextBlockFormat shaded = format;
+        shaded.setBackground(palette().color(QPalette::AlternateBase));
+        shaded.setLeftMargin(6);
+        QTextCursor c(block);
+        c.setBlockFormat(shaded);
+        c.movePosition(QTextCursor::EndOfBlock, QTextCursor::KeepAnchor);
+        QTextCharFormat mono;
+        mono.setFontFixedPitch(true);
+        mono.setFontFamilies({QStringLiteral("monospace")});
+        c.mergeCharFormat(mono);
+        if (!inRun)
+            runs.push_back({block.blockNumber(), block.text()});
+        else {
+            runs.back().last = block.blockNumber();
+            runs.back().text += QLatin1Char('\n') + block.text();
+        }
+        inRun = true;
+    }
+    // From the last run back, so that the block numbers of the earlier ones still hold.
+    for (int k = int(runs.size()) - 1; k >= 0; --k) {
+        const QString link = QStringLiteral("copy:code/%1/%2").arg(turn).arg(k);
+        m_copyTexts.insert(link, runs[size_t(k)].text);
+        QTextCursor c(document()->findBlockByNumber(runs[size_t(k)].last));
+        c.movePosition(QTextCursor::EndOfBlock);
+        QTextBlockFormat plain;
+        plain.setTopMargin(0);
+        QTextCharFormat anchor;
+        anchor.setAnchor(true);
+        anchor.setAnchorHref(link);
+        anchor.setForeground(palette().color(QPalette::Link));
+        QFont small = font();
+        small.setPointSizeF(small.pointSizeF() * 0.85);
+        anchor.setFont(small);
+        c.insertBlock(plain, anchor);
+        c.insertText(tr("Copy code"), anchor);
+    }
+}
+
 void ChatTranscriptView::changeEvent(QEvent *event)
 {
     QTextBrowser::changeEvent(event);
@@ -100,6 +200,7 @@ void ChatTranscriptView::setTurns(const std::vector<awq::chat::ConversationTurn>
     m_turns = turns;
     m_streaming = false;
     clear();
+    m_copyTexts.clear();
     m_empty = turns.empty();
     if (m_empty) {
         QTextCursor cursor(document());
@@ -108,22 +209,18 @@ void ChatTranscriptView::setTurns(const std::vector<awq::chat::ConversationTurn>
         cursor.insertText(m_placeholder, muted);
         return;
     }
-    for (const awq::chat::ConversationTurn &turn : turns) {
+    for (int i = 0; i < int(turns.size()); ++i) {
+        const awq::chat::ConversationTurn &turn = turns[size_t(i)];
         appendHeading(roleTitle(turn.message.role));
-        appendBody(QString::fromStdString(turn.message.content));
-        if (turn.stats) {
-            QTextCursor cursor(document());
-            cursor.movePosition(QTextCursor::End);
-            QTextBlockFormat block;
-            block.setTopMargin(4);
-            QTextCharFormat muted;
-            muted.setForeground(palette().color(QPalette::PlaceholderText));
-            QFont small = font();
-            small.setPointSizeF(small.pointSizeF() * 0.85);
-            muted.setFont(small);
-            cursor.insertBlock(block, muted);
-            cursor.insertText(statsText(*turn.stats), muted);
-        }
+        const QString content = QString::fromStdString(turn.message.content);
+        // Replies as Markdown (models write it); what people typed stays as typed.
+        if (turn.message.role == "assistant")
+            appendMarkdown(content, i);
+        else
+            appendBody(content);
+        const QString link = QStringLiteral("copy:turn/%1").arg(i);
+        m_copyTexts.insert(link, content);
+        appendLinkLine(turn.stats ? statsText(*turn.stats) : QString(), link, tr("Copy"));
     }
     if (follow)
         scrollToBottom();

@@ -2,10 +2,15 @@
 // ChatTranscriptView: the read-only transcript of one chat session. Renders the turns
 // (a role heading, the text, and under each reply its statistics) with palette colours,
 // so it follows a dark theme; a reply being generated is appended piece by piece at the
-// end, and the view follows it while scrolled to the bottom. GUI thread only.
+// end as plain text, and the view follows it while scrolled to the bottom. Finished
+// replies are rendered as Markdown (QTextDocument's GitHub dialect, raw HTML off) with
+// code blocks in a fixed-pitch font on a shaded background; every message has a "Copy"
+// link and every code block a "Copy code" link (they put the text on the clipboard).
+// GUI thread only.
 
 #include <vector>
 
+#include <QHash>
 #include <QTextBrowser>
 
 #include "awq/chat/conversation.h"
@@ -29,6 +34,11 @@ public:
     // One line of statistics for a reply ("42 tokens · 31.5 tok/s · first token 0.12 s ...").
     static QString statsText(const awq::chat::ReplyStats &stats);
 
+    // The copy links shown now ("copy:turn/3", "copy:code/3/0", ...) and what each copies.
+    QStringList copyLinks() const { return m_copyTexts.keys(); }
+    // Puts the text of a copy link on the clipboard; false for a link that is not one.
+    bool copyLink(const QUrl &link);
+
 protected:
     // Colours come from the palette when the text is written: a theme change re-renders.
     void changeEvent(QEvent *event) override;
@@ -36,6 +46,9 @@ protected:
 private:
     void appendHeading(const QString &role);
     void appendBody(const QString &text);
+    // Renders `markdown` at the end; code blocks are shaded and get a copy link each.
+    void appendMarkdown(const QString &markdown, int turn);
+    void appendLinkLine(const QString &prefix, const QString &link, const QString &text);
     bool atBottom() const;
     void scrollToBottom();
 
@@ -43,4 +56,5 @@ private:
     bool m_empty = true;
     bool m_streaming = false; // between beginReply() and the next setTurns()
     std::vector<awq::chat::ConversationTurn> m_turns; // as last shown
+    QHash<QString, QString> m_copyTexts;              // copy link -> the text it copies
 };

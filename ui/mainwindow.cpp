@@ -14,13 +14,16 @@
 #include <QKeySequence>
 #include <QLabel>
 #include <QListWidget>
+#include <QLocale>
 #include <QMenu>
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QMimeData>
+#include <QPushButton>
 #include <QSettings>
 #include <QStackedWidget>
 #include <QStatusBar>
+#include <QTimer>
 #include <QUrl>
 
 #include "appsettings.h"
@@ -83,8 +86,7 @@ MainWindow::MainWindow(QWidget *parent) : QMainWindow(parent)
     m_navigation->setObjectName(QStringLiteral("navigation"));
     m_navigation->setFixedWidth(170);
     m_navigation->setFrameShape(QFrame::NoFrame);
-    m_navigation->setStyleSheet(
-        QStringLiteral("QListWidget { padding: 8px; border: none; background: palette(base); }"));
+    applyNavigationStyle();
     m_pages = new QStackedWidget;
     auto *separator = new QFrame;
     separator->setFrameShape(QFrame::VLine);
@@ -107,6 +109,11 @@ MainWindow::MainWindow(QWidget *parent) : QMainWindow(parent)
     m_navigation->setCurrentRow(0);
 
     connect(m_navigation, &QListWidget::currentRowChanged, this, &MainWindow::loadChatModelIfNeeded);
+    connect(m_navigation, &QListWidget::currentRowChanged, this, &MainWindow::showModelInUse);
+    for (ChatSessionWidget *session : {m_chatPage->primarySession(), m_chatPage->compareSession()}) {
+        connect(session, &ChatSessionWidget::modelLoaded, this, &MainWindow::showModelInUse);
+        connect(session, &ChatSessionWidget::busyChanged, this, &MainWindow::showModelInUse);
+    }
     connect(m_library, &LibraryPage::openRequested, this, &MainWindow::openModel);
     connect(m_library, &LibraryPage::browseRequested, this, &MainWindow::showOpenModelDialog);
     connect(m_library, &LibraryPage::removeRequested, this, &MainWindow::removeRecentModel);
@@ -120,6 +127,7 @@ MainWindow::MainWindow(QWidget *parent) : QMainWindow(parent)
 
     createMenus();
     m_statusModel = new QLabel;
+    m_statusModel->setObjectName(QStringLiteral("statusModelLabel"));
     statusBar()->addPermanentWidget(m_statusModel);
     m_monitor = new ResourceMonitor(this);
     m_monitor->setCursor(Qt::PointingHandCursor);
@@ -141,6 +149,30 @@ MainWindow::~MainWindow()
     // Stop the worker thread before the widgets its results would go to are gone.
     delete m_controller;
     m_controller = nullptr;
+}
+
+void MainWindow::applyNavigationStyle()
+{
+    // A style sheet takes palette(base) when it is set: set again, it takes the new theme's.
+    m_navigation->setStyleSheet(QString());
+    m_navigation->setStyleSheet(
+        QStringLiteral("QListWidget { padding: 8px; border: none; background: palette(base); }"));
+}
+
+void MainWindow::changeEvent(QEvent *event)
+{
+    QMainWindow::changeEvent(event);
+    if ((event->type() == QEvent::PaletteChange || event->type() == QEvent::ApplicationPaletteChange
+         || event->type() == QEvent::StyleChange)
+        && m_navigation
+        && !m_restylingNavigation) {
+        // Once every widget has the new palette (the change reaches them one by one).
+        m_restylingNavigation = true;
+        QTimer::singleShot(0, this, [this] {
+            applyNavigationStyle();
+            m_restylingNavigation = false;
+        });
+    }
 }
 
 void MainWindow::addPage(const QString &title, QWidget *page, const QString &toolTip)
@@ -247,8 +279,9 @@ void MainWindow::openInChat(const QString &folder)
 {
     if (folder.isEmpty())
         return;
-    showPage(Page::Chat);
+    // Asked for first, so that arriving on the Chat page does not load the Library's model.
     m_chatPage->setModelFolder(folder, /*load=*/true);
+    showPage(Page::Chat);
 }
 
 void MainWindow::openInBenchmark(const QString &folder)
@@ -298,6 +331,15 @@ void MainWindow::recordQuantizeResult(const QuantizeSummary &summary, const QStr
         results.removeLast();
     settings.setValue(kResultsKey, results);
     m_quantizeHome->setResults(results);
+
+    // The new model is in the Library at once, with what is known of it without reading it.
+    QVariantMap facts = settings.value(kFactsKey).toMap();
+    facts.insert(summary.outputFolder, tr("quantized from %1 · %2 of weights · %3")
+                                           .arg(QFileInfo(source).fileName(),
+                                                QString::fromStdString(awq::formatBytes(summary.outputBytes)),
+                                                run.value(QStringLiteral("date")).toString()));
+    settings.setValue(kFactsKey, facts);
+    addRecentModel(summary.outputFolder);
 }
 
 void MainWindow::showOpenModelDialog()
@@ -328,8 +370,8 @@ void MainWindow::showAbout()
 void MainWindow::handleInspectionStarted(const QString &folder)
 {
     m_modelPage->showLoading(folder);
+    m_libraryStatus.clear();
     updateTitle(folder);
-    m_statusModel->clear();
     statusBar()->showMessage(tr("Inspecting %1…").arg(QDir::toNativeSeparators(folder)));
 }
 
@@ -357,9 +399,10 @@ void MainWindow::handleModelInspected(const awq::ModelInfo &info, qint64 elapsed
         loadChatModelIfNeeded();
     }
     const QString name = QFileInfo(folder).fileName();
-    m_statusModel->setText(tr("%1 · %2 parameters · %3")
-                               .arg(name, QString::fromStdString(awq::formatCount(info.parameterCount)),
-                                    QString::fromStdString(info.precisionSummary())));
+    m_libraryStatus = tr("%1 · %2 parameters · %3")
+                          .arg(name, QString::fromStdString(awq::formatCount(info.parameterCount)),
+                               QString::fromStdString(info.precisionSummary()));
+    showModelInUse();
     if (info.loadable())
         statusBar()->showMessage(tr("Inspected %1 in %2 ms: ready.").arg(name).arg(elapsedMs));
     else
@@ -373,7 +416,8 @@ void MainWindow::handleInspectionFailed(const QString &folder, const QString &me
     m_modelPage->showError(folder, message);
     m_library->setCurrent(folder, false);
     m_quantizeHome->setCurrentModel(QString(), QString());
-    m_statusModel->clear();
+    m_libraryStatus.clear();
+    showModelInUse();
     statusBar()->showMessage(tr("Could not open %1.").arg(QDir::toNativeSeparators(folder)));
 }
 
@@ -443,14 +487,96 @@ void MainWindow::rebuildRecentMenu()
 
 void MainWindow::updateTitle(const QString &folder)
 {
-    if (folder.isEmpty())
-        setWindowTitle(displayName());
-    else
-        setWindowTitle(tr("%1 — %2").arg(QFileInfo(folder).fileName(), displayName()));
+    m_libraryFolder = folder;
+    showModelInUse();
+}
+
+void MainWindow::showModelInUse()
+{
+    if (!m_statusModel)
+        return; // during construction
+    // On the Chat page the title and the status bar name the model being chatted with
+    // (both in compare mode); elsewhere the Library's open model.
+    QString title = m_libraryFolder.isEmpty() ? QString() : QFileInfo(m_libraryFolder).fileName();
+    QString status = m_libraryStatus;
+    if (currentPage() == Page::Chat) {
+        QStringList names, facts;
+        for (ChatSessionWidget *session : {m_chatPage->primarySession(), m_chatPage->compareSession()}) {
+            if (!session->hasModel() || (session == m_chatPage->compareSession() && !m_chatPage->compareMode()))
+                continue;
+            const ChatModelSummary &model = session->controller()->model();
+            names << QFileInfo(model.folder).fileName();
+            facts << tr("%1 · %2 · %3")
+                         .arg(QFileInfo(model.folder).fileName(), model.precision,
+                              model.device == QLatin1String("cpu") ? tr("CPU") : model.device);
+        }
+        title = names.isEmpty() ? tr("Chat") : tr("%1 — Chat").arg(names.join(QStringLiteral(" vs ")));
+        status = facts.isEmpty() ? tr("Chat: no model loaded") : tr("Chat: %1").arg(facts.join(QStringLiteral("  |  ")));
+    }
+    setWindowTitle(title.isEmpty() ? displayName() : tr("%1 — %2").arg(title, displayName()));
+    m_statusModel->setText(status);
+}
+
+QStringList MainWindow::runningJobs() const
+{
+    QStringList jobs;
+    for (const QuantizeWizard *wizard : findChildren<QuantizeWizard *>())
+        if (wizard->isRunning())
+            jobs << tr("a quantization");
+    if (m_benchmarkPage->isRunning())
+        jobs << tr("a benchmark");
+    if (m_chatPage->primarySession()->controller()->isGenerating()
+        || m_chatPage->compareSession()->controller()->isGenerating())
+        jobs << tr("a chat reply");
+    return jobs;
+}
+
+bool MainWindow::confirmStopJobs(const QStringList &jobs)
+{
+    QString running = QLocale().createSeparatedList(jobs);
+    running[0] = running.at(0).toUpper();
+    QMessageBox box(QMessageBox::Question, tr("Quit AWQ Studio"),
+                    tr("%1 is still running. Stop it and quit?\n\nA stopped quantization writes nothing; "
+                       "a stopped benchmark keeps no results.").arg(running),
+                    QMessageBox::Yes | QMessageBox::No, this);
+    box.setObjectName(QStringLiteral("quitConfirmBox"));
+    box.setDefaultButton(QMessageBox::No);
+    box.button(QMessageBox::Yes)->setText(tr("Stop and Quit"));
+    box.button(QMessageBox::No)->setText(tr("Keep Running"));
+    return box.exec() == QMessageBox::Yes;
+}
+
+void MainWindow::stopJobsThenClose()
+{
+    for (QuantizeWizard *wizard : findChildren<QuantizeWizard *>())
+        if (wizard->isRunning())
+            wizard->cancelRunAndClose();
+    m_benchmarkPage->cancelRun();
+    m_chatPage->stop();
+    statusBar()->showMessage(tr("Stopping before quitting…"));
+    if (!m_quitTimer) {
+        m_quitTimer = new QTimer(this);
+        m_quitTimer->setInterval(50);
+        connect(m_quitTimer, &QTimer::timeout, this, [this] {
+            if (runningJobs().isEmpty()) {
+                m_quitTimer->stop();
+                close();
+            }
+        });
+    }
+    m_quitTimer->start();
 }
 
 void MainWindow::closeEvent(QCloseEvent *event)
 {
+    const QStringList jobs = runningJobs();
+    if (!jobs.isEmpty()) {
+        // Asked once; while the jobs stop, a second Ctrl+Q waits with them.
+        event->ignore();
+        if (!(m_quitTimer && m_quitTimer->isActive()) && confirmStopJobs(jobs))
+            stopJobsThenClose();
+        return;
+    }
     QSettings settings(AppSettings::organization(), AppSettings::application());
     settings.setValue(kGeometryKey, saveGeometry());
     QMainWindow::closeEvent(event);

@@ -26,6 +26,7 @@ class QLabel;
 class QListWidget;
 class QMenu;
 class QStackedWidget;
+class QTimer;
 
 class MainWindow final : public QMainWindow
 {
@@ -54,6 +55,8 @@ public:
     void showPage(Page page);
     // Most recent first, as persisted in QSettings.
     QStringList recentModels() const;
+    // What would be lost by quitting now ("a quantization", "a benchmark", "a chat reply").
+    QStringList runningJobs() const;
 
 public Q_SLOTS:
     void showOpenModelDialog();
@@ -68,6 +71,7 @@ public Q_SLOTS:
     void showMemoryChart();
 
 protected:
+    void changeEvent(QEvent *event) override;
     void closeEvent(QCloseEvent *event) override;
     void dragEnterEvent(QDragEnterEvent *event) override;
     void dropEvent(QDropEvent *event) override;
@@ -85,6 +89,12 @@ private:
     void addRecentModel(const QString &folder);
     void rebuildRecentMenu();
     void updateTitle(const QString &folder);
+    // The window title and the status bar's model label for the page shown.
+    void showModelInUse();
+    void applyNavigationStyle();
+    // Closing with jobs running: asks; Yes stops them and closes once they have stopped.
+    bool confirmStopJobs(const QStringList &jobs);
+    void stopJobsThenClose();
 
     ModelController *m_controller = nullptr;
     QListWidget *m_navigation = nullptr;
@@ -95,7 +105,11 @@ private:
     ChatPage *m_chatPage = nullptr;
     BenchmarkPage *m_benchmarkPage = nullptr;
     QMenu *m_recentMenu = nullptr;
-    QLabel *m_statusModel = nullptr; // permanent status-bar label: the loaded model
+    QLabel *m_statusModel = nullptr; // permanent status-bar label: the model in use
+    QString m_libraryFolder;         // the Library's open model
+    QString m_libraryStatus;         // its facts, for the status bar
     ResourceMonitor *m_monitor = nullptr;
     QDialog *m_memoryWindow = nullptr; // created on first use
+    bool m_restylingNavigation = false;
+    QTimer *m_quitTimer = nullptr;     // while stopping jobs to quit: closes once they have stopped
 };

@@ -1,4 +1,5 @@
 #include "modelfactswidget.h"
+#include "memoryfit.h"
 
 #include <QAction>
 #include <QApplication>
@@ -9,6 +10,7 @@
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QLocale>
+#include <QRegularExpression>
 #include <QVBoxLayout>
 
 namespace {
@@ -185,6 +187,15 @@ void ModelFactsWidget::setModelInfo(const awq::ModelInfo &info)
     header->addSpacing(6);
     header->addWidget(summary);
     header->addWidget(verdict);
+    if (info.loadable()) {
+        // Before loading it anywhere: does it fit, on the CPU and on each GPU?
+        auto *fit = new QLabel(tr("Memory to run it: %1").arg(memoryfit::describe(memoryfit::estimate(c))));
+        fit->setObjectName(QStringLiteral("modelFitLabel"));
+        fit->setTextFormat(Qt::RichText);
+        fit->setWordWrap(true);
+        header->addWidget(fit);
+        m_rows.append({tr("Memory"), QString(fit->text()).remove(QRegularExpression(QStringLiteral("<[^>]*>")))});
+    }
     layout->addLayout(header);
 
     auto *groups = new QHBoxLayout;

@@ -119,6 +119,15 @@ QuantConfigPage::QuantConfigPage(QuantizeWizard *wizard) : QWizardPage(wizard), 
 
     m_statusLabel = makeStatusLabel(QStringLiteral("configStatusLabel"), this);
 
+    // Presets: the common set-ups in one choice; editing any field afterwards is "Custom".
+    m_presetCombo = new QComboBox(this);
+    m_presetCombo->setObjectName(QStringLiteral("presetCombo"));
+    m_presetCombo->addItem(tr("Custom"));
+    m_presetCombo->addItem(tr("AutoAWQ default: AWQ, 4-bit, group 128, GEMM"));
+    m_presetCombo->addItem(tr("CPU inference: AWQ, 4-bit, group 128, GEMV"));
+    m_presetCombo->addItem(tr("Quality check: AWQ, 3-bit, group 128, fake-quant"));
+    m_presetCombo->setToolTip(tr("Fills the fields below; change any of them afterwards"));
+
     auto *methodBox = new QVBoxLayout;
     methodBox->addWidget(m_awqRadio);
     methodBox->addWidget(m_rtnRadio);
@@ -131,6 +140,7 @@ QuantConfigPage::QuantConfigPage(QuantizeWizard *wizard) : QWizardPage(wizard), 
     packBox->addWidget(packHelp);
 
     auto *form = new QFormLayout;
+    form->addRow(tr("Preset:"), m_presetCombo);
     form->addRow(tr("Method:"), methodBox);
     form->addRow(tr("Bits:"), m_bitsSpin);
     form->addRow(tr("Group size:"), m_groupSizeCombo);
@@ -155,6 +165,31 @@ QuantConfigPage::QuantConfigPage(QuantizeWizard *wizard) : QWizardPage(wizard), 
     connect(m_gridSpin, &QSpinBox::valueChanged, this, &QuantConfigPage::revalidate);
     connect(m_searchTokensSpin, &QSpinBox::valueChanged, this, &QuantConfigPage::revalidate);
     connect(m_duoScalingCheck, &QCheckBox::toggled, this, &QuantConfigPage::revalidate);
+    connect(m_presetCombo, &QComboBox::activated, this, [this](int preset) {
+        m_presetBeingChosen = true;
+        applyPreset(preset);
+        m_presetBeingChosen = false;
+    });
+}
+
+void QuantConfigPage::applyPreset(int preset)
+{
+    if (preset <= 0)
+        return;
+    awq::QuantOptions o;
+    apply(o); // the Advanced fields stay as they are
+    o.method = awq::QuantMethod::Awq;
+    o.quantizer.groupSize = 128;
+    o.quantizer.zeroPoint = true;
+    o.applyClip = true;
+    o.quantizer.bits = preset == 3 ? 3 : 4;
+    o.format = preset == 3 ? awq::OutputFormat::FakeQuant : awq::OutputFormat::Packed;
+    o.version = preset == 2 ? "gemv" : "gemm";
+    m_applyingPreset = true;
+    load(o);
+    m_applyingPreset = false;
+    m_presetCombo->setCurrentIndex(preset);
+    revalidate();
 }
 
 void QuantConfigPage::initializePage()
@@ -210,6 +245,20 @@ void QuantConfigPage::load(const awq::QuantOptions &o)
 
 void QuantConfigPage::revalidate()
 {
+    if (m_applyingPreset)
+        return;
+    // A field changed by hand: the fields no longer are a preset's.
+    if (m_presetCombo->currentIndex() != 0 && !m_presetBeingChosen) {
+        awq::QuantOptions o;
+        apply(o);
+        const int preset = m_presetCombo->currentIndex();
+        const bool matches = o.method == awq::QuantMethod::Awq && o.quantizer.groupSize == 128
+                             && o.quantizer.bits == (preset == 3 ? 3 : 4)
+                             && o.format == (preset == 3 ? awq::OutputFormat::FakeQuant : awq::OutputFormat::Packed)
+                             && (preset == 3 || o.version == (preset == 2 ? "gemv" : "gemm"));
+        if (!matches)
+            m_presetCombo->setCurrentIndex(0);
+    }
     const bool packed = awq::OutputFormat(m_outputKindCombo->currentData().toInt()) == awq::OutputFormat::Packed;
     m_gemmRadio->setEnabled(packed);
     m_gemvRadio->setEnabled(packed);
@@ -228,7 +277,7 @@ void QuantConfigPage::revalidate()
         try {
             options.validate(info->config);
         } catch (const std::exception &error) {
-            m_error = QString::fromStdString(error.what());
+            m_error = userMessage(error);
         }
     }
     setStatus(m_statusLabel, m_error, !m_error.isEmpty());

@@ -255,10 +255,10 @@ QuantCalibrationPage::QuantCalibrationPage(QuantizeWizard *wizard) : QWizardPage
             updateSourceWidgets();
     });
     connect(m_pathEdit, &QLineEdit::textChanged, this, [this] {
-        setStatus(m_statusLabel, QString(), false);
         m_awaitingCheck = false;
         m_preview->clear();
         updateJsonFields();
+        showStatus(sourceProblem(), !sourceProblem().isEmpty());
         Q_EMIT completeChanged();
     });
     connect(m_jsonFieldCombo, &QComboBox::currentTextChanged, this, &QuantCalibrationPage::completeChanged);
@@ -299,7 +299,7 @@ QuantCalibrationPage::QuantCalibrationPage(QuantizeWizard *wizard) : QWizardPage
             return;
         m_awaitingCheck = false;
         m_preview->clear();
-        showStatus(message, true);
+        showStatus(userMessage(message), true);
     });
     updateSourceWidgets();
 }
@@ -321,6 +321,11 @@ void QuantCalibrationPage::updateJsonFields()
     QFile file(path);
     if (path.isEmpty() || !QFileInfo(path).isFile() || !file.open(QIODevice::ReadOnly))
         return;
+    if (path == m_fieldsFile)
+        return; // the list already shows this file's fields, and the user's pick stands
+    // Another file: the field picked for the previous one does not carry over.
+    const bool rememberedFile = m_fieldsFile.isEmpty() && m_jsonFieldCombo->count() == 0; // from the settings
+    m_fieldsFile = path;
     QStringList fields;
     const QList<QByteArray> lines = file.read(64 * 1024).split('\n');
     for (int i = 0; i < lines.size() && i < 50; ++i) {
@@ -332,13 +337,16 @@ void QuantCalibrationPage::updateJsonFields()
             if (it.value().isString() && !fields.contains(it.key()))
                 fields << it.key();
     }
-    if (fields.isEmpty())
-        return;
     const QString current = m_jsonFieldCombo->currentText();
     m_jsonFieldCombo->clear();
+    if (fields.isEmpty()) {
+        m_jsonFieldCombo->setEditText(QStringLiteral("text"));
+        return;
+    }
     m_jsonFieldCombo->addItems(fields);
-    // Keep the typed field when the file has it; otherwise the conventional "text", else the first.
-    const QString pick = fields.contains(current) ? current
+    // The remembered field when this is the remembered file and it has it; otherwise the
+    // conventional "text", else the file's first string field.
+    const QString pick = rememberedFile && fields.contains(current)       ? current
                          : fields.contains(QStringLiteral("text")) ? QStringLiteral("text")
                                                                    : fields.constFirst();
     m_jsonFieldCombo->setCurrentText(pick);
@@ -358,7 +366,7 @@ void QuantCalibrationPage::updateSourceWidgets()
                        .arg(QString::fromUtf8(awq::kCalibrationTextPath)),
                    true);
     else
-        showStatus(QString(), false);
+        showStatus(sourceProblem(), !sourceProblem().isEmpty());
     Q_EMIT completeChanged();
 }
 
@@ -367,11 +375,30 @@ void QuantCalibrationPage::showStatus(const QString &text, bool error)
     setStatus(m_statusLabel, text, error);
 }
 
+QString QuantCalibrationPage::sourceProblem() const
+{
+    if (m_builtinRadio->isChecked())
+        return QString();
+    const QString path = absoluteClean(m_pathEdit->text());
+    if (path.isEmpty())
+        return QString(); // nothing typed yet: Next is off, no error to shout about
+    const QFileInfo info(path);
+    if (!info.exists())
+        return tr("%1 does not exist.").arg(QDir::toNativeSeparators(path));
+    if (m_folderRadio->isChecked() && !info.isDir())
+        return tr("%1 is a file; choose a folder of .txt files.").arg(QDir::toNativeSeparators(path));
+    if (!m_folderRadio->isChecked() && !info.isFile())
+        return tr("%1 is a folder; choose a file.").arg(QDir::toNativeSeparators(path));
+    if (!info.isReadable())
+        return tr("%1 cannot be read (permission denied).").arg(QDir::toNativeSeparators(path));
+    return QString();
+}
+
 bool QuantCalibrationPage::isComplete() const
 {
     if (m_builtinRadio->isChecked())
         return !awq::findData(awq::kCalibrationTextPath).empty();
-    if (m_pathEdit->text().trimmed().isEmpty())
+    if (m_pathEdit->text().trimmed().isEmpty() || !sourceProblem().isEmpty())
         return false;
     return !m_jsonlRadio->isChecked() || !m_jsonFieldCombo->currentText().trimmed().isEmpty();
 }

@@ -73,6 +73,8 @@ private:
     void browse();
     void check();
     void showStatus(const QString &text, bool error);
+    // Why the chosen file or folder cannot be used (missing, wrong kind, unreadable); empty when it can.
+    QString sourceProblem() const;
 
     QuantizeWizard *m_wizard;
     QRadioButton *m_builtinRadio = nullptr;
@@ -88,6 +90,7 @@ private:
     QLabel *m_statusLabel = nullptr;
     QPlainTextEdit *m_preview = nullptr; // the first records, after a check
     bool m_awaitingCheck = false;        // a check was asked for this source and not answered yet
+    QString m_fieldsFile;                // the JSONL file whose fields the field list shows
 };
 
 class QuantConfigPage final : public QWizardPage
@@ -104,10 +107,17 @@ public:
     // Shows `options`' choices (remembered settings).
     void load(const awq::QuantOptions &options);
 
+    // 1: AutoAWQ default (w4 g128 GEMM), 2: CPU (w4 g128 GEMV), 3: quality check (w3 g128
+    // fake-quant); 0 (Custom) changes nothing.
+    void applyPreset(int preset);
+
 private:
     void revalidate();
 
     QuantizeWizard *m_wizard;
+    QComboBox *m_presetCombo = nullptr;
+    bool m_applyingPreset = false;
+    bool m_presetBeingChosen = false;
     QRadioButton *m_awqRadio = nullptr;
     QRadioButton *m_rtnRadio = nullptr;
     QSpinBox *m_bitsSpin = nullptr;

@@ -74,7 +74,8 @@ void QuantOutputPage::initializePage()
         const QString suffix = options.format == awq::OutputFormat::Packed
                                    ? QStringLiteral("-awq-w%1-g%2").arg(options.quantizer.bits).arg(options.quantizer.groupSize)
                                    : QStringLiteral("-%1-w%2").arg(QString::fromUtf8(awq::outputFormatName(options.format))).arg(options.quantizer.bits);
-        m_pathEdit->setText(QDir::toNativeSeparators(m_wizard->modelFolder() + suffix));
+        m_pathEdit->setText(QDir::toNativeSeparators(defaultOutputParent(m_wizard->modelFolder()) + QLatin1Char('/')
+                                                     + QFileInfo(m_wizard->modelFolder()).fileName() + suffix));
     }
     revalidate();
 }
@@ -115,6 +116,12 @@ void QuantOutputPage::revalidate()
         setStatus(m_statusLabel, tr("The output folder must differ from the model folder %1.").arg(path), true);
     } else if (fileInfo.exists() && !fileInfo.isDir()) {
         setStatus(m_statusLabel, tr("%1 is a file, not a folder.").arg(path), true);
+    } else if (!canCreateIn(existsNonEmpty ? fileInfo.absolutePath() : path)) {
+        // Checked now, not after the whole run (the new folder is written beside its final
+        // place, then renamed).
+        setStatus(m_statusLabel, tr("%1 cannot be written here (read-only or no permission). Choose another folder.")
+                                     .arg(QDir::toNativeSeparators(path)),
+                  true);
     } else if (existsNonEmpty && !m_overwriteCheck->isChecked()) {
         setStatus(m_statusLabel,
                   tr("%1 exists and is not empty. Tick \"Overwrite when finished\" to replace it, or choose "
@@ -132,7 +139,7 @@ void QuantOutputPage::revalidate()
                       false);
             m_ok = info.has_value();
         } catch (const std::exception &error) {
-            setStatus(m_statusLabel, QString::fromStdString(error.what()), true);
+            setStatus(m_statusLabel, userMessage(error), true);
         }
     }
     Q_EMIT completeChanged();
@@ -254,7 +261,7 @@ QuantRunPage::QuantRunPage(QuantizeWizard *wizard) : QWizardPage(wizard), m_wiza
     connect(measurer, &QuantizeController::perplexityFailed, this, [this](const QString &message) {
         m_perplexityButton->setText(tr("Compare Perplexity"));
         setStatus(m_perplexityLabel, message.contains(QStringLiteral("cancelled")) ? tr("Measurement stopped.")
-                                                                                     : tr("Could not measure: %1").arg(message),
+                                                                                     : tr("Could not measure: %1").arg(userMessage(message)),
                   !message.contains(QStringLiteral("cancelled")));
     });
     connect(m_chatButton, &QPushButton::clicked, this, [this] { Q_EMIT chatRequested(m_outputFolder); });
@@ -389,8 +396,9 @@ void QuantRunPage::handleFinished(const QuantizeSummary &summary)
     Q_EMIT completeChanged();
 }
 
-void QuantRunPage::handleFailed(const QString &message)
+void QuantRunPage::handleFailed(const QString &engineMessage)
 {
+    const QString message = userMessage(engineMessage);
     setStatus(m_resultLabel, tr("Quantization failed: %1").arg(message), true);
     m_log->appendPlainText(tr("failed: %1").arg(message));
     setRunning(false);

@@ -3,6 +3,9 @@
 #include <algorithm>
 
 #include <QFile>
+#include <QKeyEvent>
+#include <QMessageBox>
+#include <QPushButton>
 #include <QSettings>
 #include <QStringList>
 
@@ -30,6 +33,10 @@ QuantizeWizard::QuantizeWizard(const QString &modelFolder, QWidget *parent) : QW
     setPage(OutputPageId, m_outputPage);
     setPage(RunPageId, m_runPage);
     setStartId(ModelPageId);
+    // Where the user is: "Step 2 of 5 — Calibration".
+    const QList<int> ids = pageIds();
+    for (int i = 0; i < ids.size(); ++i)
+        page(ids[i])->setTitle(tr("Step %1 of %2 — %3").arg(i + 1).arg(ids.size()).arg(page(ids[i])->title()));
     restoreSettings();
 
     auto closeIfAsked = [this] {
@@ -156,6 +163,38 @@ void QuantizeWizard::restoreSettings()
 bool QuantizeWizard::isRunning() const
 {
     return m_controller->isRunning();
+}
+
+void QuantizeWizard::keyPressEvent(QKeyEvent *event)
+{
+    // Esc (also the one that closes a combo box's list, when it reaches the wizard) never
+    // throws the choices away unasked: while running it asks to cancel, otherwise to close.
+    if (event->matches(QKeySequence::Cancel)) {
+        event->accept();
+        if (isRunning()) {
+            reject();
+            return;
+        }
+        QMessageBox box(QMessageBox::Question, tr("Close the Wizard"),
+                        tr("Close the quantization wizard? Nothing has been quantized yet."),
+                        QMessageBox::Yes | QMessageBox::No, this);
+        box.setObjectName(QStringLiteral("closeWizardBox"));
+        box.setDefaultButton(QMessageBox::No);
+        box.button(QMessageBox::Yes)->setText(tr("Close"));
+        box.button(QMessageBox::No)->setText(tr("Stay"));
+        if (box.exec() == QMessageBox::Yes)
+            QWizard::reject();
+        return;
+    }
+    QWizard::keyPressEvent(event);
+}
+
+void QuantizeWizard::cancelRunAndClose()
+{
+    const bool confirm = m_confirmCancel;
+    m_confirmCancel = false;
+    reject();
+    m_confirmCancel = confirm;
 }
 
 void QuantizeWizard::reject()

@@ -45,6 +45,9 @@ public:
     // model's context).
     awq::QuantOptions options() const;
     bool isRunning() const;
+    // Cancels the run in flight without asking (the caller has asked) and closes the
+    // wizard once the engine has stopped and removed its temporary folder.
+    void cancelRunAndClose();
 
     // The calibration and configuration choices are remembered (QSettings group
     // "quantizeWizard") when a run starts, and shown again by the next wizard.
@@ -53,6 +56,9 @@ public:
 
 public Q_SLOTS:
     void reject() override;
+
+protected:
+    void keyPressEvent(QKeyEvent *event) override;
 
 Q_SIGNALS:
     // A run finished and wrote `summary.outputFolder`.

@@ -15,6 +15,7 @@
 #include "awq/core/memory.h"
 #include "awq/runtime/threads.h"
 #include "appsettings.h"
+#include "chatpage.h"
 #include "mainwindow.h"
 #include "resourcepaths.h"
 #include "theme.h"
@@ -103,6 +104,7 @@ int main(int argc, char **argv)
     const QString model = positional.isEmpty() ? ResourcePaths::demoModelFolder() : positional.constFirst();
     if (!model.isEmpty())
         window.openModel(QFileInfo(model).absoluteFilePath());
+    window.chatPage()->restoreLastConversation();
     window.showPage(static_cast<MainWindow::Page>(page));
 
     int exitCode = 0;

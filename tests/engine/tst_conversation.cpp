@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "awq/chat/conversation.h"
+#include "awq/chat/generation_defaults.h"
 #include "awq/core/error.h"
 
 using namespace awq;
@@ -140,6 +141,100 @@ private Q_SLOTS:
         QCOMPARE(s.stopReason, std::string("eos"));
     }
 
+    // Issue 23, bug 2 / bug 4: min-p, the penalties, the random-seed option, stop strings,
+    // each reply's seed and the compare side survive a save; files from before them open.
+    void newSettingsAndTheCompareSideRoundTrip()
+    {
+        Conversation c = sampleConversation();
+        c.settings.minP = 0.05;
+        c.settings.presencePenalty = 0.5;
+        c.settings.frequencyPenalty = -0.25;
+        c.settings.randomSeed = true;
+        c.settings.stopStrings = {"\nUser:", "###"};
+        c.turns[1].stats->seed = 987654321987ull;
+        ConversationSide right;
+        right.modelFolder = "/models/tiny-llama";
+        right.turns = c.turns;
+        right.turns[1].message.content = "Rotary embeddings, full precision.";
+        c.compare = right;
+
+        const Conversation back = conversationFromJson(nlohmann::json::parse(toJson(c).dump()), "memory");
+        QCOMPARE(back.settings.minP, 0.05);
+        QCOMPARE(back.settings.presencePenalty, 0.5);
+        QCOMPARE(back.settings.frequencyPenalty, -0.25);
+        QVERIFY(back.settings.randomSeed);
+        QCOMPARE(back.settings.stopStrings, c.settings.stopStrings);
+        QCOMPARE(back.turns[1].stats->seed, uint64_t(987654321987ull));
+        QVERIFY(back.compare.has_value());
+        QCOMPARE(back.compare->modelFolder, std::string("/models/tiny-llama"));
+        QCOMPARE(back.compare->turns.size(), size_t(3));
+        QCOMPARE(back.compare->turns[1].message.content, std::string("Rotary embeddings, full precision."));
+
+        const std::string md = toMarkdown(c);
+        QVERIFY(md.find("Rotary embeddings, full precision.") != std::string::npos);
+        QVERIFY(md.find("Rotary position embeddings.") != std::string::npos);
+        QVERIFY(md.find("/models/tiny-llama`") != std::string::npos);
+        QVERIFY(md.find("seed random") != std::string::npos);
+        QVERIFY(md.find("min-p 0.05") != std::string::npos);
+
+        // A file written before these fields: it opens, with the defaults.
+        nlohmann::json old = toJson(sampleConversation());
+        for (const char *key : {"minP", "presencePenalty", "frequencyPenalty", "randomSeed", "stopStrings"})
+            old["settings"].erase(key);
+        old["turns"][1]["stats"].erase("seed");
+        const Conversation before = conversationFromJson(old, "old.json");
+        QCOMPARE(before.settings.minP, 0.0);
+        QVERIFY(!before.settings.randomSeed);
+        QVERIFY(before.settings.stopStrings.empty());
+        QVERIFY(!before.compare.has_value());
+        QCOMPARE(before.turns[1].stats->seed, uint64_t(0));
+
+        // Bad values name the field.
+        nlohmann::json bad = toJson(c);
+        bad["settings"]["randomSeed"] = "yes";
+        QVERIFY_THROWS_EXCEPTION(Error, conversationFromJson(bad, "bad.json"));
+        bad = toJson(c);
+        bad["compare"]["turns"][0]["role"] = "robot";
+        try {
+            conversationFromJson(bad, "bad.json");
+            QFAIL("a bad compare turn was accepted");
+        } catch (const Error &e) {
+            QVERIFY2(std::string(e.what()).find("compare.turns[0].role") != std::string::npos, e.what());
+        }
+    }
+
+    // generation_config.json's sampling values, as transformers reads them.
+    void generationDefaultsAreRead()
+    {
+        const fs::path dir = freshDir("generation");
+        QVERIFY(!readGenerationDefaults(dir).has_value()); // no file: nothing
+        writeText(dir / "generation_config.json",
+                  R"({"do_sample": true, "temperature": 0.6, "top_p": 0.9, "top_k": null, "max_new_tokens": 64,
+                      "repetition_penalty": 1.05, "bos_token_id": 1})");
+        const std::optional<GenerationDefaults> d = readGenerationDefaults(dir);
+        QVERIFY(d.has_value());
+        QCOMPARE(*d->temperature, 0.6);
+        QCOMPARE(*d->topP, 0.9);
+        QVERIFY(!d->topK.has_value());
+        QCOMPARE(*d->maxNewTokens, int64_t(64));
+        ChatSettings s;
+        s.topK = 7;
+        s = applyGenerationDefaults(s, *d);
+        QCOMPARE(s.temperature, 0.6);
+        QCOMPARE(s.topK, int64_t(7)); // unset: kept
+        QCOMPARE(s.repetitionPenalty, 1.05);
+        QCOMPARE(s.maxNewTokens, int64_t(64));
+        QVERIFY2(d->describe().find("temperature 0.6") != std::string::npos, d->describe().c_str());
+
+        writeText(dir / "generation_config.json", R"({"do_sample": false, "temperature": 0.6})");
+        QCOMPARE(applyGenerationDefaults(ChatSettings{}, *readGenerationDefaults(dir)).temperature, 0.0);
+
+        writeText(dir / "generation_config.json", R"({"temperature": "hot"})");
+        const std::string message = errorFrom([&] { readGenerationDefaults(dir); }, ErrorCode::Format);
+        QVERIFY2(message.find("generation_config.json") != std::string::npos && message.find("temperature") != std::string::npos,
+                 message.c_str());
+    }
+
     void saveAndLoadRoundTripThroughAFile()
     {
         const fs::path dir = freshDir("roundtrip");
@@ -170,7 +265,7 @@ private Q_SLOTS:
         const size_t user = md.find("**User**\n\nWhat is RoPE?\nAnswer in \"one\" line, ünïcode ok.\n");
         const size_t assistant = md.find("**Assistant**\n\nRotary position embeddings.\n");
         const size_t stats = md.find("*12 prompt tokens, 34 generated · first token 0.13 s · prompt 96.5 tok/s · "
-                                     "generation 25.3 tok/s · 1.50 s total · stop: eos*");
+                                     "generation 25.3 tok/s · 1.50 s total · stop: eos · seed 0*");
         const size_t lastUser = md.find("**User**\n\nThanks\n");
         QVERIFY2(system != std::string::npos && user != std::string::npos && assistant != std::string::npos &&
                      stats != std::string::npos && lastUser != std::string::npos,

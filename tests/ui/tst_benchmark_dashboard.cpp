@@ -24,12 +24,15 @@
 #include <QProgressBar>
 #include <QPushButton>
 #include <QRadioButton>
+#include <QScrollArea>
+#include <QScrollBar>
 #include <QSignalSpy>
 #include <QSpinBox>
 #include <QTableView>
 #include <QTemporaryDir>
 #include <QTimer>
 #include <QtCharts/QBarSet>
+#include <QtCharts/QChartView>
 #include <QtTest>
 
 #include "benchmarkcharts.h"
@@ -253,7 +256,7 @@ private Q_SLOTS:
         QCOMPARE(speedups[1]->label(), QStringLiteral("GEMV"));
         QCOMPARE(speedups[1]->at(0), rowOf(report, Variant::Gemv, 16).decodeTokensPerSecond
                                          / rowOf(report, Variant::Fp32, 16).decodeTokensPerSecond);
-        QCOMPARE(charts()->categories(Kind::Speedup), (QStringList{"b1 · p16", "b1 · p32"}));
+        QCOMPARE(charts()->categories(Kind::Speedup), (QStringList{"16", "32"}));
         // Memory: peak and weights per build; the int4 builds hold fewer weight bytes.
         QCOMPARE(charts()->categories(Kind::Memory), (QStringList{"FP32", "GEMM", "GEMV"}));
         const QList<QBarSet *> memory = charts()->barSets(Kind::Memory);
@@ -369,19 +372,55 @@ private Q_SLOTS:
         QCOMPARE(m_page->runs().size(), 1);
     }
 
+    // Issue 23, bug 5: "Charts PNG…" asks for a file and writes one picture of the four
+    // charts with their legend, at a readable size whatever the window's size.
     void chartsExportAsPng()
     {
-        const QString folder = path(QStringLiteral("charts"));
-        QVERIFY(QDir().mkpath(folder));
-        answerNextFileDialog(folder);
+        const QString png = path(QStringLiteral("charts"));
+        answerNextFileDialog(png);
         click(m_page.get(), "exportChartsButton");
         QVERIFY2(!message()->property("error").toBool(), qPrintable(message()->text()));
-        for (const Kind kind : BenchmarkCharts::kinds()) {
-            const QString png = QDir(folder).filePath(BenchmarkCharts::fileStem(kind) + QStringLiteral(".png"));
-            QVERIFY2(QFileInfo(png).size() > 0, qPrintable(png));
-            const QImage image(png);
-            QVERIFY(!image.isNull() && image.width() >= 200 && image.height() >= 150);
+        const QImage image(png + QStringLiteral(".png"));
+        QVERIFY2(!image.isNull(), qPrintable(message()->text()));
+        QVERIFY2(image.width() >= 1200 && image.height() >= 800,
+                 qPrintable(QStringLiteral("%1x%2").arg(image.width()).arg(image.height())));
+        // One chart from its context menu: with the legend too, at 900 x 600.
+        QString error;
+        const QString one = path(QStringLiteral("decode.png"));
+        QVERIFY2(charts()->exportPng(Kind::DecodeRate, one, &error), qPrintable(error));
+        QCOMPARE(QImage(one).size(), QSize(900, 600));
+    }
+
+    // Issue 23, bug 5: category labels fit under their bars (no "b1 · …"), the builds'
+    // legend is shown, and at 1024 x 640 the charts scroll instead of being cut.
+    void chartsAreReadableInASmallWindow()
+    {
+        QVERIFY(!m_page->runs().isEmpty());
+        const QStringList labels = charts()->categories(Kind::PrefillRate);
+        QVERIFY(!labels.isEmpty());
+        for (const QString &label : labels)
+            QVERIFY2(label.size() <= 6, qPrintable(label));
+        QVERIFY(child<QLabel>(m_page.get(), "chartLegendLabel")->isVisible());
+        QVERIFY(child<QLabel>(m_page.get(), "chartLegendLabel")->text().contains(QStringLiteral("GEMM")));
+        const QSize before = m_page->size();
+        for (const QSize size : {QSize(1024, 640), QSize(1400, 900)}) {
+            m_page->resize(size);
+            QTest::qWait(50);
+            auto *scroll = m_page->findChild<QScrollArea *>(QStringLiteral("benchmarkChartsScroll"));
+            QVERIFY2(scroll, "the charts are not in a scroll area");
+            const QSize need = charts()->minimumSizeHint();
+            const QSize have = scroll->viewport()->size();
+            const bool fits = have.width() >= need.width() && have.height() >= need.height();
+            QVERIFY2(fits || scroll->verticalScrollBar()->isVisible() || scroll->horizontalScrollBar()->isVisible(),
+                     qPrintable(QStringLiteral("%1x%2 shown in %3x%4 without a scroll bar")
+                                    .arg(need.width()).arg(need.height()).arg(have.width()).arg(have.height())));
+            for (const Kind kind : BenchmarkCharts::kinds())
+                QVERIFY(charts()->view(kind)->height() >= 200);
+            if (!qEnvironmentVariableIsEmpty("AWQ_SCREENSHOT_DIR"))
+                QVERIFY(m_page->grab().save(qEnvironmentVariable("AWQ_SCREENSHOT_DIR")
+                                            + QStringLiteral("/benchmark-%1x%2.png").arg(size.width()).arg(size.height())));
         }
+        m_page->resize(before);
     }
 
     void cancelMidRunLeavesThePageUsable()
@@ -479,6 +518,31 @@ private Q_SLOTS:
             QVERIFY(m_page->grab().save(qEnvironmentVariable("AWQ_SCREENSHOT_DIR")
                                         + QStringLiteral("/benchmark-dashboard-demo.png")));
         }
+    }
+
+    // Issue 23, bug 13: prefill lengths beyond the model's context are refused with the
+    // lengths that fit; a model sent from another page gets a list that fits, with a note.
+    void prefillLongerThanTheContextIsRefused()
+    {
+        const QString demo = ResourcePaths::demoModelFolder();
+        if (demo.isEmpty())
+            QSKIP("the bundled demo model (resources/models/demo-llama) is not there");
+        QWidget *page = m_page.get();
+        clickIndicator(child<QRadioButton>(page, "sourceFolderRadio"));
+        replaceText(child<QLineEdit>(page, "modelFolderEdit"), demo);
+        replaceText(child<QSpinBox>(page, "decodeLengthSpin"), QStringLiteral("32"));
+        replaceText(child<QLineEdit>(page, "prefillLengthsEdit"), QStringLiteral("32,512"));
+        QLabel *status = child<QLabel>(page, "configStatusLabel");
+        QVERIFY2(status->property("error").toBool(), qPrintable(status->text()));
+        QVERIFY2(status->text().contains(QStringLiteral("context is 256")) && status->text().contains(QStringLiteral("224")),
+                 qPrintable(status->text()));
+        QVERIFY(!child<QPushButton>(page, "runButton")->isEnabled());
+
+        m_page->setModelFolder(demo); // as "Benchmark" from the Library does
+        QCOMPARE(child<QLineEdit>(page, "prefillLengthsEdit")->text(), QStringLiteral("32"));
+        QVERIFY2(!status->property("error").toBool() && status->text().contains(QStringLiteral("512")),
+                 qPrintable(status->text()));
+        QVERIFY(child<QPushButton>(page, "runButton")->isEnabled());
     }
 };
 

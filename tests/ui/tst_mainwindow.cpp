@@ -8,6 +8,7 @@
 #include <QDir>
 #include <QElapsedTimer>
 #include <QFile>
+#include <QImage>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -33,6 +34,7 @@
 #include "librarypage.h"
 #include "quantizehomepage.h"
 #include "quantizewizard.h"
+#include "quantizeworker.h"
 #include "resourcechart.h"
 #include <QDialog>
 #include <QLineEdit>
@@ -158,6 +160,9 @@ private Q_SLOTS:
     void navigationReachesEveryPageAndCarriesTheModel();
     void libraryListsRecentModelsWithTheirFacts();
     void damagedSettingsAreSurvived();
+    void openInChatLoadsTheRequestedModel();
+    void darkThemeAtRunTimeReachesTheNavigation();
+    void quantizedOutputsAppearInTheLibrary();
 
 private:
     QString folder(const QString &name) const { return m_tmp.filePath(name); }
@@ -467,6 +472,106 @@ void TestMainWindow::libraryListsRecentModelsWithTheirFacts()
                       Qt::LeftButton);
     QCOMPARE(list->count(), 0);
     QVERIFY(window.recentModels().isEmpty());
+}
+
+// Issue 23, bug 1: "Open in Chat" for an AWQ output while Chat has no model loaded used to
+// load the Library's model (arriving on the Chat page) and skip the requested one.
+void TestMainWindow::openInChatLoadsTheRequestedModel()
+{
+    const QString demo = ResourcePaths::demoModelFolder();
+    QVERIFY(!demo.isEmpty());
+    // A second runnable model: a copy of the demo under another name (as an AWQ output would be).
+    const QString other = folder(QStringLiteral("demo-copy-awq"));
+    QVERIFY(QDir().mkpath(other));
+    for (const QFileInfo &file : QDir(demo).entryInfoList(QDir::Files))
+        QVERIFY(QFile::copy(file.absoluteFilePath(), other + QLatin1Char('/') + file.fileName()));
+
+    MainWindow window;
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+    window.openModel(demo);
+    QTRY_COMPARE(window.modelPage()->state(), ModelPage::State::Loaded);
+    ChatSessionWidget *session = window.chatPage()->primarySession();
+    QVERIFY(!session->hasModel());
+
+    window.openInChat(other);
+    QCOMPARE(window.currentPage(), MainWindow::Page::Chat);
+    QTRY_VERIFY_WITH_TIMEOUT(session->hasModel() && !session->isBusy(), 60000);
+    QCOMPARE(QDir::cleanPath(session->modelFolder()), QDir::cleanPath(other));
+    // The title and the status bar name the model being chatted with, not the Library's.
+    QVERIFY2(window.windowTitle().startsWith(QStringLiteral("demo-copy-awq")), qPrintable(window.windowTitle()));
+    auto *statusModel = window.findChild<QLabel *>(QStringLiteral("statusModelLabel"));
+    QVERIFY(statusModel);
+    QVERIFY2(statusModel->text().contains(QStringLiteral("demo-copy-awq")), qPrintable(statusModel->text()));
+    window.showPage(MainWindow::Page::Library);
+    QVERIFY2(window.windowTitle().startsWith(QStringLiteral("demo-llama")), qPrintable(window.windowTitle()));
+    window.showPage(MainWindow::Page::Chat);
+
+    // Asking for another model while one loads: the one asked for last is the one loaded.
+    window.openInChat(demo);
+    window.openInChat(other);
+    QTRY_VERIFY_WITH_TIMEOUT(session->hasModel() && !session->isBusy(), 60000);
+    QTest::qWait(200);
+    QTRY_VERIFY_WITH_TIMEOUT(session->hasModel() && !session->isBusy(), 60000);
+    QCOMPARE(QDir::cleanPath(session->modelFolder()), QDir::cleanPath(other));
+}
+
+// Issue 23, bug 7: switching to the dark theme from the View menu darkens the navigation
+// list too (it kept the light theme's white).
+void TestMainWindow::darkThemeAtRunTimeReachesTheNavigation()
+{
+    MainWindow window;
+    window.resize(1000, 700);
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+    auto *navigation = window.findChild<QListWidget *>(QStringLiteral("navigation"));
+    QVERIFY(navigation);
+    const auto themeAction = [&](const QString &name) -> QAction * {
+        for (QAction *action : window.findChild<QMenu *>(QStringLiteral("themeMenu"))->actions())
+            if (action->data().toString() == name)
+                return action;
+        return nullptr;
+    };
+    // Below the last page's entry: the list's own background.
+    const auto backgroundLightness = [&] {
+        QCoreApplication::processEvents();
+        const QImage image = navigation->grab().toImage();
+        return image.pixelColor(image.width() / 2, image.height() - 20).lightness();
+    };
+    themeAction(QStringLiteral("light"))->trigger();
+    QVERIFY2(backgroundLightness() > 200, qPrintable(QString::number(backgroundLightness())));
+    themeAction(QStringLiteral("dark"))->trigger();
+    QVERIFY2(backgroundLightness() < 80, qPrintable(QString::number(backgroundLightness())));
+    if (!qEnvironmentVariableIsEmpty("AWQ_SCREENSHOT_DIR"))
+        QVERIFY(window.grab().save(qEnvironmentVariable("AWQ_SCREENSHOT_DIR") + QStringLiteral("/app-dark-at-run-time.png")));
+    themeAction(QStringLiteral("light"))->trigger();
+    QVERIFY2(backgroundLightness() > 200, qPrintable(QString::number(backgroundLightness())));
+}
+
+// A finished quantization puts its output in the Library (and the recent models) at once.
+void TestMainWindow::quantizedOutputsAppearInTheLibrary()
+{
+    const QString source = folder(QStringLiteral("lib-source"));
+    QVERIFY(writeTinyModel(source));
+    const QString output = folder(QStringLiteral("lib-source-awq-w4-g128"));
+    QVERIFY(writeTinyModel(output));
+    MainWindow window;
+    window.show();
+    window.startQuantizeWizard(source);
+    auto *wizard = window.findChild<QuantizeWizard *>();
+    QVERIFY(wizard);
+    QuantizeSummary summary;
+    summary.outputFolder = output;
+    summary.outputBytes = 123456;
+    Q_EMIT wizard->quantized(summary);
+    QVERIFY(window.recentModels().contains(output));
+    QListWidget *list = window.libraryPage()->list();
+    bool listed = false;
+    for (int i = 0; i < list->count(); ++i)
+        listed = listed || (list->item(i)->text().startsWith(QStringLiteral("lib-source-awq-w4-g128\n"))
+                            && list->item(i)->text().contains(QStringLiteral("quantized from lib-source")));
+    QVERIFY(listed);
+    wizard->close();
 }
 
 QTEST_MAIN(TestMainWindow)

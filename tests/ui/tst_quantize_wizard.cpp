@@ -6,12 +6,14 @@
 #include <fstream>
 
 #include <QAbstractButton>
+#include <QApplication>
 #include <QCheckBox>
 #include <QComboBox>
 #include <QElapsedTimer>
 #include <QFile>
 #include <QTimer>
 #include <QLabel>
+#include <QMessageBox>
 #include <QLineEdit>
 #include <QPlainTextEdit>
 #include <QProgressBar>
@@ -25,6 +27,7 @@
 #include "fixture_model.h"
 #include "layerlosschart.h"
 #include "appsettings.h"
+#include "quantizepagehelpers.h"
 #include "quantizewizard.h"
 #include "quantizeworker.h"
 
@@ -69,6 +72,24 @@ void snap(QWidget &wizard, const char *name)
         return;
     QCoreApplication::processEvents();
     wizard.grab().save(dir + QLatin1Char('/') + QLatin1String(name) + QStringLiteral(".png"));
+}
+
+// Answers the next message box named `name` with `button` as soon as it shows; counts it in `asked`.
+void answerBox(const QString &name, QMessageBox::StandardButton button, int *asked)
+{
+    auto *timer = new QTimer;
+    timer->setInterval(10);
+    QObject::connect(timer, &QTimer::timeout, timer, [timer, name, button, asked] {
+        auto *box = qobject_cast<QMessageBox *>(QApplication::activeModalWidget());
+        if (!box || box->objectName() != name)
+            return;
+        ++*asked;
+        timer->stop();
+        timer->deleteLater();
+        box->button(button)->click();
+    });
+    timer->start();
+    QTimer::singleShot(10000, timer, [timer] { timer->deleteLater(); });
 }
 
 bool hasSiblingWithPrefix(const fs::path &out)
@@ -144,6 +165,8 @@ private Q_SLOTS:
     {
         m_root = awq::test::makeTempDir("quantize-wizard");
         m_model = awq::test::makeFixtureModel(m_root / "model"); // hidden 64: group size 32
+        // The source model's own measured perplexity, as the bundled demo model has.
+        std::ofstream(m_model / "evaluation.json") << "{\"perplexity\": 115.9, \"seq_len\": 64}\n";
         awq::test::FixtureSpec big;
         big.numLayers = 16;
         big.seed = 99;
@@ -199,6 +222,9 @@ private Q_SLOTS:
 
         const awq::LoadedModel loaded = awq::loadModel(out);
         QVERIFY(loaded.config.quantization.present);
+        // Issue 23, bug 12: the source's evaluation.json describes the source, not this output.
+        QVERIFY2(!fs::exists(out / "evaluation.json"), "the AWQ output copied the source model's evaluation.json");
+        QVERIFY(fs::exists(out / "tokenizer.model"));
         QCOMPARE(loaded.config.quantization.groupSize, 32);
 
         // A second wizard remembers the run's choices (calibration file, group size 32)...
@@ -383,6 +409,148 @@ private Q_SLOTS:
         QVERIFY(child<QPushButton>(&wizard, "startButton")->isEnabled());
         QVERIFY(!fs::exists(out));
         QVERIFY(!hasSiblingWithPrefix(out));
+    }
+
+    // The page titles say where the user is; a preset fills the configuration, and editing
+    // a field afterwards turns the preset back to "Custom".
+    void presetsAndTheStepIndicator()
+    {
+        QuantizeWizard wizard(qpath(m_model));
+        wizard.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&wizard));
+        QVERIFY2(wizard.currentPage()->title().startsWith(QStringLiteral("Step 1 of 5")),
+                 qPrintable(wizard.currentPage()->title()));
+        QAbstractButton *next = wizard.button(QWizard::NextButton);
+        QTRY_VERIFY(next->isEnabled());
+        QTest::mouseClick(next, Qt::LeftButton);
+        QTRY_VERIFY(next->isEnabled());
+        QTest::mouseClick(next, Qt::LeftButton);
+        QCOMPARE(wizard.currentId(), int(QuantizeWizard::ConfigPageId));
+        QVERIFY(wizard.currentPage()->title().startsWith(QStringLiteral("Step 3 of 5")));
+        auto *preset = child<QComboBox>(&wizard, "presetCombo");
+        QVERIFY(preset);
+        preset->setFocus();
+        QTest::keyClick(preset, Qt::Key_Down);
+        QTest::keyClick(preset, Qt::Key_Down);
+        QCOMPARE(preset->currentIndex(), 2);
+        awq::QuantOptions o = wizard.options();
+        QCOMPARE(o.version, std::string("gemv"));
+        QCOMPARE(o.quantizer.bits, 4);
+        QCOMPARE(o.quantizer.groupSize, int64_t(128));
+        QTest::keyClick(preset, Qt::Key_Down);
+        o = wizard.options();
+        QCOMPARE(o.quantizer.bits, 3);
+        QCOMPARE(o.format, awq::OutputFormat::FakeQuant);
+        replaceText(child<QSpinBox>(&wizard, "bitsSpin"), QStringLiteral("4"));
+        QCOMPARE(preset->currentIndex(), 0); // edited by hand: Custom
+    }
+
+    // Issue 23, bug 9: Esc asks before closing the wizard; "Stay" keeps it and its choices.
+    void escapeAsksBeforeClosing()
+    {
+        QuantizeWizard wizard(qpath(m_model));
+        wizard.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&wizard));
+        QTRY_VERIFY(wizard.button(QWizard::NextButton)->isEnabled());
+        int asked = 0;
+        answerBox(QStringLiteral("closeWizardBox"), QMessageBox::No, &asked);
+        QTest::keyClick(child<QLineEdit>(&wizard, "modelPathEdit"), Qt::Key_Escape);
+        QCOMPARE(asked, 1);
+        QVERIFY2(wizard.isVisible(), "Esc closed the wizard without asking");
+        QCOMPARE(child<QLineEdit>(&wizard, "modelPathEdit")->text(), qpath(m_model));
+        answerBox(QStringLiteral("closeWizardBox"), QMessageBox::Yes, &asked);
+        QTest::keyClick(child<QLineEdit>(&wizard, "modelPathEdit"), Qt::Key_Escape);
+        QCOMPARE(asked, 2);
+        QVERIFY(!wizard.isVisible());
+    }
+
+    // Issue 23, bug 10: a missing calibration file stops Next at once; the JSON field picked
+    // for one file does not carry over to the next; errors name the wizard's fields, not
+    // command-line options.
+    void calibrationProblemsShowBeforeNext()
+    {
+        const fs::path first = m_root / "fields-a.jsonl";
+        const fs::path second = m_root / "fields-b.jsonl";
+        std::ofstream(first) << "{\"content\": \"The old sailor walked.\", \"source\": \"a\"}\n";
+        std::ofstream(second) << "{\"source\": \"b\", \"text\": \"The old sailor walked along the road.\"}\n";
+        QuantizeWizard wizard(qpath(m_model));
+        wizard.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&wizard));
+        QAbstractButton *next = wizard.button(QWizard::NextButton);
+        QTRY_VERIFY(next->isEnabled());
+        QTest::mouseClick(next, Qt::LeftButton);
+        QCOMPARE(wizard.currentId(), int(QuantizeWizard::CalibrationPageId));
+
+        clickIndicator(child<QRadioButton>(&wizard, "calibTextRadio"));
+        replaceText(child<QLineEdit>(&wizard, "calibPathEdit"), qpath(m_root / "no-such-calib.txt"));
+        QLabel *status = child<QLabel>(&wizard, "calibStatusLabel");
+        QVERIFY2(!next->isEnabled(), "Next is on with a calibration file that does not exist");
+        QVERIFY2(status->text().contains(QStringLiteral("does not exist")), qPrintable(status->text()));
+        QVERIFY(status->property("error").toBool());
+
+        clickIndicator(child<QRadioButton>(&wizard, "calibJsonlRadio"));
+        replaceText(child<QLineEdit>(&wizard, "calibPathEdit"), qpath(first));
+        QComboBox *field = child<QComboBox>(&wizard, "jsonFieldCombo");
+        QCOMPARE(field->currentText(), QStringLiteral("content"));
+        field->setCurrentText(QStringLiteral("source"));
+        replaceText(child<QLineEdit>(&wizard, "calibPathEdit"), qpath(second));
+        QCOMPARE(field->currentText(), QStringLiteral("text"));
+
+        // A field the file does not have: the check's error speaks of the JSON field box.
+        field->setCurrentText(QStringLiteral("body"));
+        QTest::mouseClick(child<QPushButton>(&wizard, "calibCheckButton"), Qt::LeftButton);
+        QTRY_VERIFY_WITH_TIMEOUT(status->property("error").toBool() && status->text().contains(QStringLiteral("body")),
+                                 20000);
+        QVERIFY2(!status->text().contains(QStringLiteral("--")), qPrintable(status->text()));
+        QVERIFY2(status->text().contains(QStringLiteral("JSON field")), qPrintable(status->text()));
+
+        // The configuration page: 3 bits in a packed checkpoint names the output kind.
+        field->setCurrentText(QStringLiteral("text"));
+        QTRY_VERIFY(next->isEnabled());
+        QTest::mouseClick(next, Qt::LeftButton);
+        QCOMPARE(wizard.currentId(), int(QuantizeWizard::ConfigPageId));
+        QComboBox *groupSize = child<QComboBox>(&wizard, "groupSizeCombo");
+        groupSize->setFocus();
+        QTest::keyClick(groupSize, Qt::Key_Home); // 32: fits the fixture's hidden size 64
+        replaceText(child<QSpinBox>(&wizard, "bitsSpin"), QStringLiteral("3"));
+        const QString config = child<QLabel>(&wizard, "configStatusLabel")->text();
+        QVERIFY(!next->isEnabled());
+        QVERIFY2(!config.contains(QStringLiteral("--")), qPrintable(config));
+        QVERIFY2(config.contains(QStringLiteral("Output: Fake-quant")), qPrintable(config));
+    }
+
+    // Issue 23, bug 11: an output folder that cannot be written stops Next on the Output
+    // page; a model beside which nothing can be written gets a default output elsewhere.
+    void outputFolderMustBeWritable()
+    {
+        QuantizeWizard wizard(qpath(m_model));
+        wizard.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&wizard));
+        QAbstractButton *next = wizard.button(QWizard::NextButton);
+        QTRY_VERIFY(next->isEnabled());
+        QTest::mouseClick(next, Qt::LeftButton);
+        QTRY_VERIFY(next->isEnabled());
+        QTest::mouseClick(next, Qt::LeftButton);
+        QComboBox *groupSize = child<QComboBox>(&wizard, "groupSizeCombo");
+        groupSize->setFocus();
+        QTest::keyClick(groupSize, Qt::Key_Home);
+        QTRY_VERIFY(next->isEnabled());
+        QTest::mouseClick(next, Qt::LeftButton);
+        QCOMPARE(wizard.currentId(), int(QuantizeWizard::OutputPageId));
+        QVERIFY(next->isEnabled()); // the default, beside the (writable) model folder
+        QVERIFY(child<QLineEdit>(&wizard, "outputPathEdit")->text().startsWith(qpath(m_root)));
+
+        // /proc takes no new files, not even from root.
+        replaceText(child<QLineEdit>(&wizard, "outputPathEdit"), QStringLiteral("/proc/1/model-awq"));
+        QLabel *status = child<QLabel>(&wizard, "outputStatusLabel");
+        QVERIFY2(!next->isEnabled(), qPrintable(status->text()));
+        QVERIFY2(status->text().contains(QStringLiteral("cannot be written")), qPrintable(status->text()));
+
+        QVERIFY(!quantui::canCreateIn(QStringLiteral("/proc/1/model-awq")));
+        QVERIFY(quantui::canCreateIn(qpath(m_root / "not-yet" / "deeper")));
+        const QString fallback = quantui::defaultOutputParent(QStringLiteral("/proc/1/demo-llama"));
+        QVERIFY2(!fallback.startsWith(QStringLiteral("/proc")), qPrintable(fallback));
+        QCOMPARE(quantui::defaultOutputParent(qpath(m_model)), qpath(m_root));
     }
 };
 

@@ -35,10 +35,12 @@ std::string currentUtcTimestamp()
     return buffer;
 }
 
-nlohmann::json toJson(const Conversation &c)
+namespace {
+
+nlohmann::json turnsToJson(const std::vector<ConversationTurn> &turns)
 {
-    nlohmann::json turns = nlohmann::json::array();
-    for (const ConversationTurn &turn : c.turns) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const ConversationTurn &turn : turns) {
         nlohmann::json t = {{"role", turn.message.role}, {"content", turn.message.content}};
         if (turn.stats) {
             const ReplyStats &s = *turn.stats;
@@ -48,25 +50,41 @@ nlohmann::json toJson(const Conversation &c)
                           {"promptTokensPerSecond", s.promptTokensPerSecond},
                           {"generationTokensPerSecond", s.generationTokensPerSecond},
                           {"totalSeconds", s.totalSeconds},
-                          {"stopReason", s.stopReason}};
+                          {"stopReason", s.stopReason},
+                          {"seed", s.seed}};
         }
-        turns.push_back(std::move(t));
+        out.push_back(std::move(t));
     }
+    return out;
+}
+
+} // namespace
+
+nlohmann::json toJson(const Conversation &c)
+{
     const ChatSettings &s = c.settings;
-    return {{"format", kConversationFormat},
-            {"version", kConversationVersion},
-            {"title", c.title},
-            {"modelFolder", c.modelFolder},
-            {"createdAt", c.createdAt},
-            {"systemPrompt", c.systemPrompt},
-            {"settings",
-             {{"temperature", s.temperature},
-              {"topP", s.topP},
-              {"topK", s.topK},
-              {"repetitionPenalty", s.repetitionPenalty},
-              {"maxNewTokens", s.maxNewTokens},
-              {"seed", s.seed}}},
-            {"turns", std::move(turns)}};
+    nlohmann::json json = {{"format", kConversationFormat},
+                           {"version", kConversationVersion},
+                           {"title", c.title},
+                           {"modelFolder", c.modelFolder},
+                           {"createdAt", c.createdAt},
+                           {"systemPrompt", c.systemPrompt},
+                           {"settings",
+                            {{"temperature", s.temperature},
+                             {"topP", s.topP},
+                             {"topK", s.topK},
+                             {"minP", s.minP},
+                             {"repetitionPenalty", s.repetitionPenalty},
+                             {"presencePenalty", s.presencePenalty},
+                             {"frequencyPenalty", s.frequencyPenalty},
+                             {"maxNewTokens", s.maxNewTokens},
+                             {"seed", s.seed},
+                             {"randomSeed", s.randomSeed},
+                             {"stopStrings", s.stopStrings}}},
+                           {"turns", turnsToJson(c.turns)}};
+    if (c.compare)
+        json["compare"] = {{"modelFolder", c.compare->modelFolder}, {"turns", turnsToJson(c.compare->turns)}};
+    return json;
 }
 
 namespace {
@@ -123,6 +141,30 @@ public:
         }
     }
 
+    void readBool(const std::string &key, bool &out) const
+    {
+        if (const nlohmann::json *v = find(key, false)) {
+            if (!v->is_boolean())
+                fail(ErrorCode::Format, m_source, ": field '", field(key), "' must be true or false");
+            out = v->get<bool>();
+        }
+    }
+
+    void readStringList(const std::string &key, std::vector<std::string> &out) const
+    {
+        if (const nlohmann::json *v = find(key, false)) {
+            if (!v->is_array())
+                fail(ErrorCode::Format, m_source, ": field '", field(key), "' must be a list of strings");
+            std::vector<std::string> values;
+            for (size_t i = 0; i < v->size(); ++i) {
+                if (!(*v)[i].is_string())
+                    fail(ErrorCode::Format, m_source, ": field '", field(key), "[", i, "]' must be a string");
+                values.push_back((*v)[i].get<std::string>());
+            }
+            out = std::move(values);
+        }
+    }
+
     template <typename Int>
     void readInteger(const std::string &key, Int &out, Int min = std::numeric_limits<Int>::min(),
                      Int max = std::numeric_limits<Int>::max()) const
@@ -146,6 +188,42 @@ private:
     const nlohmann::json &m_object;
     std::string m_source, m_path;
 };
+
+} // namespace
+
+namespace {
+
+std::vector<ConversationTurn> turnsFromJson(const nlohmann::json &turns, const std::string &sourceName,
+                                            const std::string &field)
+{
+    AWQ_CHECK(turns.is_array(), Format, sourceName, ": field '", field, "' must be a list");
+    std::vector<ConversationTurn> out;
+    for (size_t i = 0; i < turns.size(); ++i) {
+        const std::string path = field + "[" + std::to_string(i) + "]";
+        const FieldReader t(turns[i], sourceName, path);
+        ConversationTurn turn;
+        t.readString("role", turn.message.role, true);
+        AWQ_CHECK(turn.message.role == "system" || turn.message.role == "user" || turn.message.role == "assistant", Format,
+                  sourceName, ": field '", path, ".role' must be \"system\", \"user\" or \"assistant\", not \"",
+                  turn.message.role, "\"");
+        t.readString("content", turn.message.content, true);
+        if (const nlohmann::json *stats = t.find("stats", false); stats && !stats->is_null()) {
+            const FieldReader s(*stats, sourceName, path + ".stats");
+            ReplyStats r;
+            s.readInteger<int64_t>("promptTokens", r.promptTokens, 0, kMaxCount);
+            s.readInteger<int64_t>("generatedTokens", r.generatedTokens, 0, kMaxCount);
+            s.readNumber("timeToFirstTokenSeconds", r.timeToFirstTokenSeconds, 0.0, kMaxStat);
+            s.readNumber("promptTokensPerSecond", r.promptTokensPerSecond, 0.0, kMaxStat);
+            s.readNumber("generationTokensPerSecond", r.generationTokensPerSecond, 0.0, kMaxStat);
+            s.readNumber("totalSeconds", r.totalSeconds, 0.0, kMaxStat);
+            s.readString("stopReason", r.stopReason);
+            s.readInteger("seed", r.seed);
+            turn.stats = r;
+        }
+        out.push_back(std::move(turn));
+    }
+    return out;
+}
 
 } // namespace
 
@@ -176,31 +254,19 @@ Conversation conversationFromJson(const nlohmann::json &json, const std::string 
         s.readNumber("repetitionPenalty", c.settings.repetitionPenalty, 0.0, 100.0, true);
         s.readInteger<int64_t>("maxNewTokens", c.settings.maxNewTokens, 1, kMaxNewTokens);
         s.readInteger("seed", c.settings.seed);
+        s.readNumber("minP", c.settings.minP, 0.0, 1.0);
+        s.readNumber("presencePenalty", c.settings.presencePenalty, -2.0, 2.0);
+        s.readNumber("frequencyPenalty", c.settings.frequencyPenalty, -2.0, 2.0);
+        s.readBool("randomSeed", c.settings.randomSeed);
+        s.readStringList("stopStrings", c.settings.stopStrings);
     }
-    const nlohmann::json &turns = *doc.find("turns", true);
-    AWQ_CHECK(turns.is_array(), Format, sourceName, ": field 'turns' must be a list");
-    for (size_t i = 0; i < turns.size(); ++i) {
-        const std::string path = "turns[" + std::to_string(i) + "]";
-        const FieldReader t(turns[i], sourceName, path);
-        ConversationTurn turn;
-        t.readString("role", turn.message.role, true);
-        AWQ_CHECK(turn.message.role == "system" || turn.message.role == "user" || turn.message.role == "assistant", Format,
-                  sourceName, ": field '", path, ".role' must be \"system\", \"user\" or \"assistant\", not \"",
-                  turn.message.role, "\"");
-        t.readString("content", turn.message.content, true);
-        if (const nlohmann::json *stats = t.find("stats", false); stats && !stats->is_null()) {
-            const FieldReader s(*stats, sourceName, path + ".stats");
-            ReplyStats r;
-            s.readInteger<int64_t>("promptTokens", r.promptTokens, 0, kMaxCount);
-            s.readInteger<int64_t>("generatedTokens", r.generatedTokens, 0, kMaxCount);
-            s.readNumber("timeToFirstTokenSeconds", r.timeToFirstTokenSeconds, 0.0, kMaxStat);
-            s.readNumber("promptTokensPerSecond", r.promptTokensPerSecond, 0.0, kMaxStat);
-            s.readNumber("generationTokensPerSecond", r.generationTokensPerSecond, 0.0, kMaxStat);
-            s.readNumber("totalSeconds", r.totalSeconds, 0.0, kMaxStat);
-            s.readString("stopReason", r.stopReason);
-            turn.stats = r;
-        }
-        c.turns.push_back(std::move(turn));
+    c.turns = turnsFromJson(*doc.find("turns", true), sourceName, "turns");
+    if (const nlohmann::json *compare = doc.find("compare", false); compare && !compare->is_null()) {
+        const FieldReader side(*compare, sourceName, "compare");
+        ConversationSide other;
+        side.readString("modelFolder", other.modelFolder);
+        other.turns = turnsFromJson(*side.find("turns", true), sourceName, "compare.turns");
+        c.compare = std::move(other);
     }
     return c;
 }
@@ -244,6 +310,7 @@ std::string statsLine(const ReplyStats &s)
                        formatFixed(s.generationTokensPerSecond, 1) + " tok/s · " + formatFixed(s.totalSeconds, 2) + " s total";
     if (!s.stopReason.empty())
         line += " · stop: " + s.stopReason;
+    line += " · seed " + std::to_string(s.seed);
     return line + "*";
 }
 
@@ -256,6 +323,17 @@ std::string roleHeading(const std::string &role)
     return "**System**";
 }
 
+std::string turnsToMarkdown(const std::vector<ConversationTurn> &turns)
+{
+    std::string md;
+    for (const ConversationTurn &turn : turns) {
+        md += "\n" + roleHeading(turn.message.role) + "\n\n" + turn.message.content + "\n";
+        if (turn.stats)
+            md += "\n" + statsLine(*turn.stats) + "\n";
+    }
+    return md;
+}
+
 } // namespace
 
 std::string toMarkdown(const Conversation &c)
@@ -263,18 +341,26 @@ std::string toMarkdown(const Conversation &c)
     const ChatSettings &s = c.settings;
     std::string md = "# " + (c.title.empty() ? std::string("Conversation") : c.title) + "\n\n";
     md += "- Model: `" + c.modelFolder + "`\n";
+    if (c.compare)
+        md += "- Compared with: `" + c.compare->modelFolder + "`\n";
     if (!c.createdAt.empty())
         md += "- Created: " + c.createdAt + "\n";
     md += "- Settings: temperature " + formatShort(s.temperature) + ", top-p " + formatShort(s.topP) + ", top-k " +
           std::to_string(s.topK) + ", repetition penalty " + formatShort(s.repetitionPenalty) + ", max new tokens " +
-          std::to_string(s.maxNewTokens) + ", seed " + std::to_string(s.seed) + "\n";
+          std::to_string(s.maxNewTokens) + ", seed " + (s.randomSeed ? std::string("random") : std::to_string(s.seed));
+    if (s.minP > 0)
+        md += ", min-p " + formatShort(s.minP);
+    if (s.presencePenalty != 0)
+        md += ", presence penalty " + formatShort(s.presencePenalty);
+    if (s.frequencyPenalty != 0)
+        md += ", frequency penalty " + formatShort(s.frequencyPenalty);
+    md += "\n";
     if (!c.systemPrompt.empty())
         md += "\n**System**\n\n" + c.systemPrompt + "\n";
-    for (const ConversationTurn &turn : c.turns) {
-        md += "\n" + roleHeading(turn.message.role) + "\n\n" + turn.message.content + "\n";
-        if (turn.stats)
-            md += "\n" + statsLine(*turn.stats) + "\n";
-    }
+    if (!c.compare)
+        return md + turnsToMarkdown(c.turns);
+    md += "\n## `" + c.modelFolder + "`\n" + turnsToMarkdown(c.turns);
+    md += "\n## `" + c.compare->modelFolder + "`\n" + turnsToMarkdown(c.compare->turns);
     return md;
 }
 

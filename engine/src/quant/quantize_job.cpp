@@ -122,7 +122,8 @@ void copySideFiles(const fs::path &from, const fs::path &to)
         const std::string ext = entry.path().extension().string();
         if (ext == ".safetensors" || ext == ".bin" || ext == ".pt" || ext == ".pth" || ext == ".gguf"
             || name == "model.safetensors.index.json" || name == "pytorch_model.bin.index.json"
-            || name == "config.json" || name == "quant_config.json" || name == "README.md" || name == kProvenanceFile)
+            || name == "config.json" || name == "quant_config.json" || name == "README.md" || name == kProvenanceFile
+            || name == "evaluation.json") // the source model's measured perplexity, not the output's
             continue;
         copyFileAtomically(entry.path(), to / name);
     }

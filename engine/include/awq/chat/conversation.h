@@ -2,7 +2,9 @@
 // A chat conversation as the chat window keeps it and saves it: the model, the system
 // prompt, the sampling settings and the turns, with timing statistics under each reply.
 // Saved as versioned JSON ({"format": "awq-studio-conversation", "version": 1, ...});
-// exported as Markdown.
+// exported as Markdown. Fields added later (min-p, the penalties, the random-seed option,
+// stop strings, each reply's seed, the compare side) are optional when read, so files
+// saved before them open with the defaults.
 
 #include <cstdint>
 #include <filesystem>
@@ -45,6 +47,14 @@ struct ChatSettings
     std::vector<std::string> stopStrings;
 };
 
+// The second model's side of a conversation held in compare mode: the same user messages,
+// that model's replies.
+struct ConversationSide
+{
+    std::string modelFolder;
+    std::vector<ConversationTurn> turns;
+};
+
 struct Conversation
 {
     std::string title;
@@ -53,6 +63,7 @@ struct Conversation
     ChatSettings settings;
     std::vector<ConversationTurn> turns;
     std::string createdAt; // ISO 8601 UTC, e.g. "2024-07-26T09:30:00Z"
+    std::optional<ConversationSide> compare; // compare mode: the model on the right
 
     // The system prompt (if non-empty) first, then the turns: what a chat template renders.
     std::vector<ChatMessage> messages() const;
@@ -78,7 +89,8 @@ void saveConversation(const Conversation &conversation, const std::filesystem::p
 Conversation loadConversation(const std::filesystem::path &file);
 
 // A title heading, the model, a settings line, the system prompt, then each turn as a
-// "**User**" / "**Assistant**" section, with a statistics line under each reply.
+// "**User**" / "**Assistant**" section, with a statistics line under each reply. In
+// compare mode both sides follow, each under a heading naming its model.
 std::string toMarkdown(const Conversation &conversation);
 
 } // namespace awq::chat

@@ -1,0 +1,177 @@
+// ChatPage's conversation as a document: building it from the sessions, applying one
+// (opened from a file or picked in the conversation list), saving, exporting, and the
+// autosave into the conversation list.
+
+#include <QDateTime>
+#include <QDir>
+#include <QFileInfo>
+#include <QLabel>
+#include <QMessageBox>
+#include <QPlainTextEdit>
+#include <QSaveFile>
+
+#include "chatpage.h"
+#include "chatsessionwidget.h"
+#include "conversationlist.h"
+#include "quantizepagehelpers.h"
+
+namespace {
+
+QString titleFor(const std::vector<awq::chat::ConversationTurn> &turns)
+{
+    for (const auto &turn : turns)
+        if (turn.message.role == "user") {
+            QString title = QString::fromStdString(turn.message.content).simplified();
+            if (title.size() > 60)
+                title = title.left(57) + QStringLiteral("…");
+            return title;
+        }
+    return QObject::tr("Empty conversation");
+}
+
+} // namespace
+
+awq::chat::Conversation ChatPage::conversation() const
+{
+    awq::chat::Conversation c;
+    c.turns = m_sessions[0]->turns();
+    c.title = (m_title.isEmpty() ? titleFor(c.turns) : m_title).toStdString();
+    // The model answering, or (a conversation reopened and not continued yet) the one it was held with.
+    const QString left = m_sessions[0]->hasModel() ? m_sessions[0]->modelFolder() : m_savedFolders[0];
+    c.modelFolder = left.toStdString();
+    c.systemPrompt = systemPrompt().trimmed().toStdString();
+    c.settings = settings();
+    c.createdAt = m_createdAt.toStdString();
+    if (compareMode()) {
+        awq::chat::ConversationSide right;
+        right.modelFolder =
+            (m_sessions[1]->hasModel() ? m_sessions[1]->modelFolder() : m_savedFolders[1]).toStdString();
+        right.turns = m_sessions[1]->turns();
+        c.compare = std::move(right);
+    }
+    return c;
+}
+
+void ChatPage::reportError(const QString &title, const QString &message)
+{
+    m_lastError = message;
+    m_statusLabel->setText(message);
+    if (m_errorDialogs && isVisible())
+        QMessageBox::warning(this, title, message);
+}
+
+bool ChatPage::saveConversationTo(const QString &file)
+{
+    try {
+        awq::chat::saveConversation(conversation(), quantui::toPath(file));
+        m_statusLabel->setText(tr("Saved %1.").arg(QDir::toNativeSeparators(file)));
+        return true;
+    } catch (const std::exception &e) {
+        reportError(tr("Could not save the conversation"), QString::fromStdString(e.what()));
+        return false;
+    }
+}
+
+void ChatPage::applyConversation(const awq::chat::Conversation &c, bool loadModels)
+{
+    m_sessions[0]->setTurns(c.turns);
+    m_sessions[1]->clearConversation();
+    setCompareMode(c.compare.has_value());
+    m_savedFolders[0] = QString::fromStdString(c.modelFolder);
+    m_savedFolders[1] = c.compare ? QString::fromStdString(c.compare->modelFolder) : QString();
+    if (c.compare)
+        m_sessions[1]->setTurns(c.compare->turns);
+    m_systemEdit->setPlainText(QString::fromStdString(c.systemPrompt));
+    setSettings(c.settings);
+    m_createdAt = QString::fromStdString(c.createdAt);
+    m_title = QString::fromStdString(c.title);
+    if (loadModels)
+        for (int side = 0; side < 2; ++side) {
+            const QString folder = m_savedFolders[side];
+            if (!m_sessions[side]->hasModel() && !folder.isEmpty() && QFileInfo(folder).isDir())
+                m_sessions[side]->loadModel(folder);
+        }
+    m_statusLabel->clear();
+    updateButtons();
+}
+
+bool ChatPage::openConversationFrom(const QString &file)
+{
+    if (m_sessions[0]->isBusy() || m_sessions[1]->isBusy()) {
+        reportError(tr("Could not open the conversation"), tr("Stop the reply in progress first."));
+        return false;
+    }
+    try {
+        const awq::chat::Conversation c = awq::chat::loadConversation(quantui::toPath(file));
+        applyConversation(c, /*loadModels=*/true);
+        // It joins the conversation list as a new entry (the file itself is left as it is).
+        m_currentId = m_conversations->newId();
+        autosave();
+        m_statusLabel->setText(tr("Opened %1 (%n message(s)).", nullptr, int(c.turns.size()))
+                                   .arg(QDir::toNativeSeparators(file)));
+        return true;
+    } catch (const std::exception &e) {
+        reportError(tr("Could not open the conversation"), quantui::userMessage(e));
+        return false;
+    }
+}
+
+void ChatPage::openSaved(const QString &id)
+{
+    if (id == m_currentId)
+        return;
+    if (m_sessions[0]->isBusy() || m_sessions[1]->isBusy() || m_pending != Pending::None) {
+        m_statusLabel->setText(tr("Stop the reply in progress before switching conversations."));
+        m_conversations->setCurrentId(m_currentId);
+        return;
+    }
+    QString error;
+    const std::optional<awq::chat::Conversation> c = m_conversations->load(id, &error);
+    if (!c) {
+        reportError(tr("Could not open the conversation"), error);
+        m_conversations->setCurrentId(m_currentId);
+        return;
+    }
+    autosave(); // what the page held (already saved after its last reply; edits since too)
+    applyConversation(*c, /*loadModels=*/true);
+    m_currentId = id;
+    m_conversations->setCurrentId(id);
+}
+
+void ChatPage::restoreLastConversation()
+{
+    const QStringList ids = m_conversations->shownIds();
+    if (ids.isEmpty() || !m_sessions[0]->turns().empty())
+        return;
+    QString error;
+    if (const std::optional<awq::chat::Conversation> c = m_conversations->load(ids.constFirst(), &error)) {
+        applyConversation(*c, /*loadModels=*/false); // the Library's model is loaded on arrival
+        m_currentId = ids.constFirst();
+        m_conversations->setCurrentId(m_currentId);
+    }
+}
+
+void ChatPage::autosave()
+{
+    if (m_sessions[0]->turns().empty() && m_sessions[1]->turns().empty())
+        return;
+    const QString error = m_conversations->save(m_currentId, conversation());
+    if (!error.isEmpty())
+        m_statusLabel->setText(tr("Could not save the conversation automatically: %1").arg(error));
+    else
+        m_conversations->setCurrentId(m_currentId);
+}
+
+bool ChatPage::exportMarkdownTo(const QString &file)
+{
+    QSaveFile out(file);
+    const QByteArray text = QByteArray::fromStdString(awq::chat::toMarkdown(conversation()));
+    if (!out.open(QIODevice::WriteOnly) || out.write(text) != text.size() || !out.commit()) {
+        reportError(tr("Could not export the conversation"),
+                    tr("%1: %2").arg(QDir::toNativeSeparators(file), out.errorString()));
+        return false;
+    }
+    m_statusLabel->setText(tr("Exported %1.").arg(QDir::toNativeSeparators(file)));
+    return true;
+}
+
