@@ -24,6 +24,8 @@
 #include "awq/core/error.h"
 #include "appsettings.h"
 #include "chatsessionwidget.h"
+#include "chatworker.h"
+#include "serverpanel.h"
 #include "quantizepagehelpers.h"
 
 namespace {
@@ -185,6 +187,8 @@ ChatPage::ChatPage(QWidget *parent) : QWidget(parent)
     sideLayout->setContentsMargins(0, 0, 0, 0);
     sideLayout->addWidget(systemBox, 1);
     sideLayout->addWidget(samplingBox);
+    m_serverPanel = new ServerPanel;
+    sideLayout->addWidget(m_serverPanel);
     side->setMinimumWidth(220);
     side->setMaximumWidth(320);
 
@@ -232,6 +236,11 @@ ChatPage::ChatPage(QWidget *parent) : QWidget(parent)
         connect(session, &ChatSessionWidget::busyChanged, this, &ChatPage::updateButtons);
         connect(session, &ChatSessionWidget::modelLoaded, this, &ChatPage::updateButtons);
     }
+    // "Serve this model" serves the left session's model, and stops when it loads another.
+    connect(m_sessions[0], &ChatSessionWidget::modelLoaded, m_serverPanel,
+            [this](const ChatModelSummary &summary) { m_serverPanel->setModel(summary.folder, summary.device); });
+    connect(m_sessions[0]->controller(), &ChatController::loadStarted, m_serverPanel,
+            [this] { m_serverPanel->setModel({}, {}); });
     connect(m_sessions[0], &ChatSessionWidget::replyFinished, this, &ChatPage::continueCompare);
     connect(m_sessions[0], &ChatSessionWidget::replyFailed, this, &ChatPage::continueCompare);
     updateButtons();

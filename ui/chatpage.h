@@ -18,6 +18,7 @@ class QLabel;
 class QPlainTextEdit;
 class QPushButton;
 class QSpinBox;
+class ServerPanel;
 
 class ChatPage final : public QWidget
 {
@@ -30,6 +31,7 @@ public:
 
     ChatSessionWidget *primarySession() const { return m_sessions[0]; }
     ChatSessionWidget *compareSession() const { return m_sessions[1]; }
+    ServerPanel *serverPanel() const { return m_serverPanel; }
     bool compareMode() const;
 
     // Prefills the left session's folder; loads it when `load` is set.
@@ -66,6 +68,7 @@ private:
     void reportError(const QString &title, const QString &message);
 
     ChatSessionWidget *m_sessions[2] = {nullptr, nullptr};
+    ServerPanel *m_serverPanel = nullptr;
     QCheckBox *m_compareCheck = nullptr;
     QPlainTextEdit *m_input = nullptr;
     QPushButton *m_sendButton = nullptr;
