@@ -25,7 +25,9 @@
 #include "awq/core/error.h"
 #include "appsettings.h"
 #include "chatsessionwidget.h"
+#include "chatworker.h"
 #include "conversationlist.h"
+#include "serverpanel.h"
 #include "quantizepagehelpers.h"
 
 namespace {
@@ -205,6 +207,8 @@ ChatPage::ChatPage(QWidget *parent) : QWidget(parent)
     sideLayout->setContentsMargins(0, 0, 0, 0);
     sideLayout->addWidget(systemBox, 1);
     sideLayout->addWidget(samplingBox);
+    m_serverPanel = new ServerPanel;
+    sideLayout->addWidget(m_serverPanel);
     side->setMinimumWidth(220);
     side->setMaximumWidth(320);
 
@@ -260,6 +264,11 @@ ChatPage::ChatPage(QWidget *parent) : QWidget(parent)
         connect(session, &ChatSessionWidget::busyChanged, this, &ChatPage::updateButtons);
         connect(session, &ChatSessionWidget::modelLoaded, this, &ChatPage::updateButtons);
     }
+    // "Serve this model" serves the left session's model, and stops when it loads another.
+    connect(m_sessions[0], &ChatSessionWidget::modelLoaded, m_serverPanel,
+            [this](const ChatModelSummary &summary) { m_serverPanel->setModel(summary.folder, summary.device); });
+    connect(m_sessions[0]->controller(), &ChatController::loadStarted, m_serverPanel,
+            [this] { m_serverPanel->setModel({}, {}); });
     connect(m_sessions[0], &ChatSessionWidget::replyFinished, this, &ChatPage::continueCompare);
     connect(m_sessions[0], &ChatSessionWidget::replyFailed, this, &ChatPage::continueCompare);
     // Saved after every reply (after each side's in compare mode).

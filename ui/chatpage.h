@@ -25,6 +25,7 @@ class QLabel;
 class QPlainTextEdit;
 class QPushButton;
 class QSpinBox;
+class ServerPanel;
 
 class ChatPage final : public QWidget
 {
@@ -37,6 +38,7 @@ public:
 
     ChatSessionWidget *primarySession() const { return m_sessions[0]; }
     ChatSessionWidget *compareSession() const { return m_sessions[1]; }
+    ServerPanel *serverPanel() const { return m_serverPanel; }
     bool compareMode() const;
 
     // Prefills the left session's folder; loads it when `load` is set.
@@ -86,6 +88,7 @@ private:
     void reportError(const QString &title, const QString &message);
 
     ChatSessionWidget *m_sessions[2] = {nullptr, nullptr};
+    ServerPanel *m_serverPanel = nullptr;
     QCheckBox *m_compareCheck = nullptr;
     QPlainTextEdit *m_input = nullptr;
     QPushButton *m_sendButton = nullptr;
