@@ -13,7 +13,7 @@ PACKAGES=(
   libsentencepiece-dev sentencepiece
   nlohmann-json3-dev
   qt6-base-dev qt6-charts-dev libqt6opengl6-dev libxkbcommon-dev libgl-dev
-  xvfb xauth
+  xvfb xauth xdotool x11-apps netpbm
   lintian file desktop-file-utils appstream
 )
 if [ "${1:-}" = "--fuzz" ]; then
