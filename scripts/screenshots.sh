@@ -20,8 +20,11 @@ done
 "${xvfb[@]}" "$bin/awq-studio" --theme light --page library --screenshot "$out/main-window.png" --quit-after 3000
 
 export AWQ_SCREENSHOT_DIR="$out"
+# The tests' own settings and conversations (test mode), not the user's.
 "${xvfb[@]}" "$bin/tst_quantize_wizard" quantizesAndTheOutputLoads
-"${xvfb[@]}" "$bin/tst_chat_window" sendingStreamsTheReplyIntoTheTranscript compareModeAsksBothModels
-"${xvfb[@]}" "$bin/tst_benchmark_dashboard" tinyRunFillsTheTableAndTheCharts
+"${xvfb[@]}" "$bin/tst_chat_window" sendingStreamsTheReplyIntoTheTranscript compareModeAsksBothModels \
+    repliesRenderAsMarkdownWithCopyLinks conversationListAutosavesAndRestores compareModeSavesAndOpensBothSides
+"${xvfb[@]}" "$bin/tst_benchmark_dashboard" tinyRunFillsTheTableAndTheCharts chartsAreReadableInASmallWindow
+"${xvfb[@]}" "$bin/tst_mainwindow" darkThemeAtRunTimeReachesTheNavigation
 echo "screenshots in $out:"
 ls "$out"

@@ -14,7 +14,7 @@ PACKAGES=(
   nlohmann-json3-dev libpcre2-dev libutf8proc-dev
   libcpp-httplib-dev curl python3
   qt6-base-dev qt6-charts-dev libqt6opengl6-dev libxkbcommon-dev libgl-dev
-  xvfb xauth
+  xvfb xauth xdotool x11-apps netpbm
   lintian file desktop-file-utils appstream
 )
 if [ "${1:-}" = "--fuzz" ]; then
