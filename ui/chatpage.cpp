@@ -181,7 +181,7 @@ ChatPage::ChatPage(QWidget *parent) : QWidget(parent)
     m_seedSpin = new QSpinBox;
     m_seedSpin->setObjectName(QStringLiteral("chatSeedSpin"));
     m_seedSpin->setRange(0, 999999999);
-    m_randomSeedCheck = new QCheckBox(tr("New seed for every reply"));
+    m_randomSeedCheck = new QCheckBox(tr("Random seed"));
     m_randomSeedCheck->setObjectName(QStringLiteral("chatRandomSeedCheck"));
     m_randomSeedCheck->setToolTip(tr("A new seed for every reply, so Regenerate gives another answer (the seed used "
                                      "is shown under each reply). Untick to repeat replies with a fixed seed."));
