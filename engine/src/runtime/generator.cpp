@@ -76,7 +76,14 @@ GenerationResult Generator::generate(const GenerationRequest &request, const Tex
     auto forward = [&](const at::Tensor &ids) {
         return m_fused ? m_fused->forward(ids)[0] : m_model->forward(ids, cache.get(), /*lastOnly=*/true)[0][0];
     };
-    Sampler sampler(request.sampling);
+    // Embedding rows padded past the tokenizer (Phi-3, Qwen2, Llama 3) have no text: never
+    // sampled. Every id below Tokenizer::vocabSize() decodes (tokenizer.model: its pieces;
+    // tokenizer.json: the BPE ids and the added tokens, an unassigned id to nothing).
+    SamplingParams sampling = request.sampling;
+    if (m_tokenizer.vocabSize() < config().vocabSize)
+        sampling.vocabLimit = sampling.vocabLimit > 0 ? std::min<int64_t>(sampling.vocabLimit, m_tokenizer.vocabSize())
+                                                      : m_tokenizer.vocabSize();
+    Sampler sampler(sampling);
     TextStream stream(m_tokenizer, request.sampling.stopStrings,
                       request.promptIds.empty() ? -1 : request.promptIds.back());
     std::vector<int32_t> context = request.promptIds;
