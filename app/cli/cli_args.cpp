@@ -157,4 +157,17 @@ double ArgParser::getDouble(const std::string &name, double min, double max) con
     return value;
 }
 
+void addBosFlags(ArgParser &args)
+{
+    args.flag("bos", "put the BOS token first even if the model's tokenizer does not (default: as "
+                     "tokenizer_config.json's add_bos_token, else the tokenizer's post-processor)");
+    args.flag("no-bos", "do not put the BOS token first, even if the model's tokenizer does");
+}
+
+BosMode bosMode(const ArgParser &args)
+{
+    AWQ_CHECK(!(args.has("bos") && args.has("no-bos")), InvalidArgument, "--bos and --no-bos contradict each other");
+    return args.has("bos") ? BosMode::Add : args.has("no-bos") ? BosMode::Omit : BosMode::ModelDefault;
+}
+
 } // namespace awq::cli

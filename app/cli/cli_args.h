@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "awq/tokenizer/bos_rule.h"
+
 namespace awq::cli {
 
 class ArgParser
@@ -45,5 +47,10 @@ private:
     std::map<std::string, std::string> m_positionalValues;
     std::map<std::string, std::vector<std::string>> m_values;
 };
+
+// --bos / --no-bos (awq generate, awq perplexity): override the model's own BOS default
+// (awq/tokenizer/bos_rule.h). addBosFlags declares them; bosMode reads them, refusing both.
+void addBosFlags(ArgParser &args);
+BosMode bosMode(const ArgParser &args);
 
 } // namespace awq::cli

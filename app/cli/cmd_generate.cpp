@@ -29,7 +29,7 @@ int runGenerate(int argc, char **argv, int first)
     args.option("max-context", "N", "KV cache size in tokens; 0 = the model's maximum", "0");
     args.option("threads", "N", "CPU threads; 0 = all cores", "0");
     args.option("engine", "NAME", "fused (the fused CPU decoder) or reference (layer by layer, the oracle)", "fused");
-    args.flag("no-bos", "do not prepend the BOS token");
+    addBosFlags(args);
     args.flag("ignore-eos", "keep generating after the end-of-sequence token");
     if (!args.parse(argc, argv, first)) {
         std::cout << args.help();
@@ -49,7 +49,7 @@ int runGenerate(int argc, char **argv, int first)
 
     LoadedModel loaded = loadModel(args.positionalValue("MODEL"));
     GenerationRequest request;
-    request.promptIds = loaded.tokenizer->encode(args.get("prompt"), !args.has("no-bos"));
+    request.promptIds = encodeText(*loaded.tokenizer, args.get("prompt"), bosMode(args));
     request.sampling = sampling;
     request.stopAtEos = !args.has("ignore-eos");
 

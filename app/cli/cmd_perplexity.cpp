@@ -19,12 +19,14 @@ namespace awq::cli {
 int runPerplexity(int argc, char **argv, int first)
 {
     ArgParser args("awq perplexity", "Perplexity of a model over a UTF-8 text file: the text is tokenized once "
-                                     "(with BOS) and cut into non-overlapping windows, as AutoAWQ evaluates.");
+                                     "(with BOS when the model's tokenizer adds one, see --bos) and cut into non-overlapping windows, as "
+                                     "AutoAWQ evaluates.");
     args.positional("MODEL", "a Hugging Face style model folder");
     args.option("text", "FILE", "the evaluation text (UTF-8)");
     args.option("seqlen", "N", "window length in tokens; 0 = min(2048, the model's maximum)", "0");
     args.option("threads", "N", "CPU threads; 0 = all cores", "0");
     args.option("unigram-baseline", "FILE", "also print the perplexity of a unigram model counted on FILE");
+    addBosFlags(args);
     if (!args.parse(argc, argv, first)) {
         std::cout << args.help();
         return 0;
@@ -37,13 +39,14 @@ int runPerplexity(int argc, char **argv, int first)
     text << in.rdbuf();
     AWQ_CHECK(!text.str().empty(), InvalidArgument, path, ": the file is empty");
     configureThreads(static_cast<int>(args.getInt("threads", 0, 1024)));
+    const BosMode bos = bosMode(args);
 
     LoadedModel loaded = loadModel(args.positionalValue("MODEL"));
     ReferenceDecoder decoder(std::move(loaded.model), 1, 1); // exact: the reference forward, as AutoAWQ measures
     CancelToken cancel;
     cancelOnInterrupt(cancel);
     const PerplexityResult r = evaluatePerplexity(
-        decoder, *loaded.tokenizer, text.str(), args.getInt("seqlen", 0, 1 << 24),
+        decoder, encodeText(*loaded.tokenizer, text.str(), bos), args.getInt("seqlen", 0, 1 << 24),
         [](const Progress &p) { std::fprintf(stderr, "\r%s", p.note.c_str()); }, cancel);
     std::fprintf(stderr, "\n");
     std::printf("perplexity: %.4f (%lld windows of %lld tokens; %lld tokens in the text; %.1f s)\n", r.perplexity,
@@ -55,8 +58,8 @@ int runPerplexity(int argc, char **argv, int first)
         AWQ_CHECK(trainIn, NotFound, trainPath, ": cannot be opened for reading");
         std::ostringstream trainText;
         trainText << trainIn.rdbuf();
-        const double unigram = unigramPerplexity(loaded.tokenizer->encode(trainText.str()),
-                                                 loaded.tokenizer->encode(text.str()), loaded.config.vocabSize,
+        const double unigram = unigramPerplexity(encodeText(*loaded.tokenizer, trainText.str(), bos),
+                                                 encodeText(*loaded.tokenizer, text.str(), bos), loaded.config.vocabSize,
                                                  r.seqLen);
         std::printf("unigram baseline perplexity: %.4f (token frequencies of %s, add-one smoothed)\n", unigram,
                     trainPath.c_str());

@@ -69,6 +69,43 @@ if(NOT OUT MATCHES "perplexity: [0-9.]+ \\([0-9]+ windows of 32 tokens")
     message(FATAL_ERROR "awq perplexity output: ${OUT}")
 endif()
 
+# One BOS rule for generate and perplexity: the model's own default (add_bos_token), with
+# --bos / --no-bos to override. The same text gives the same prompt length in both.
+file(WRITE "${WORK}/bos.txt" "The old sailor walked along the long road before the rain began. A young teacher looked at a bright window while the bells rang.")
+file(READ "${WORK}/bos.txt" bos_text)
+set(nobos_model "${WORK}/model-no-bos")
+run_ok(${FIXTURE_TOOL} ${nobos_model} --no-add-bos)
+function(prompt_tokens var)
+    run_ok(${AWQ} generate ${ARGN} --prompt "${bos_text}" --max-new-tokens 1 --threads 2)
+    string(REGEX MATCH "prompt ([0-9]+) tokens" _ "${ERR}")
+    set(gen ${CMAKE_MATCH_1})
+    run_ok(${AWQ} perplexity ${ARGN} --text "${WORK}/bos.txt" --seqlen 8 --threads 2)
+    string(REGEX MATCH "; ([0-9]+) tokens in the text" _ "${OUT}")
+    if(NOT gen OR NOT gen EQUAL CMAKE_MATCH_1)
+        message(FATAL_ERROR "BOS differs: generate ${ARGN} gives a ${gen}-token prompt, perplexity ${CMAKE_MATCH_1} tokens")
+    endif()
+    set(${var} ${gen} PARENT_SCOPE)
+endfunction()
+prompt_tokens(with_bos ${model})
+prompt_tokens(forced_off ${model} --no-bos)
+prompt_tokens(without_bos ${nobos_model})
+prompt_tokens(forced_on ${nobos_model} --bos)
+math(EXPR expected_without "${with_bos} - 1")
+if(NOT forced_off EQUAL expected_without OR NOT without_bos EQUAL expected_without OR NOT forced_on EQUAL with_bos)
+    message(FATAL_ERROR "BOS rule: add_bos_token true ${with_bos}, --no-bos ${forced_off}, add_bos_token false "
+                        "${without_bos}, --bos ${forced_on} (expected ${with_bos}/${expected_without})")
+endif()
+run_fails(2 "--bos and --no-bos contradict" ${AWQ} generate ${model} --prompt hi --bos --no-bos)
+
+# Embedding rows padded past the tokenizer (vocab_size 448 over 384 tokens) that win every
+# step are never sampled: generation goes on and exits 0.
+set(padded_model "${WORK}/model-padded")
+run_ok(${FIXTURE_TOOL} ${padded_model} --vocab 448 --favour 440)
+run_ok(${AWQ} generate ${padded_model} --prompt "The old sailor" --max-new-tokens 8 --ignore-eos --threads 2)
+if(NOT ERR MATCHES "generated 8 tokens")
+    message(FATAL_ERROR "awq generate on a padded vocabulary: stdout ${OUT} stderr ${ERR}")
+endif()
+
 # Quantize the fixture (group 32: its hidden size is 64) and run the result.
 file(WRITE "${WORK}/calib.txt" "")
 foreach(i RANGE 80)

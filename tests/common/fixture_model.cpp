@@ -137,7 +137,7 @@ fs::path makeFixtureModel(const fs::path &folder, const FixtureSpec &spec)
     if (!spec.ropeScalingJson.empty())
         config["rope_scaling"] = nlohmann::json::parse(spec.ropeScalingJson);
     std::ofstream(folder / "config.json") << config.dump(2);
-    nlohmann::json tokenizerConfig = {{"bos_token", "<s>"}, {"eos_token", "</s>"}, {"add_bos_token", true},
+    nlohmann::json tokenizerConfig = {{"bos_token", "<s>"}, {"eos_token", "</s>"}, {"add_bos_token", spec.addBosToken},
                                       {"model_max_length", spec.maxPositionEmbeddings}};
     std::ofstream(folder / "tokenizer_config.json") << tokenizerConfig.dump(2);
 
@@ -187,6 +187,22 @@ fs::path makeFixtureModel(const fs::path &folder, const FixtureSpec &spec)
     addNorm("model.norm.weight", spec.hiddenSize);
     if (!spec.tieWordEmbeddings)
         add("lm_head.weight", {vocab, spec.hiddenSize}, w);
+    if (!spec.favouredTokens.empty()) {
+        AWQ_CHECK(!spec.tieWordEmbeddings && !gemma, InvalidArgument,
+                  "favoured tokens need untied embeddings and no embedding scaling");
+        std::map<std::string, at::Tensor> byName(tensors.begin(), tensors.end());
+        at::Tensor embed = byName.at("model.embed_tokens.weight").to(at::kFloat);
+        at::Tensor head = byName.at("lm_head.weight").to(at::kFloat);
+        embed.select(1, 0).fill_(30.0);
+        head.select(1, 0).zero_();
+        for (size_t i = 0; i < spec.favouredTokens.size(); ++i)
+            head[spec.favouredTokens[i]][0] = 3.0 * (1.0 - 0.1 * static_cast<double>(i));
+        for (auto &[name, t] : tensors)
+            if (name == "model.embed_tokens.weight")
+                t = embed.to(type);
+            else if (name == "lm_head.weight")
+                t = head.to(type);
+    }
     if (spec.modelType == "phi3") { // stacked as Phi-3 stores them: qkv_proj = [q; k; v], gate_up_proj = [gate; up]
         AWQ_CHECK(!bias, InvalidArgument, "the phi3 fixture has no attention biases");
         std::map<std::string, at::Tensor> byName(tensors.begin(), tensors.end());

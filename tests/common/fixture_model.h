@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace awq::test {
 
@@ -30,6 +31,11 @@ struct FixtureSpec {
     double finalLogitSoftcap = 3.0;
     double queryPreAttnScalar = 24.0;
     int64_t slidingWindow = 5;
+    bool addBosToken = true;         // tokenizer_config.json's add_bos_token
+    // lm_head rows that win at every position, the first by most (each next one by 10 % less).
+    // Channel 0 of every embedding is made large (30) so that it dominates the final hidden
+    // state, and only these rows weigh it. Needs untied embeddings; llama-like types.
+    std::vector<int64_t> favouredTokens;
 };
 
 // A fresh empty folder for one test, under $AWQ_TEST_TMP (set by CTest) or the system temp dir.

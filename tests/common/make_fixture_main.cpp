@@ -1,8 +1,11 @@
-// awq_make_fixture FOLDER [--gqa] [--tied] [--fp16|--bf16] [--tinyllama]: writes a random Llama
-// model folder: tiny by default (the CLI smoke test), or TinyLlama-1.1B-shaped
+// awq_make_fixture FOLDER [--gqa] [--tied] [--fp16|--bf16] [--no-add-bos] [--vocab N] [--favour ID]...
+// [--tinyllama]: writes a random Llama model folder: tiny by default (the CLI smoke test; --vocab
+// pads the embeddings past the tokenizer's 384 pieces, --favour makes lm_head row ID win at
+// every position, --no-add-bos writes add_bos_token false), or TinyLlama-1.1B-shaped
 // (22 layers, hidden 2048, intermediate 5632, 32 heads / 4 KV heads, vocab 32000, fp16;
 // about 2.2 GB) for the quantization timing benchmark.
 
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 
@@ -12,7 +15,8 @@
 int main(int argc, char **argv)
 {
     if (argc < 2 || argv[1][0] == '-') {
-        std::cerr << "usage: awq_make_fixture FOLDER [--gqa] [--tied] [--fp16|--bf16] [--tinyllama]\n";
+        std::cerr << "usage: awq_make_fixture FOLDER [--gqa] [--tied] [--fp16|--bf16] [--no-add-bos] [--vocab N] "
+                     "[--favour ID]... [--tinyllama]\n";
         return 2;
     }
     awq::test::FixtureSpec spec;
@@ -25,6 +29,12 @@ int main(int argc, char **argv)
             spec.torchDtype = "float16";
         else if (!std::strcmp(argv[i], "--bf16"))
             spec.torchDtype = "bfloat16";
+        else if (!std::strcmp(argv[i], "--no-add-bos"))
+            spec.addBosToken = false;
+        else if (!std::strcmp(argv[i], "--vocab") && i + 1 < argc)
+            spec.vocabSize = std::atoll(argv[++i]);
+        else if (!std::strcmp(argv[i], "--favour") && i + 1 < argc)
+            spec.favouredTokens.push_back(std::atoll(argv[++i]));
         else if (!std::strcmp(argv[i], "--tinyllama")) {
             spec.hiddenSize = 2048;
             spec.intermediateSize = 5632;

@@ -17,6 +17,7 @@
 #include "awq/io/json_file.h"
 #include "awq/runtime/devices.h"
 #include "awq/runtime/resources.h"
+#include "awq/tokenizer/bos_rule.h"
 #include "awq/tokenizer/tokenizer.h"
 #include "test_support.h"
 
@@ -105,6 +106,27 @@ private Q_SLOTS:
         const ChatPrompt prompt = builder.build(messages);
         QVERIFY(!prompt.fromTemplate);
         QCOMPARE(prompt.ids, tok->encode(prompt.text)); // with the model's BOS
+    }
+
+    // One BOS rule (awq/tokenizer/bos_rule.h) for the chat without a template, awq generate
+    // and awq perplexity (their command-line check is in cli_smoke): the model's
+    // add_bos_token, which --bos / --no-bos override.
+    void plainTextPromptFollowsTheModelsBos()
+    {
+        const std::string text = "The city council";
+        for (bool add : {true, false}) {
+            const fs::path folder = demoCopy(add ? "bos-on" : "bos-off", [&](nlohmann::json &c) {
+                c.erase("chat_template");
+                c["add_bos_token"] = add;
+            });
+            const std::unique_ptr<Tokenizer> tok = Tokenizer::load(folder);
+            const ChatPrompt prompt = PromptBuilder(*tok, folder).build({{"user", text}});
+            QCOMPARE(prompt.ids, encodeText(*tok, text));
+            QCOMPARE(prompt.ids.front() == tok->bosId(), add);
+            QCOMPARE(addsBos(*tok, BosMode::ModelDefault), add);
+            QCOMPARE(encodeText(*tok, text, BosMode::Add).front(), tok->bosId());
+            QCOMPARE(encodeText(*tok, text, BosMode::Omit), tok->encode(text, false));
+        }
     }
 
     void brokenTemplateFallsBackWithANoticeNamingTheFile()

@@ -17,6 +17,7 @@
 #include "awq/runtime/sampler.h"
 #include "awq/runtime/threads.h"
 #include "awq/runtime/utf8_stream.h"
+#include "awq/tokenizer/tokenizer.h"
 #include "fixture_model.h"
 
 using namespace awq;
@@ -169,6 +170,64 @@ private Q_SLOTS:
         Sampler l(limited);
         for (int i = 0; i < 100; ++i)
             QVERIFY(l.sample(padded, {}) < 2);
+    }
+
+    // A generated <0x00> byte piece is text like any other: the stream carries the NUL and
+    // what follows it (the sentencepiece shim once returned C strings, which cut both off).
+    // The fixture's lm_head favours <0x00>, then "▁the": with a repetition penalty the
+    // second token is "▁the", then <0x00> again.
+    void nulBytesStreamWithWhatFollows()
+    {
+        auto spm = Tokenizer::fromSentencePieceFile(awq::test::fixtureTokenizerModel());
+        const int32_t nul = spm->pieceToId("<0x00>"), the = spm->pieceToId("\xE2\x96\x81the");
+        QVERIFY(nul >= 0 && the >= 0);
+        const std::string nulThe("\0 the", 5);
+        QCOMPARE(spm->decode({nul, the, nul}), nulThe + std::string(1, '\0'));
+
+        awq::test::FixtureSpec spec;
+        spec.favouredTokens = {nul, the};
+        LoadedModel m = loadModel(awq::test::makeFixtureModel(awq::test::makeTempDir("nul"), spec));
+        GenerationRequest request;
+        request.promptIds = m.tokenizer->encode("The old sailor");
+        request.sampling.maxNewTokens = 4;
+        request.sampling.repetitionPenalty = 1.5;
+        request.stopAtEos = false;
+        std::string streamed;
+        const auto result = Generator(*m.model, *m.tokenizer).generate(request, [&](const std::string &text, int32_t) {
+            streamed += text;
+            return true;
+        });
+        QCOMPARE(result.tokens, (std::vector<int32_t>{nul, the, nul, nul}));
+        QCOMPARE(result.text, nulThe + std::string(2, '\0'));
+        QCOMPARE(streamed, result.text);
+    }
+
+    // Embedding rows past the tokenizer (vocab_size 448 over the fixture's 384 tokens, as
+    // Phi-3, Qwen2 and Llama 3 pad theirs) have no text: they are never sampled, even when
+    // they would win, and generation goes on with the best decodable token.
+    void paddingIdsAreNeverSampled()
+    {
+        awq::test::FixtureSpec spec;
+        spec.vocabSize = 448;
+        spec.favouredTokens = {440, 400};
+        LoadedModel m = loadModel(awq::test::makeFixtureModel(awq::test::makeTempDir("padded"), spec));
+        QCOMPARE(m.config.vocabSize, int64_t(448));
+        QCOMPARE(m.tokenizer->vocabSize(), 384);
+        at::NoGradGuard noGrad;
+        auto logits = m.model->forward(at::tensor(std::vector<int64_t>{1, 50, 60}).unsqueeze(0))[0][2];
+        QCOMPARE(logits.argmax().item<int64_t>(), int64_t(440)); // a padding row wins
+        for (double temperature : {0.0, 1.0}) {
+            GenerationRequest request;
+            request.promptIds = m.tokenizer->encode("The old sailor");
+            request.sampling.maxNewTokens = 8;
+            request.sampling.temperature = temperature;
+            request.stopAtEos = false;
+            const auto result = Generator(*m.model, *m.tokenizer).generate(request);
+            QCOMPARE(result.tokens.size(), size_t(8));
+            for (int32_t id : result.tokens)
+                QVERIFY(id < 384);
+            QCOMPARE(result.text, m.tokenizer->decode(result.tokens));
+        }
     }
 
     void utf8PrefixRules()

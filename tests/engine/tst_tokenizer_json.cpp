@@ -8,10 +8,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "awq/chat/chat_prompt.h"
 #include "awq/core/error.h"
 #include "awq/model/model_info.h"
 #include "awq/runtime/loaded_model.h"
 #include "awq/runtime/utf8_stream.h"
+#include "awq/tokenizer/bos_rule.h"
 #include "awq/tokenizer/tokenizer.h"
 #include "fixture_model.h"
 
@@ -404,6 +406,23 @@ private Q_SLOTS:
         QCOMPARE(*configured->chatTemplate(), std::string("{{ messages }}"));
         std::ofstream(dir / "tokenizer_config.json") << R"({"eos_token": "</s>"})";
         QVERIFY_THROWS_EXCEPTION(awq::Error, Tokenizer::load(dir));
+    }
+
+    // The BOS rule every entry point shares (awq/tokenizer/bos_rule.h) for tokenizer.json:
+    // the post-processor's BOS when it puts one first (Llama 3), none otherwise (GPT-2);
+    // the chat without a template encodes the same way.
+    void bosRuleFollowsThePostProcessor()
+    {
+        const fs::path withDir = folderWith("tokjson-bos-llama3", byteLevelTokenizer("llama3"));
+        const fs::path withoutDir = folderWith("tokjson-bos-gpt2", byteLevelTokenizer("gpt2"));
+        auto with = Tokenizer::load(withDir), without = Tokenizer::load(withoutDir);
+        QCOMPARE(encodeText(*with, "hello"), (std::vector<int32_t>{280, 259}));
+        QCOMPARE(encodeText(*with, "hello", BosMode::Omit), (std::vector<int32_t>{259}));
+        QVERIFY(!without->addBosByDefault());
+        QCOMPARE(encodeText(*without, "hello"), without->encode("hello", false));
+        QCOMPARE(chat::PromptBuilder(*with, withDir).build({{"user", "hello"}}).ids, encodeText(*with, "hello"));
+        QCOMPARE(chat::PromptBuilder(*without, withoutDir).build({{"user", "hello"}}).ids,
+                 encodeText(*without, "hello"));
     }
 
     void sentencePieceStyleGivesHandDerivedIds()

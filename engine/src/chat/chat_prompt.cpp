@@ -6,6 +6,7 @@
 
 #include "awq/core/error.h"
 #include "awq/io/json_file.h"
+#include "awq/tokenizer/bos_rule.h"
 #include "awq/tokenizer/tokenizer.h"
 
 namespace fs = std::filesystem;
@@ -163,7 +164,7 @@ ChatPrompt PromptBuilder::build(const std::vector<ChatMessage> &messages, bool a
         prompt.fromTemplate = true;
     } else {
         prompt.text = joinAsPlainText(messages);
-        prompt.ids = m_tokenizer.encode(prompt.text);
+        prompt.ids = encodeText(m_tokenizer, prompt.text); // the model's BOS default, as awq generate / perplexity
     }
     AWQ_CHECK(!prompt.ids.empty(), InvalidArgument, "the conversation gives an empty prompt");
     return prompt;

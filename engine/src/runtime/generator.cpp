@@ -56,7 +56,14 @@ GenerationResult Generator::generate(const GenerationRequest &request, const Tex
     const int64_t budget = std::min<int64_t>(request.sampling.maxNewTokens, m_maxContext - promptLength);
     m_model.reset(1, promptLength + budget);
     const std::vector<int64_t> &eosIds = m_model.config().eosTokenIds;
-    Sampler sampler(request.sampling);
+    // Embedding rows padded past the tokenizer (Phi-3, Qwen2, Llama 3) have no text: never
+    // sampled. Every id below Tokenizer::vocabSize() decodes (tokenizer.model: its pieces;
+    // tokenizer.json: the BPE ids and the added tokens, an unassigned id to nothing).
+    SamplingParams sampling = request.sampling;
+    if (m_tokenizer.vocabSize() < m_model.config().vocabSize)
+        sampling.vocabLimit = sampling.vocabLimit > 0 ? std::min<int64_t>(sampling.vocabLimit, m_tokenizer.vocabSize())
+                                                      : m_tokenizer.vocabSize();
+    Sampler sampler(sampling);
     TextStream stream(m_tokenizer, request.sampling.stopStrings,
                       request.promptIds.empty() ? -1 : request.promptIds.back());
     std::vector<int32_t> context = request.promptIds;

@@ -120,10 +120,18 @@ const SpmApi &api()
     return *loaded;
 }
 
-// Takes ownership of a malloc'ed string from the shim.
+// Takes ownership of a malloc'ed, NUL-terminated string from the shim.
 std::string takeString(const SpmApi &api, char *text)
 {
     std::string out = text ? text : "";
+    api.freeString(text);
+    return out;
+}
+
+// The same for text of a known length, which may contain NULs (decoded text).
+std::string takeString(const SpmApi &api, char *text, size_t length)
+{
+    std::string out = text ? std::string(text, length) : std::string();
     api.freeString(text);
     return out;
 }
@@ -161,9 +169,10 @@ std::vector<int32_t> SpmModel::encode(const std::string &text) const
 std::string SpmModel::decode(const std::vector<int32_t> &ids) const
 {
     char *out = nullptr;
-    AWQ_CHECK(m_api.decode(m_model, ids.data(), ids.size(), &out) == 0, InvalidArgument, m_file.string(),
+    size_t length = 0;
+    AWQ_CHECK(m_api.decode(m_model, ids.data(), ids.size(), &out, &length) == 0, InvalidArgument, m_file.string(),
               ": sentencepiece could not decode the ids");
-    return takeString(m_api, out);
+    return takeString(m_api, out, length); // a <0x00> piece decodes to a NUL byte: keep what follows it
 }
 
 int32_t SpmModel::vocabSize() const { return m_api.vocabSize(m_model); }

@@ -83,7 +83,8 @@ AWQ_SPM_EXPORT int64_t awq_spm_encode(const awq_spm *model, const char *text, si
     }
 }
 
-AWQ_SPM_EXPORT int awq_spm_decode(const awq_spm *model, const int32_t *ids, size_t count, char **out)
+AWQ_SPM_EXPORT int awq_spm_decode(const awq_spm *model, const int32_t *ids, size_t count, char **out,
+                                  size_t *length)
 {
     try {
         std::vector<int> in(ids, ids + count);
@@ -91,6 +92,7 @@ AWQ_SPM_EXPORT int awq_spm_decode(const awq_spm *model, const int32_t *ids, size
         if (!model->processor.Decode(in, &text).ok())
             return -1;
         *out = copyString(text);
+        *length = text.size();
         return *out ? 0 : -1;
     } catch (...) {
         return -1;
