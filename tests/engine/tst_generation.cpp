@@ -193,7 +193,8 @@ private Q_SLOTS:
         request.sampling.repetitionPenalty = 1.5;
         request.stopAtEos = false;
         std::string streamed;
-        const auto result = Generator(*m.model, *m.tokenizer).generate(request, [&](const std::string &text, int32_t) {
+        ReferenceDecoder decoder(*m.model);
+        const auto result = Generator(decoder, *m.tokenizer).generate(request, [&](const std::string &text, int32_t) {
             streamed += text;
             return true;
         });
@@ -222,7 +223,8 @@ private Q_SLOTS:
             request.sampling.maxNewTokens = 8;
             request.sampling.temperature = temperature;
             request.stopAtEos = false;
-            const auto result = Generator(*m.model, *m.tokenizer).generate(request);
+            ReferenceDecoder decoder(*m.model);
+            const auto result = Generator(decoder, *m.tokenizer).generate(request);
             QCOMPARE(result.tokens.size(), size_t(8));
             for (int32_t id : result.tokens)
                 QVERIFY(id < 384);
