@@ -19,6 +19,7 @@
 #include "awq/runtime/resources.h"
 #include "awq/tokenizer/bos_rule.h"
 #include "awq/tokenizer/tokenizer.h"
+#include "fixture_model.h"
 #include "test_support.h"
 
 namespace fs = std::filesystem;
@@ -187,6 +188,37 @@ private Q_SLOTS:
               reply.stats.stopReason.c_str(), reply.text.c_str());
         // Greedy decoding is deterministic across calls (the cache is reset per reply).
         QCOMPARE(m_model->reply(messages, settings).text, reply.text);
+    }
+
+    // Issue 27 through the chat model (what the chat window and awq serve call): a generated
+    // <0x00> byte reaches the reply and the stream with what follows it, in reply() and
+    // complete() alike.
+    void nulBytesReachTheReplyAndTheStream()
+    {
+        auto spm = Tokenizer::fromSentencePieceFile(awq::test::fixtureTokenizerModel());
+        const int32_t nul = spm->pieceToId("<0x00>"), the = spm->pieceToId("\xE2\x96\x81the");
+        QVERIFY(nul >= 0 && the >= 0);
+        awq::test::FixtureSpec spec;
+        spec.favouredTokens = {nul, the};
+        const fs::path folder = awq::test::makeFixtureModel(m_tmp / "nul-model", spec);
+        const std::unique_ptr<ChatModel> model = ChatModel::load(folder);
+        ChatSettings settings;
+        settings.temperature = 0;
+        settings.repetitionPenalty = 1.5;
+        settings.maxNewTokens = 4;
+        std::string streamed;
+        const TextSink sink = [&](const std::string &text, int32_t) {
+            streamed += text;
+            return true;
+        };
+        const Reply chat = model->reply({{"user", "The old sailor"}}, settings, sink);
+        QVERIFY2(chat.text.find('\0') != std::string::npos && chat.text.find("the") != std::string::npos,
+                 chat.text.c_str());
+        QCOMPARE(streamed, chat.text);
+        streamed.clear();
+        const Reply completion = model->complete("The old sailor", settings, sink);
+        QCOMPARE(completion.text, std::string("\0 the\0\0", 7));
+        QCOMPARE(streamed, completion.text);
     }
 
     void cancelStopsWithinATokenAndKeepsTheText()

@@ -222,6 +222,14 @@ private Q_SLOTS:
         QVERIFY(event.size() > 2 && event.substr(event.size() - 2) == "\n\n");
         QVERIFY(event.find('\n') == event.size() - 2);
         QVERIFY(json::parse(event.substr(6)).is_object());
+        // A generated NUL byte (issue 27) travels as \u0000 and parses back with what follows.
+        const std::string withNul("a\0b", 3);
+        const std::string nulEvent = sseEvent(chatChunkContent(head, withNul));
+        QVERIFY(nulEvent.find('\0') == std::string::npos && nulEvent.find("\\u0000") != std::string::npos);
+        QCOMPARE(json::parse(nulEvent.substr(6))["choices"][0]["delta"]["content"].get<std::string>(), withNul);
+        QCOMPARE(json::parse(chatCompletion(head, withNul, "stop", {1, 1}).dump())["choices"][0]["message"]["content"]
+                     .get<std::string>(),
+                 withNul);
         QCOMPARE(ApiError(401, "x").type(), std::string("authentication_error"));
         QCOMPARE(ApiError(429, "x").type(), std::string("rate_limit_error"));
         QCOMPARE(errorBodyForStatus(413)["error"]["code"], json("request_too_large"));
