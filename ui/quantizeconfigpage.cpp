@@ -93,7 +93,7 @@ QuantConfigPage::QuantConfigPage(QuantizeWizard *wizard) : QWizardPage(wizard), 
     m_searchTokensSpin->setObjectName(QStringLiteral("searchTokensSpin"));
     m_searchTokensSpin->setRange(0, 10000000);
     m_searchTokensSpin->setSingleStep(512);
-    m_searchTokensSpin->setValue(1024);
+    m_searchTokensSpin->setValue(static_cast<int>(awq::QuantOptions{}.maxSearchTokens));
     m_searchTokensSpin->setSpecialValueText(tr("all (as on a GPU; slow on a CPU)"));
     m_searchTokensSpin->setToolTip(tr("Calibration tokens the scale-search loss is measured on. Means, clipping "
                                       "and the next layer's input always use every token."));

@@ -154,7 +154,7 @@ void QuantizeWizard::restoreSettings()
     for (const QString &name : settings.value(QStringLiteral("modulesToNotConvert")).toStringList())
         o.modulesToNotConvert.push_back(name.toStdString());
     o.nGrid = settings.value(QStringLiteral("grid"), 20).toInt();
-    o.maxSearchTokens = settings.value(QStringLiteral("searchTokens"), qint64(1024)).toLongLong();
+    o.maxSearchTokens = settings.value(QStringLiteral("searchTokens"), qint64(awq::QuantOptions{}.maxSearchTokens)).toLongLong();
     o.duoScaling = settings.value(QStringLiteral("duoScaling"), true).toBool();
     m_calibrationPage->load(o.calibration);
     m_configPage->load(o);

@@ -76,7 +76,7 @@ struct QuantOptions {
     // blocks spread evenly over the data; the MLP and o_proj groups, which act token by
     // token, an evenly strided subset of all tokens. x_mean, clipping and the next
     // layer's input always use every token.
-    int64_t maxSearchTokens = 1024;
+    int64_t maxSearchTokens = 4096;
     std::vector<std::string> modulesToNotConvert; // substrings of layer-relative linear names
     int threads = 0; // CPU threads; 0 = all cores
     // Before the first layer, the estimated peak (model/memory_estimate.h, for the
