@@ -209,6 +209,15 @@ void ModelFactsWidget::setModelInfo(const awq::ModelInfo &info)
     addRow(arch, tr("Layers"), QString::number(c.numLayers));
     addRow(arch, tr("Hidden size"), grouped(c.hiddenSize));
     addRow(arch, tr("Intermediate size"), grouped(c.intermediateSize));
+    if (c.moe.numExperts > 0)
+        addRow(arch, tr("Experts"),
+               tr("%1, top %2 per token, each %3 wide%4")
+                   .arg(c.moe.numExperts)
+                   .arg(c.moe.expertsPerToken)
+                   .arg(grouped(c.moe.expertIntermediateSize))
+                   .arg(c.moe.sharedIntermediateSize > 0
+                            ? tr(", plus a shared expert %1 wide").arg(grouped(c.moe.sharedIntermediateSize))
+                            : QString()));
     addRow(arch, tr("Attention heads"), headsText(c));
     addRow(arch, tr("Head dim"), QString::number(c.headDim));
     addRow(arch, tr("Vocabulary"), tr("%1 tokens").arg(grouped(c.vocabSize)));

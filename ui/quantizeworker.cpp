@@ -31,9 +31,16 @@ void QuantizeWorker::run(const awq::QuantOptions &options, const awq::CancelToke
             Q_EMIT progress(QString::fromUtf8(awq::phaseName(event.phase)), event.layer, event.layers,
                             QString::fromStdString(event.detail), event.fraction, event.etaSeconds,
                             event.rssBytes, event.peakRssBytes);
-            if (event.groupLoss)
-                Q_EMIT groupLoss(event.groupLoss->layer, QString::fromStdString(event.groupLoss->group),
-                                 event.groupLoss->rtnLoss, event.groupLoss->awqLoss);
+            if (const awq::GroupLoss *g = event.groupLoss) {
+                QString group = QString::fromStdString(g->group);
+                if (g->experts > 0 || g->unusedExperts > 0) // each expert's own group, summarised
+                    group += g->unusedExperts == 0
+                                 ? tr(" (%n experts)", nullptr, int(g->experts))
+                                 : tr(" (%1 experts; %2 received no calibration token and were rounded to nearest)")
+                                       .arg(g->experts)
+                                       .arg(g->unusedExperts);
+                Q_EMIT groupLoss(g->layer, group, g->rtnLoss, g->awqLoss);
+            }
         };
         const awq::QuantizeReport report = awq::quantizeModel(options, onEvent, cancel);
         QuantizeSummary summary;

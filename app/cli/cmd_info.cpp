@@ -44,6 +44,18 @@ void printFacts(const ModelInfo &info)
     row("layers", std::to_string(c.numLayers));
     row("hidden size", std::to_string(c.hiddenSize));
     row("intermediate size", std::to_string(c.intermediateSize));
+    if (c.moe.numExperts > 0) {
+        int64_t sparse = 0;
+        for (int64_t i = 0; i < c.numLayers; ++i)
+            sparse += c.isMoeLayer(i) ? 1 : 0;
+        row("experts", std::to_string(c.moe.numExperts) + " per MoE layer (" + std::to_string(sparse) + " of "
+                           + std::to_string(c.numLayers) + " layers), top " + std::to_string(c.moe.expertsPerToken)
+                           + ", each " + std::to_string(c.moe.expertIntermediateSize) + " wide"
+                           + (c.moe.sharedIntermediateSize > 0
+                                  ? ", shared expert " + std::to_string(c.moe.sharedIntermediateSize) + " wide"
+                                  : "")
+                           + (c.moe.normTopKProb ? ", top-k weights renormalised" : ""));
+    }
     row("attention heads", std::to_string(c.numHeads) + " (KV heads " + std::to_string(c.numKvHeads)
                                + (c.numKvHeads < c.numHeads ? ", GQA)" : ")"));
     row("head dim", std::to_string(c.headDim));

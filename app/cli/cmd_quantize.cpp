@@ -45,11 +45,19 @@ public:
             const GroupLoss &g = *e.groupLoss;
             const double gain = g.rtnLoss > 0 ? 100.0 * (1.0 - g.awqLoss / g.rtnLoss) : 0.0;
             clearLine();
-            char ratio[32];
-            std::snprintf(ratio, sizeof ratio, g.bestRatio < 0 ? "none (s = 1)" : "%.2f", g.bestRatio);
+            char ratio[64];
+            if (g.experts > 0)
+                std::snprintf(ratio, sizeof ratio, "one per expert, %lld experts", static_cast<long long>(g.experts));
+            else
+                std::snprintf(ratio, sizeof ratio, g.bestRatio < 0 ? "none (s = 1)" : "%.2f", g.bestRatio);
             std::fprintf(stderr, "layer %lld %-22s RTN loss %.4g -> AWQ %.4g (%.1f%% lower, ratio %s, max/median |x| %.1f)\n",
                          static_cast<long long>(g.layer), g.group.c_str(), g.rtnLoss, g.awqLoss, gain, ratio,
                          g.activationSpread);
+            if (g.unusedExperts > 0)
+                std::fprintf(stderr, "layer %lld %-22s %lld of %lld experts received no calibration token: rounded to "
+                                     "nearest, unscaled and unclipped\n",
+                             static_cast<long long>(g.layer), g.group.c_str(), static_cast<long long>(g.unusedExperts),
+                             static_cast<long long>(g.experts + g.unusedExperts));
         }
         char line[256];
         std::snprintf(line, sizeof line, "%5.1f%% %-14s %s | elapsed %s, ETA %s | RSS %s (peak %s)",
@@ -104,7 +112,8 @@ int runQuantize(int argc, char **argv, int first)
     args.option("n-samples", "N", "calibration records used", "128");
     args.option("seq-len", "L", "calibration block length in tokens; 0 = 512, or the model's context if shorter", "0");
     args.option("max-search-tokens", "N",
-                "tokens the scale-search loss is measured on (CPU default; 0 = all, as AutoAWQ)", "1024");
+                "tokens the scale-search loss is measured on (CPU default; 0 = all, as AutoAWQ)",
+                std::to_string(QuantOptions{}.maxSearchTokens));
     args.flag("no-clip", "skip the clipping search");
     args.flag("no-duo-scaling", "scale by activations only (llm-awq's original formula)");
     args.flag("autoawq-grid", "search exactly AutoAWQ's grid (by default s = 1 is kept when no grid scale beats it)");
@@ -187,6 +196,10 @@ int runQuantize(int argc, char **argv, int first)
                     "AWQ %.5g\n",
                     static_cast<long long>(r.calibrationBlocks), static_cast<long long>(r.calibrationTokens),
                     static_cast<long long>(r.searchTokens), rtn, awq);
+    if (r.unusedExperts > 0)
+        std::printf("experts: %lld per-expert groups received no calibration token (rounded to nearest; see "
+                    "unused_experts in %s)\n",
+                    static_cast<long long>(r.unusedExperts), kProvenanceFile);
     return 0;
 }
 

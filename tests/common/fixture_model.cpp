@@ -1,5 +1,7 @@
 #include "fixture_model.h"
 
+#include <algorithm>
+
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -92,7 +94,15 @@ fs::path makeFixtureModel(const fs::path &folder, const FixtureSpec &spec)
     const int64_t vocab = spec.vocabSize > 0 ? spec.vocabSize : tokenizer->vocabSize();
     const int64_t headDim = spec.headDim > 0 ? spec.headDim : spec.hiddenSize / spec.numHeads;
     const bool gemma2 = spec.modelType == "gemma2";
-    const bool qwen3 = spec.modelType == "qwen3", gemma = spec.modelType == "gemma" || gemma2;
+    const bool qwen3 = spec.modelType == "qwen3" || spec.modelType == "qwen3_moe";
+    const bool gemma = spec.modelType == "gemma" || gemma2;
+    const bool mixtral = spec.modelType == "mixtral";
+    const bool qwenMoe = spec.modelType == "qwen2_moe" || spec.modelType == "qwen3_moe";
+    const bool sharedExpert = spec.modelType == "qwen2_moe";
+    auto moeLayer = [&](int64_t layer) {
+        return (mixtral || qwenMoe)
+               && std::find(spec.denseLayers.begin(), spec.denseLayers.end(), layer) == spec.denseLayers.end();
+    };
 
     nlohmann::json config = {
         {"architectures", {spec.modelType == "qwen2"     ? "Qwen2ForCausalLM"
@@ -101,6 +111,9 @@ fs::path makeFixtureModel(const fs::path &folder, const FixtureSpec &spec)
                            : spec.modelType == "gemma2"  ? "Gemma2ForCausalLM"
                            : spec.modelType == "phi3"    ? "Phi3ForCausalLM"
                            : spec.modelType == "mistral" ? "MistralForCausalLM"
+                           : spec.modelType == "mixtral"   ? "MixtralForCausalLM"
+                           : spec.modelType == "qwen2_moe" ? "Qwen2MoeForCausalLM"
+                           : spec.modelType == "qwen3_moe" ? "Qwen3MoeForCausalLM"
                                                          : "LlamaForCausalLM"}},
         {"model_type", spec.modelType},
         {"hidden_size", spec.hiddenSize},
@@ -118,8 +131,22 @@ fs::path makeFixtureModel(const fs::path &folder, const FixtureSpec &spec)
         {"bos_token_id", tokenizer->bosId()},
         {"eos_token_id", tokenizer->eosId()},
     };
-    if (spec.modelType != "qwen2")
+    if (spec.modelType != "qwen2" && spec.modelType != "qwen2_moe")
         config["attention_bias"] = spec.attentionBias;
+    if (mixtral) {
+        config["num_local_experts"] = spec.numExperts;
+        config["num_experts_per_tok"] = spec.expertsPerToken;
+    }
+    if (qwenMoe) {
+        config["num_experts"] = spec.numExperts;
+        config["num_experts_per_tok"] = spec.expertsPerToken;
+        config["moe_intermediate_size"] = spec.expertIntermediateSize;
+        config["norm_topk_prob"] = spec.normTopKProb;
+        config["decoder_sparse_step"] = 1;
+        config["mlp_only_layers"] = spec.denseLayers;
+        if (sharedExpert)
+            config["shared_expert_intermediate_size"] = spec.sharedExpertIntermediateSize;
+    }
     if (spec.headDim > 0 || qwen3 || gemma)
         config["head_dim"] = headDim;
     if (gemma) { // as Gemma 2B/7B ship it: the legacy hidden_act and the one transformers runs
@@ -153,7 +180,7 @@ fs::path makeFixtureModel(const fs::path &folder, const FixtureSpec &spec)
         tensors.emplace_back(name, ((gemma ? 0.0 : 1.0) + 0.1 * at::randn({size})).to(type));
     };
     const double w = 1.0 / std::sqrt(static_cast<double>(spec.hiddenSize));
-    const bool bias = spec.attentionBias || spec.modelType == "qwen2";
+    const bool bias = spec.attentionBias || spec.modelType == "qwen2" || spec.modelType == "qwen2_moe";
     // Gemma multiplies the embeddings by sqrt(hidden): keep what reaches layer 0 near unit scale.
     add("model.embed_tokens.weight", {vocab, spec.hiddenSize}, gemma ? w : 1.0);
     for (int64_t i = 0; i < spec.numLayers; ++i) {
@@ -176,17 +203,50 @@ fs::path makeFixtureModel(const fs::path &folder, const FixtureSpec &spec)
             add(p + "self_attn.q_proj.bias", {spec.numHeads * headDim}, 0.1);
             add(p + "self_attn.k_proj.bias", {spec.numKvHeads * headDim}, 0.1);
             add(p + "self_attn.v_proj.bias", {spec.numKvHeads * headDim}, 0.1);
-            if (spec.modelType != "qwen2") // llama / qwen3 / gemma: attention_bias covers o_proj too
+            if (spec.modelType != "qwen2" && spec.modelType != "qwen2_moe") // attention_bias covers o_proj too
                 add(p + "self_attn.o_proj.bias", {spec.hiddenSize}, 0.1);
         }
-        add(p + "mlp.gate_proj.weight", {spec.intermediateSize, spec.hiddenSize}, w);
-        add(p + "mlp.up_proj.weight", {spec.intermediateSize, spec.hiddenSize}, w);
-        add(p + "mlp.down_proj.weight", {spec.hiddenSize, spec.intermediateSize},
-            1.0 / std::sqrt(static_cast<double>(spec.intermediateSize)));
+        auto addMlp = [&](const std::string &m, const char *gate, const char *up, const char *down, int64_t width) {
+            add(m + gate + ".weight", {width, spec.hiddenSize}, w);
+            add(m + up + ".weight", {width, spec.hiddenSize}, w);
+            add(m + down + ".weight", {spec.hiddenSize, width}, 1.0 / std::sqrt(static_cast<double>(width)));
+        };
+        if (!moeLayer(i)) {
+            addMlp(p + "mlp.", "gate_proj", "up_proj", "down_proj", spec.intermediateSize);
+            continue;
+        }
+        const std::string moe = p + (mixtral ? "block_sparse_moe." : "mlp.");
+        // A router scale that spreads the tokens over the experts (no ties on random data).
+        add(moe + "gate.weight", {spec.numExperts, spec.hiddenSize}, 4.0 * w);
+        if (spec.deadExpert >= 0) {
+            at::Tensor &router = tensors.back().second;
+            router = router.to(at::kFloat);
+            router[spec.deadExpert][0] = -5.0;
+            router = router.to(type);
+        }
+        for (int64_t e = 0; e < spec.numExperts; ++e) {
+            const std::string x = moe + "experts." + std::to_string(e) + ".";
+            if (mixtral)
+                addMlp(x, "w1", "w3", "w2", spec.intermediateSize);
+            else
+                addMlp(x, "gate_proj", "up_proj", "down_proj", spec.expertIntermediateSize);
+        }
+        if (sharedExpert) {
+            addMlp(moe + "shared_expert.", "gate_proj", "up_proj", "down_proj", spec.sharedExpertIntermediateSize);
+            add(moe + "shared_expert_gate.weight", {1, spec.hiddenSize}, w);
+        }
     }
     addNorm("model.norm.weight", spec.hiddenSize);
     if (!spec.tieWordEmbeddings)
         add("lm_head.weight", {vocab, spec.hiddenSize}, w);
+    if (spec.deadExpert >= 0) { // every token large and positive in channel 0 (see FixtureSpec)
+        for (auto &[name, t] : tensors)
+            if (name == "model.embed_tokens.weight") {
+                at::Tensor embed = t.to(at::kFloat);
+                embed.select(1, 0).fill_(30.0 * (gemma ? w : 1.0));
+                t = embed.to(type);
+            }
+    }
     if (!spec.favouredTokens.empty()) {
         AWQ_CHECK(!spec.tieWordEmbeddings && !gemma, InvalidArgument,
                   "favoured tokens need untied embeddings and no embedding scaling");

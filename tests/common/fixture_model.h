@@ -11,7 +11,7 @@
 namespace awq::test {
 
 struct FixtureSpec {
-    std::string modelType = "llama"; // llama | mistral | qwen2 | qwen3 | gemma | gemma2 | phi3
+    std::string modelType = "llama"; // llama | mistral | qwen2 | qwen3 | gemma | gemma2 | phi3 | mixtral | qwen2_moe | qwen3_moe
     int64_t hiddenSize = 64;
     int64_t intermediateSize = 128;
     int64_t numLayers = 2;
@@ -36,6 +36,19 @@ struct FixtureSpec {
     // Channel 0 of every embedding is made large (30) so that it dominates the final hidden
     // state, and only these rows weigh it. Needs untied embeddings; llama-like types.
     std::vector<int64_t> favouredTokens;
+    // mixtral / qwen2_moe / qwen3_moe: experts per MoE layer, top-k, each expert's width
+    // (mixtral: intermediateSize), qwen2_moe's shared expert width, layers with a dense MLP
+    // instead (qwen*: mlp_only_layers; the dense MLP is intermediateSize wide).
+    int64_t numExperts = 6;
+    int64_t expertsPerToken = 2;
+    int64_t expertIntermediateSize = 48;
+    int64_t sharedExpertIntermediateSize = 80;
+    bool normTopKProb = true;
+    std::vector<int64_t> denseLayers;
+    // An expert no token is ever routed to (-1: none): embedding channel 0 is made large
+    // (30) so that every normed MLP input is positive there, and this expert's router row
+    // is strongly negative in that channel.
+    int64_t deadExpert = -1;
 };
 
 // A fresh empty folder for one test, under $AWQ_TEST_TMP (set by CTest) or the system temp dir.

@@ -144,7 +144,7 @@ at::Tensor refLogits(const ModelConfig &c, const std::map<std::string, at::Tenso
         h[t].copy_(embed[ids[t]]);
     // The architecture is read from model_type here, not from the engine's parsed flags.
     const bool gemma2 = c.modelType == "gemma2";
-    const bool gemma = c.modelType == "gemma" || gemma2, qwen3 = c.modelType == "qwen3", phi3 = c.modelType == "phi3";
+    const bool gemma = c.modelType == "gemma" || gemma2, qwen3 = c.modelType == "qwen3" || c.modelType == "qwen3_moe", phi3 = c.modelType == "phi3";
     if (gemma)
         h = h * std::sqrt(static_cast<double>(c.hiddenSize));
     const bool plusOne = gemma;
@@ -189,6 +189,10 @@ at::Tensor refLogits(const ModelConfig &c, const std::map<std::string, at::Tenso
         h = h + attnOut;
         auto y = refRmsNorm(h, get(p + (gemma2 ? "pre_feedforward_layernorm.weight" : "post_attention_layernorm.weight")),
                             c.rmsNormEps, plusOne);
+        if (c.isMoeLayer(l)) {
+            h = h + refMoe(c, y, get, p);
+            continue;
+        }
         at::Tensor gate, up;
         if (phi3) { // one gate_up_proj: gate columns, then up
             auto gateUp = refLinear(y, get(p + "mlp.gate_up_proj.weight"));

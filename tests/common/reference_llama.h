@@ -2,6 +2,7 @@
 // A plain, loop-by-loop Llama reference in float64, written independently of the
 // engine's tensor code, to check the engine's forward op by op.
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -29,6 +30,12 @@ at::Tensor refAttention(const at::Tensor &q, const at::Tensor &k, const at::Tens
 // pre/post-feedforward norms, query_pre_attn_scalar, attention and final soft-capping and
 // the sliding window on even layers (the numbers taken from the config); phi3's fused
 // qkv_proj and gate_up_proj.
+// The MLP of a mixture-of-experts layer (mixtral, qwen2_moe, qwen3_moe) over normed y
+// [T, hidden] (double): every token through its top-k experts by softmax of the router
+// logits (renormalised per config), plus qwen2_moe's gated shared expert. `get` returns a
+// weight (double) by HF name, `layer` is "model.layers.N.".
+at::Tensor refMoe(const ModelConfig &config, const at::Tensor &y, const std::function<at::Tensor(const std::string &)> &get,
+                  const std::string &layer);
 at::Tensor refLogits(const ModelConfig &config, const std::map<std::string, at::Tensor> &weights,
                      const std::vector<int64_t> &ids);
 

@@ -85,6 +85,14 @@ private Q_SLOTS:
             const ModelConfig c = syntheticConfig(name);
             QCOMPARE(estimateWeightBytes(c, Variant::Fp32, 128), uint64_t(c.parameterCount()) * 4);
         }
+        // The MoE shapes have their published sizes: Mixtral-8x7B 46.7 B parameters, Qwen3-30B-A3B 30.5 B;
+        // an int4 build of the latter is ~16 GiB.
+        const ModelConfig mixtral = syntheticConfig("mixtral-8x7b"), qwen = syntheticConfig("qwen3-30b-a3b");
+        QCOMPARE(mixtral.parameterCount() / 100'000'000, int64_t(467));
+        QCOMPARE(qwen.parameterCount() / 100'000'000, int64_t(305));
+        QVERIFY(qwen.isMoeLayer(0) && qwen.moe.expertsPerToken == 8 && qwen.headDim == 128);
+        const double qwenInt4 = double(estimateWeightBytes(qwen, Variant::Gemv, 128)) / double(1ull << 30);
+        QVERIFY2(qwenInt4 > 15.5 && qwenInt4 < 18.5, std::to_string(qwenInt4).c_str());
         const ModelConfig l = syntheticConfig("llama-2-7b");
         QVERIFY(estimateWeightBytes(l, Variant::Fp32, 128) > 26'000'000'000ull);
         QVERIFY(estimateWeightBytes(l, Variant::Gemv, 128) < 5'000'000'000ull);

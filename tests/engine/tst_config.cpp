@@ -3,6 +3,7 @@
 
 #include <QtTest>
 
+#include <algorithm>
 #include <fstream>
 #include <set>
 
@@ -117,30 +118,56 @@ private Q_SLOTS:
             QVERIFY2(a->has(NormRole::Input) && a->has(NormRole::PreMlp), type);
             QVERIFY2(a->has(LinearRole::Qkv) != (a->has(LinearRole::Q) && a->has(LinearRole::K) && a->has(LinearRole::V)),
                      type);
-            QVERIFY2(a->has(LinearRole::GateUp) != (a->has(LinearRole::Gate) && a->has(LinearRole::Up)), type);
-            QVERIFY2(a->has(LinearRole::O) && a->has(LinearRole::Down), type);
+            QVERIFY2(a->has(LinearRole::O), type);
             QVERIFY2(a->has(NormRole::QHead) == a->has(NormRole::KHead), type);
+            // An MLP: the dense one, or (MoE) every expert's with a router.
+            auto hasMlp = [](const std::vector<awq::LinearSlot> &slots) {
+                auto has = [&](LinearRole r) {
+                    return std::any_of(slots.begin(), slots.end(), [&](const awq::LinearSlot &s) { return s.role == r; });
+                };
+                return has(LinearRole::Down) && (has(LinearRole::GateUp) != (has(LinearRole::Gate) && has(LinearRole::Up)));
+            };
+            QVERIFY2(hasMlp(a->linears) || a->mixtureOfExperts(), type);
+            if (a->mixtureOfExperts()) {
+                QVERIFY2(hasMlp(a->expertLinears) && a->has(LinearRole::Router) && !a->expertPrefix.empty(), type);
+                QVERIFY2(a->sharedExpertLinears.empty() == !a->has(LinearRole::SharedExpertGate), type);
+            }
             std::set<std::string> names;
             for (const auto &n : a->norms)
                 QVERIFY2(names.insert(n.name).second, type + " repeats " + QByteArray::fromStdString(n.name));
-            for (const auto &l : a->linears)
-                QVERIFY2(names.insert(l.name).second, type + " repeats " + QByteArray::fromStdString(l.name));
+            for (const auto *slots : {&a->linears, &a->sharedExpertLinears})
+                for (const auto &l : *slots)
+                    QVERIFY2(names.insert(l.name).second, type + " repeats " + QByteArray::fromStdString(l.name));
+            auto hasRef = [&](const awq::LinearRef &r) {
+                const auto &slots = r.scope == awq::ExpertScope::Routed   ? a->expertLinears
+                                    : r.scope == awq::ExpertScope::Shared ? a->sharedExpertLinears
+                                                                           : a->linears;
+                return std::any_of(slots.begin(), slots.end(), [&](const awq::LinearSlot &s) { return s.role == r.role; });
+            };
             QVERIFY2(!a->scaling.empty(), type);
-            std::set<LinearRole> scaled;
+            std::set<std::pair<LinearRole, awq::ExpertScope>> scaled;
             for (const awq::ScalingGroup &g : a->scaling) {
                 if (const auto *norm = std::get_if<NormRole>(&g.prevOp))
                     QVERIFY2(a->has(*norm), type);
                 else
-                    QVERIFY2(a->has(std::get<LinearRole>(g.prevOp)), type);
+                    QVERIFY2(hasRef(std::get<awq::LinearRef>(g.prevOp)), type);
                 QVERIFY2(!g.linears.empty(), type);
-                for (LinearRole r : g.linears) {
-                    QVERIFY2(a->has(r), type);
-                    QVERIFY2(scaled.insert(r).second, type + ": a linear in two scaling groups");
-                }
+                for (const auto *list : {&g.linears, &g.alsoScaled})
+                    for (const awq::LinearRef &r : *list) {
+                        QVERIFY2(hasRef(r), type);
+                        QVERIFY2(scaled.insert({r.role, r.scope}).second, type + ": a linear in two scaling groups");
+                    }
+                for (const awq::LinearRef &r : g.alsoScaled) // the full-precision readers only
+                    QVERIFY2(awq::alwaysFullPrecision(r.role), type);
             }
             // Every linear is scaled by some group (AutoAWQ's layers, o_proj only without GQA).
-            for (const auto &l : a->linears)
-                QVERIFY2(scaled.count(l.role), type + ": " + QByteArray::fromStdString(l.name) + " is in no group");
+            auto requireScaled = [&](const std::vector<awq::LinearSlot> &slots, awq::ExpertScope scope) {
+                for (const auto &l : slots)
+                    QVERIFY2(scaled.count({l.role, scope}), type + ": " + QByteArray::fromStdString(l.name) + " is in no group");
+            };
+            requireScaled(a->linears, awq::ExpertScope::None);
+            requireScaled(a->expertLinears, awq::ExpertScope::Routed);
+            requireScaled(a->sharedExpertLinears, awq::ExpertScope::Shared);
         }
     }
 

@@ -1,6 +1,6 @@
 #pragma once
 // The descriptions of the supported architectures, one function per model_type, defined
-// in the family files beside this one (llama.cpp, qwen.cpp, gemma.cpp, phi3.cpp) and
+// in the family files beside this one (llama.cpp, qwen.cpp, gemma.cpp, phi3.cpp, moe.cpp) and
 // listed in registry.cpp.
 
 #include "awq/arch/architecture.h"
@@ -14,6 +14,9 @@ const Architecture &qwen3();
 const Architecture &gemma();
 const Architecture &gemma2();
 const Architecture &phi3();
+const Architecture &mixtral();
+const Architecture &qwen2Moe();
+const Architecture &qwen3Moe();
 
 // The Llama block, which most families vary: input_layernorm -> q/k/v -> o_proj, then
 // post_attention_layernorm -> gate/up -> down_proj, with AutoAWQ's four scaling groups

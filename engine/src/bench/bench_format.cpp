@@ -108,10 +108,22 @@ std::string formatTable(const BenchReport &r)
                                    cells, {false, true, true, true, true, true, true});
     }
     const BandwidthResult &bw = r.bandwidth;
-    if (bw.gbPerSecond > 0)
+    if (bw.gbPerSecond > 0) {
         out << (out.tellp() > 0 ? "\n" : "") << "Streaming read bandwidth (measured): "
             << format("%.1f GB/s", bw.gbPerSecond) << " (" << format("%.2f", gibibytes(bw.bytes))
             << " GiB buffer, " << bw.threads << " threads, best of " << bw.passes << " passes)\n";
+        // Decode against the roofline: the weight bytes a step reads (a MoE model's routed
+        // experts only) times the steps per second, over the measured bandwidth.
+        for (const auto &row : r.rows)
+            if (row.tokenWeightBytes > 0 && row.decodeTokensPerSecond > 0) {
+                const double steps = row.decodeTokensPerSecond / static_cast<double>(row.batch);
+                const double gbps = steps * static_cast<double>(row.tokenWeightBytes) / 1e9;
+                out << "Decode roofline, " << variantLabel(row.variant) << " batch " << row.batch << ": "
+                    << format("%.3f", gibibytes(row.tokenWeightBytes)) << " GiB of weights read per step x "
+                    << format("%.2f", steps) << " steps/s = " << format("%.1f GB/s", gbps) << ", "
+                    << format("%.0f%%", 100.0 * gbps / bw.gbPerSecond) << " of the measured bandwidth\n";
+            }
+    }
     if (!r.kernelRows.empty()) {
         out << (out.tellp() > 0 ? "\n" : "") << "Kernels: best call after warm-up; weight GB/s = packed weight bytes "
             << "read per second (fp32: 4 bytes per weight); each call reads a different copy of the weights "
@@ -180,6 +192,7 @@ json toJson(const BenchReport &r)
                              {"decode_tokens_per_second", row.decodeTokensPerSecond},
                              {"peak_rss_bytes", row.peakRssBytes},
                              {"weight_bytes", row.weightBytes},
+                             {"token_weight_bytes", row.tokenWeightBytes},
                              {"kv_cache_bytes", row.kvCacheBytes},
                              {"buffer_bytes", row.bufferBytes}});
     const BandwidthResult &bw = r.bandwidth;
@@ -396,6 +409,7 @@ BenchReport reportFromJson(const json &document, const std::string &sourceName)
         b.decodeTokensPerSecond = row.number("decode_tokens_per_second");
         b.peakRssBytes = row.count("peak_rss_bytes");
         b.weightBytes = row.count("weight_bytes");
+        b.tokenWeightBytes = row.has("token_weight_bytes") ? row.count("token_weight_bytes") : 0;
         b.kvCacheBytes = row.count("kv_cache_bytes");
         b.bufferBytes = row.count("buffer_bytes");
         r.rows.push_back(b);

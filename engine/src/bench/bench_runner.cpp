@@ -193,6 +193,7 @@ BenchRow measureRow(DecoderModel &fused, const BenchPlan &plan, Variant variant,
     row.decodeTokensPerSecond = static_cast<double>(batch) / row.decodeMedianStepSeconds;
     const DecoderMemory memory = fused.memory();
     row.weightBytes = memory.weightBytes;
+    row.tokenWeightBytes = memory.tokenWeightBytes;
     row.kvCacheBytes = memory.kvCacheBytes;
     row.bufferBytes = memory.bufferBytes;
     return row;

@@ -72,6 +72,9 @@ struct NamedShape {
     const char *architecture;
     int64_t hidden, layers, intermediate, heads, kvHeads, vocab, maxPositions;
     double ropeTheta;
+    // Mixture of experts: experts per layer, top-k, each expert's width; head_dim when it
+    // is not hidden / heads.
+    int64_t experts = 0, expertsPerToken = 0, expertIntermediate = 0, headDim = 0;
 };
 
 // The published config.json values of each model (hidden_size, num_hidden_layers,
@@ -81,6 +84,11 @@ const NamedShape kShapes[] = {
     {"tinyllama-1.1b", "llama", "LlamaForCausalLM", 2048, 22, 5632, 32, 4, 32000, 2048, 10000.0},
     {"llama-2-7b", "llama", "LlamaForCausalLM", 4096, 32, 11008, 32, 32, 32000, 4096, 10000.0},
     {"mistral-7b", "mistral", "MistralForCausalLM", 4096, 32, 14336, 32, 8, 32000, 32768, 1e6},
+    // + num_local_experts, num_experts_per_tok (intermediate_size is each expert's width).
+    {"mixtral-8x7b", "mixtral", "MixtralForCausalLM", 4096, 32, 14336, 32, 8, 32000, 32768, 1e6, 8, 2, 14336},
+    // + num_experts, num_experts_per_tok, moe_intermediate_size, head_dim; every layer sparse.
+    {"qwen3-30b-a3b", "qwen3_moe", "Qwen3MoeForCausalLM", 2048, 48, 6144, 32, 4, 151936, 40960, 1e6, 128, 8, 768,
+     128},
 };
 
 W4Packing packingOf(Variant variant)
@@ -89,13 +97,25 @@ W4Packing packingOf(Variant variant)
     return variant == Variant::Gemm ? W4Packing::Gemm : W4Packing::Gemv;
 }
 
-// (in, out) of the linears of a decoder layer, in the architecture's order.
-std::vector<std::pair<int64_t, int64_t>> layerLinears(const ModelConfig &c)
+// (in, out) of the linears of decoder layer `layer` that a quantized build packs (a MoE
+// layer's router stays in full precision).
+std::vector<std::pair<int64_t, int64_t>> layerLinears(const ModelConfig &c, int64_t layer = 0)
 {
     std::vector<std::pair<int64_t, int64_t>> shapes;
-    for (const LinearSlot &slot : c.arch().linears)
-        shapes.push_back(linearShape(c, slot.role));
+    for (const LayerTensor &t : layerTensors(c, layer))
+        if (t.linear && !alwaysFullPrecision(t.linearRole))
+            shapes.emplace_back(t.inFeatures, t.outFeatures);
     return shapes;
+}
+
+// Parameters of layer `layer`'s full-precision linears (routers, shared-expert gates).
+uint64_t fullPrecisionParams(const ModelConfig &c, int64_t layer)
+{
+    uint64_t n = 0;
+    for (const LayerTensor &t : layerTensors(c, layer))
+        if (t.linear && alwaysFullPrecision(t.linearRole))
+            n += static_cast<uint64_t>(t.inFeatures * t.outFeatures);
+    return n;
 }
 
 uint64_t linearBytes(int64_t in, int64_t out, Variant variant, int64_t groupSize)
@@ -184,7 +204,11 @@ ModelConfig syntheticConfig(const std::string &shape)
         c.numLayers = s.layers;
         c.numHeads = s.heads;
         c.numKvHeads = s.kvHeads;
-        c.headDim = s.hidden / s.heads;
+        c.headDim = s.headDim > 0 ? s.headDim : s.hidden / s.heads;
+        c.moe.numExperts = s.experts;
+        c.moe.expertsPerToken = s.expertsPerToken;
+        c.moe.expertIntermediateSize = s.expertIntermediate;
+        c.moe.normTopKProb = true; // as both models' config.json set it
         c.vocabSize = s.vocab;
         c.maxPositionEmbeddings = s.maxPositions;
         c.rmsNormEps = 1e-5;
@@ -218,12 +242,21 @@ void checkGroupSize(const ModelConfig &config, Variant variant, int64_t groupSiz
 
 uint64_t estimateWeightBytes(const ModelConfig &c, Variant variant, int64_t groupSize)
 {
-    uint64_t bytes = 0;
-    for (const auto &[in, out] : layerLinears(c))
-        bytes += linearBytes(in, out, variant, groupSize);
-    bytes = bytes * static_cast<uint64_t>(c.numLayers);
+    // Layers differ only between dense and sparse (MoE) ones: size one of each kind.
+    uint64_t bytes = 0, sparse = 0, dense = 0;
+    for (int64_t i = 0; i < c.numLayers; ++i) {
+        uint64_t &layer = c.isMoeLayer(i) ? sparse : dense;
+        if (layer == 0) {
+            for (const auto &[in, out] : layerLinears(c, i))
+                layer += linearBytes(in, out, variant, groupSize);
+            layer += 4 * fullPrecisionParams(c, i);
+            for (const LayerTensor &t : layerTensors(c, i)) // norms, per-head ones included
+                layer += t.linear ? 0 : 4 * static_cast<uint64_t>(t.outFeatures);
+        }
+        bytes += layer;
+    }
     const uint64_t embed = 4 * static_cast<uint64_t>(c.vocabSize * c.hiddenSize);
-    const uint64_t norms = 4 * static_cast<uint64_t>((2 * c.numLayers + 1) * c.hiddenSize);
+    const uint64_t norms = 4 * static_cast<uint64_t>(c.hiddenSize); // the final norm
     // The fused decoder keeps an int4 model's (fp16-exact) lm_head in fp16: 2 bytes per weight.
     const uint64_t lmHead = variant == Variant::Fp32 ? (c.tieWordEmbeddings ? 0 : embed) : embed / 2;
     return bytes + embed + lmHead + norms;
@@ -240,7 +273,10 @@ uint64_t estimateActivationBytes(const ModelConfig &c, int64_t batch, int64_t to
     const uint64_t qDim = static_cast<uint64_t>(c.numHeads * c.headDim);
     // hidden, normed, attention out, MLP out; q/k/v; attention; gate/up; activation.
     const uint64_t perRow = 4 * static_cast<uint64_t>(c.hiddenSize) + qDim + 2 * static_cast<uint64_t>(c.kvDim())
-                            + qDim + 3 * static_cast<uint64_t>(c.intermediateSize);
+                            + qDim + 3 * static_cast<uint64_t>(c.intermediateSize)
+                            // MoE scratch: router logits, gathered rows, expert outputs, gate/up, activation
+                            + static_cast<uint64_t>(c.moe.numExperts + 2 * c.hiddenSize)
+                            + 3 * static_cast<uint64_t>(std::max(c.moe.expertIntermediateSize, c.moe.sharedIntermediateSize));
     const uint64_t logits = static_cast<uint64_t>(batch * c.vocabSize);
     return 4 * (rows * perRow + logits);
 }
@@ -268,8 +304,10 @@ std::unique_ptr<ReferenceModel> buildSyntheticModel(const ModelConfig &c, Varian
                       what + ": layer " + std::to_string(i + 1) + "/" + std::to_string(c.numLayers)});
         DecoderLayer layer;
         for (const LayerTensor &t : layerTensors(c, i)) {
-            if (t.linear)
-                layer.slot(t.linearRole) = randomLinear(variant, t.inFeatures, t.outFeatures, groupSize, gen);
+            if (t.linear && alwaysFullPrecision(t.linearRole)) // the router: float32 in every build
+                layer.slot(t.id()) = randomLinear(Variant::Fp32, t.inFeatures, t.outFeatures, groupSize, gen);
+            else if (t.linear)
+                layer.slot(t.id()) = randomLinear(variant, t.inFeatures, t.outFeatures, groupSize, gen);
             else
                 layer.norm(t.normRole) = at::ones({t.outFeatures}, at::kFloat);
         }
@@ -351,9 +389,11 @@ std::string convertModel(ReferenceModel &model, Variant variant, int64_t groupSi
             progress({"convert", i, c.numLayers,
                       std::string("preparing the ") + variantName(variant) + " build: layer " + std::to_string(i + 1)
                           + "/" + std::to_string(c.numLayers)});
-        for (std::unique_ptr<Linear> &slot : model.layer(i).linears)
-            if (slot)
-                slot = convertLinear(std::move(slot), variant, groupSize, counts);
+        DecoderLayer &layer = model.layer(i);
+        for (const LayerTensor &t : layerTensors(c, i))
+            if (t.linear && !alwaysFullPrecision(t.linearRole)) // routers stay as loaded
+                if (std::unique_ptr<Linear> &slot = layer.slot(t.id()))
+                    slot = convertLinear(std::move(slot), variant, groupSize, counts);
     }
     std::string note;
     auto add = [&](int count, const std::string &text) {

@@ -1,5 +1,6 @@
 #include "awq/model/config.h"
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <limits>
@@ -97,7 +98,10 @@ void checkTotalSize(const ModelConfig &c, const std::string &source)
 {
     const double hidden = static_cast<double>(c.hiddenSize), qOut = double(c.numHeads) * double(c.headDim);
     const double kv = double(c.numKvHeads) * double(c.headDim);
-    const double perLayer = hidden * (2 * qOut + 2 * kv) + 3 * hidden * double(c.intermediateSize) + 2 * hidden;
+    const double experts = double(c.moe.numExperts) * double(c.moe.expertIntermediateSize)
+                           + double(c.moe.sharedIntermediateSize);
+    const double perLayer =
+        hidden * (2 * qOut + 2 * kv) + 3 * hidden * (double(c.intermediateSize) + experts) + 2 * hidden;
     const double total = 2 * double(c.vocabSize) * hidden + double(c.numLayers) * perLayer;
     AWQ_CHECK(qOut <= double(kMaxDim) * 64, Format, source, ": num_attention_heads (", c.numHeads,
               ") x head_dim (", c.headDim, ") is implausibly large");
@@ -235,13 +239,30 @@ json ModelConfig::toJson() const
     return j;
 }
 
+bool ModelConfig::isMoeLayer(int64_t layer) const
+{
+    return moe.numExperts > 0 && (layer + 1) % moe.sparseStep == 0
+           && std::find(moe.denseLayers.begin(), moe.denseLayers.end(), layer) == moe.denseLayers.end();
+}
+
 int64_t ModelConfig::parameterCount() const
 {
-    int64_t perLayer = 0;
-    for (const LayerTensor &t : layerTensors(*this, 0))
-        perLayer += t.linear ? t.inFeatures * t.outFeatures + (t.biasRequired ? t.outFeatures : 0) : t.outFeatures;
+    // Layers differ only between dense and sparse ones (mlp_only_layers): count one of each.
+    auto countLayer = [&](int64_t layer) {
+        int64_t n = 0;
+        for (const LayerTensor &t : layerTensors(*this, layer))
+            n += t.linear ? t.inFeatures * t.outFeatures + (t.biasRequired ? t.outFeatures : 0) : t.outFeatures;
+        return n;
+    };
+    int64_t layers = 0, sparse = -1, dense = -1;
+    for (int64_t i = 0; i < numLayers; ++i) {
+        int64_t &n = isMoeLayer(i) ? sparse : dense;
+        if (n < 0)
+            n = countLayer(i);
+        layers += n;
+    }
     const int64_t embeddings = vocabSize * hiddenSize;
-    return embeddings * (tieWordEmbeddings ? 1 : 2) + numLayers * perLayer + hiddenSize;
+    return embeddings * (tieWordEmbeddings ? 1 : 2) + layers + hiddenSize;
 }
 
 } // namespace awq

@@ -38,6 +38,26 @@ bool excludedFromQuantization(const std::string &linearName, const std::vector<s
                        [&](const std::string &p) { return !p.empty() && linearName.find(p) != std::string::npos; });
 }
 
+std::vector<std::string> fullPrecisionModules(const ModelConfig &c)
+{
+    // The relative names ("block_sparse_moe.gate") match no other linear of these models,
+    // unless a dense layer's "mlp.gate_proj" contains "mlp.gate": then each router is named
+    // in full ("model.layers.3.mlp.gate").
+    std::vector<std::string> relative, full;
+    bool denseLayer = false;
+    for (int64_t layer = 0; layer < c.numLayers; ++layer) {
+        denseLayer = denseLayer || !c.isMoeLayer(layer);
+        for (const LayerTensor &t : layerTensors(c, layer)) {
+            if (!t.linear || !alwaysFullPrecision(t.linearRole))
+                continue;
+            full.push_back(t.name);
+            if (std::find(relative.begin(), relative.end(), t.relativeName) == relative.end())
+                relative.push_back(t.relativeName);
+        }
+    }
+    return denseLayer ? full : relative;
+}
+
 std::vector<std::string> quantizationProblems(const ModelConfig &c, const WeightStore &store,
                                               const std::string &configFile)
 {
@@ -70,7 +90,7 @@ std::vector<std::string> quantizationProblems(const ModelConfig &c, const Weight
                 continue;
             }
             if (full && !packed) {
-                if (!excludedFromQuantization(t.name, q.modulesToNotConvert))
+                if (!alwaysFullPrecision(t.linearRole) && !excludedFromQuantization(t.name, q.modulesToNotConvert))
                     problems.push_back(where + " declares AWQ, but '" + t.name + ".weight' ("
                                        + store.fileOf(t.name + ".weight").path().filename().string()
                                        + ") is full precision and modules_to_not_convert does not name it");

@@ -13,11 +13,28 @@ uint64_t u(int64_t v)
     return static_cast<uint64_t>(std::max<int64_t>(0, v));
 }
 
-// Parameters of one decoder layer's linears.
+// Parameters of one decoder layer's linears (the largest layer: a MoE layer holds every
+// expert's).
 uint64_t layerLinearParams(const ModelConfig &c)
 {
     const uint64_t h = u(c.hiddenSize), kv = u(c.kvDim()), q = u(c.numHeads * c.headDim), i = u(c.intermediateSize);
-    return h * q + 2 * h * kv + q * h + 3 * h * i;
+    const uint64_t dense = h * q + 2 * h * kv + q * h + 3 * h * i;
+    if (c.moe.numExperts == 0)
+        return dense;
+    const uint64_t experts = 3 * h * (u(c.moe.numExperts) * u(c.moe.expertIntermediateSize) + u(c.moe.sharedIntermediateSize))
+                             + h * u(c.moe.numExperts + 1);
+    return std::max(dense, h * q + 2 * h * kv + q * h + experts);
+}
+
+// MoE: what the capture adds to the dense terms: each token's copy for each of its k
+// experts (the expert's input and its activations), the shared expert's activations.
+uint64_t expertActivationBytes(const ModelConfig &c, int64_t tokens)
+{
+    if (c.moe.numExperts == 0)
+        return 0;
+    return 4 * u(tokens)
+           * (u(c.moe.expertsPerToken) * (u(c.hiddenSize) + 2 * u(c.moe.expertIntermediateSize))
+              + 2 * u(c.moe.sharedIntermediateSize));
 }
 
 } // namespace
@@ -31,7 +48,8 @@ MemoryEstimate estimateMemory(const ModelConfig &c, int64_t groupSize, int64_t c
 
     // Quantizing: see the header for where the terms come from.
     const uint64_t layerWeights = 4 * layerLinearParams(c);
-    const uint64_t activations = 4 * u(calibrationTokens) * (5 * u(c.hiddenSize) + 4 * u(c.intermediateSize));
+    const uint64_t activations = 4 * u(calibrationTokens) * (5 * u(c.hiddenSize) + 4 * u(c.intermediateSize))
+                                 + expertActivationBytes(c, calibrationTokens);
     const int64_t seqLen = std::min<int64_t>(512, c.maxPositionEmbeddings);
     const int64_t blocks = seqLen > 0 ? (calibrationTokens + seqLen - 1) / seqLen : 0;
     const uint64_t scores = std::min<uint64_t>(256ull << 20, 4 * u(blocks) * u(c.numHeads) * u(seqLen) * u(seqLen));

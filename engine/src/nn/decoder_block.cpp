@@ -124,19 +124,74 @@ at::Tensor DecoderBlock::attention(const DecoderLayer &l, int64_t index, const a
     return l.linear(LinearRole::O)->forward(attn);
 }
 
+Linear *DecoderLayer::linear(const LinearId &id) const
+{
+    const size_t r = static_cast<size_t>(id.role);
+    if (id.expert == kNoExpert)
+        return linears[r].get();
+    if (id.expert == kSharedExpert)
+        return sharedExpert[r].get();
+    return static_cast<size_t>(id.expert) < experts.size() ? experts[static_cast<size_t>(id.expert)][r].get() : nullptr;
+}
+
+std::unique_ptr<Linear> &DecoderLayer::slot(const LinearId &id)
+{
+    const size_t r = static_cast<size_t>(id.role);
+    if (id.expert == kNoExpert)
+        return linears[r];
+    if (id.expert == kSharedExpert)
+        return sharedExpert[r];
+    AWQ_ASSERT(id.expert >= 0, "expert index ", id.expert);
+    if (experts.size() <= static_cast<size_t>(id.expert))
+        experts.resize(static_cast<size_t>(id.expert) + 1);
+    return experts[static_cast<size_t>(id.expert)][r];
+}
+
+at::Tensor DecoderBlock::gatedMlp(const LinearsByRole &m, const at::Tensor &x, int64_t width) const
+{
+    auto linear = [&](LinearRole r) { return m[static_cast<size_t>(r)].get(); };
+    at::Tensor gate, up;
+    if (const Linear *gateUp = linear(LinearRole::GateUp)) { // stacked rows gate; up
+        auto both = gateUp->forward(x);
+        gate = both.narrow(-1, 0, width);
+        up = both.narrow(-1, width, width);
+    } else {
+        gate = linear(LinearRole::Gate)->forward(x);
+        up = linear(LinearRole::Up)->forward(x);
+    }
+    return linear(LinearRole::Down)->forward(gatedActivation(m_config, gate, up));
+}
+
 at::Tensor DecoderBlock::mlp(const DecoderLayer &l, const at::Tensor &y) const
 {
-    const ModelConfig &c = m_config;
-    at::Tensor gate, up;
-    if (const Linear *gateUp = l.linear(LinearRole::GateUp)) { // stacked rows gate; up
-        auto both = gateUp->forward(y);
-        gate = both.narrow(-1, 0, c.intermediateSize);
-        up = both.narrow(-1, c.intermediateSize, c.intermediateSize);
-    } else {
-        gate = l.linear(LinearRole::Gate)->forward(y);
-        up = l.linear(LinearRole::Up)->forward(y);
+    return l.moe() ? mixtureOfExperts(l, y) : gatedMlp(l.linears, y, m_config.intermediateSize);
+}
+
+// As transformers' MixtralSparseMoeBlock / Qwen2MoeSparseMoeBlock: routing in float32,
+// each expert over the tokens routed to it, weighted, summed with index_add.
+at::Tensor DecoderBlock::mixtureOfExperts(const DecoderLayer &l, const at::Tensor &y) const
+{
+    const MoeConfig &moe = m_config.moe;
+    const at::Tensor x = y.reshape({-1, y.size(-1)});
+    const at::Tensor probs = at::softmax(widened(l.linear(LinearRole::Router)->forward(x)), -1);
+    auto [weights, chosen] = probs.topk(moe.expertsPerToken, -1);
+    if (moe.normTopKProb)
+        weights = weights / weights.sum(-1, /*keepdim=*/true);
+    weights = weights.to(x.scalar_type());
+    at::Tensor out = at::zeros_like(x);
+    for (int64_t e = 0; e < moe.numExperts; ++e) {
+        const at::Tensor hit = chosen.eq(e);                         // [N, k]
+        const at::Tensor rows = hit.any(-1).nonzero().squeeze(1);    // tokens routed to e
+        if (rows.numel() == 0)
+            continue;
+        const at::Tensor w = (weights * hit.to(weights.scalar_type())).sum(-1).index_select(0, rows);
+        const at::Tensor ye = gatedMlp(l.experts[static_cast<size_t>(e)], x.index_select(0, rows),
+                                       moe.expertIntermediateSize);
+        out.index_add_(0, rows, ye * w.unsqueeze(1));
     }
-    return l.linear(LinearRole::Down)->forward(gatedActivation(c, gate, up));
+    if (const Linear *sharedGate = l.linear(LinearRole::SharedExpertGate))
+        out = out + at::sigmoid(sharedGate->forward(x)) * gatedMlp(l.sharedExpert, x, moe.sharedIntermediateSize);
+    return out.reshape(y.sizes());
 }
 
 at::Tensor DecoderBlock::forward(const DecoderLayer &l, int64_t index, const at::Tensor &hidden, int64_t start,

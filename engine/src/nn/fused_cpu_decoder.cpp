@@ -15,6 +15,7 @@
 #include "awq/nn/reference_model.h"
 #include "awq/nn/quant_linear.h"
 #include "awq/nn/rope.h"
+#include "fused_moe.h"
 
 namespace awq {
 
@@ -28,6 +29,7 @@ struct FusedCpuDecoder::Layer {
     std::unique_ptr<Linear> o;               // [heads * headDim -> hidden]
     std::unique_ptr<Linear> gateUp;          // [hidden -> 2 * intermediate]
     std::unique_ptr<Linear> down;            // [intermediate -> hidden]
+    std::unique_ptr<FusedMoe> moe;           // a mixture-of-experts layer's MLP instead
 };
 
 namespace {
@@ -53,20 +55,6 @@ void rotate(float *x, const float *cos, const float *sin, int64_t d)
         x[i] = a * cos[i] - b * sin[i];
         x[i + half] = b * cos[i + half] + a * sin[i + half];
     }
-}
-
-// out[r][i] = gelu_tanh(gateUp[r][i]) * gateUp[r][n + i], as torch's gelu(approximate="tanh").
-void geluTanhMul(const float *gateUp, int64_t rows, int64_t n, float *out)
-{
-    constexpr float kAlpha = 0.7978845608028654f; // sqrt(2 / pi)
-    at::parallel_for(0, rows * n, 4096, [&](int64_t begin, int64_t end) {
-        for (int64_t j = begin; j < end; ++j) {
-            const int64_t r = j / n, i = j % n;
-            const float x = gateUp[r * 2 * n + i];
-            const float gelu = 0.5f * x * (1.0f + std::tanh(kAlpha * (x + 0.044715f * x * x * x)));
-            out[j] = gelu * gateUp[r * 2 * n + n + i];
-        }
-    });
 }
 
 // Attention of `queries` query heads sharing one KV head over positions 0..S-1, with
@@ -147,9 +135,14 @@ FusedCpuDecoder::FusedCpuDecoder(std::unique_ptr<ReferenceModel> model, int64_t 
             return stackOutputs(linears);
         };
         layer.qkv = stacked(LinearRole::Qkv, {LinearRole::Q, LinearRole::K, LinearRole::V});
-        layer.gateUp = stacked(LinearRole::GateUp, {LinearRole::Gate, LinearRole::Up});
         layer.o = std::move(src.slot(LinearRole::O));
-        layer.down = std::move(src.slot(LinearRole::Down));
+        if (src.moe()) {
+            layer.moe = std::make_unique<FusedMoe>(m_config, src, layout);
+            m_repackedGemm = m_repackedGemm || layer.moe->repackedGemm();
+        } else {
+            layer.gateUp = stacked(LinearRole::GateUp, {LinearRole::Gate, LinearRole::Up});
+            layer.down = std::move(src.slot(LinearRole::Down));
+        }
         if (layout == Int4Layout::Gemv)
             for (std::unique_ptr<Linear> *linear : {&layer.qkv, &layer.gateUp, &layer.o, &layer.down})
                 if (const auto *q = dynamic_cast<const QuantLinear *>(linear->get()))
@@ -293,7 +286,9 @@ at::Tensor FusedCpuDecoder::score(const at::Tensor &ids)
 
 DecoderMemory FusedCpuDecoder::memory() const
 {
-    return {weightBytes(), kvCacheBytes(), bufferBytes()};
+    DecoderMemory m{weightBytes(), kvCacheBytes(), bufferBytes()};
+    m.tokenWeightBytes = tokenWeightBytes();
+    return m;
 }
 
 void FusedCpuDecoder::layerStep(Layer &layer, int64_t l, Buffers &buf, int64_t t)
@@ -318,13 +313,13 @@ void FusedCpuDecoder::layerStep(Layer &layer, int64_t l, Buffers &buf, int64_t t
     addInPlace(buf.hidden.data_ptr<float>(), buf.attnOut.data_ptr<float>(), hiddenFloats);
 
     normRows(NormRole::PreMlp, buf.hidden, buf.normed);
-    layer.gateUp->forwardInto(buf.normed, buf.gateUp);
-    if (c.activation == Activation::GeluTanh)
-        geluTanhMul(buf.gateUp.data_ptr<float>(), rows, c.intermediateSize, buf.act.data_ptr<float>());
-    else
-        kernels::silu_mul(buf.gateUp.data_ptr<float>(), rows, static_cast<int>(c.intermediateSize),
-                          buf.act.data_ptr<float>(), isa);
-    layer.down->forwardInto(buf.act, buf.mlpOut);
+    if (layer.moe) {
+        layer.moe->forward(buf.normed, buf.mlpOut);
+    } else {
+        layer.gateUp->forwardInto(buf.normed, buf.gateUp);
+        gatedActivationRows(c, buf.gateUp.data_ptr<float>(), rows, c.intermediateSize, buf.act.data_ptr<float>());
+        layer.down->forwardInto(buf.act, buf.mlpOut);
+    }
     if (layer.has(NormRole::MlpOut))
         normRows(NormRole::MlpOut, buf.mlpOut, buf.mlpOut);
     addInPlace(buf.hidden.data_ptr<float>(), buf.mlpOut.data_ptr<float>(), hiddenFloats);
@@ -405,7 +400,20 @@ uint64_t FusedCpuDecoder::weightBytes() const
     for (const Layer &l : m_layers) {
         for (const at::Tensor &n : l.norms)
             total += n.defined() ? n.nbytes() : 0;
-        total += l.qkv->weightBytes() + l.o->weightBytes() + l.gateUp->weightBytes() + l.down->weightBytes();
+        total += l.qkv->weightBytes() + l.o->weightBytes();
+        total += l.moe ? l.moe->weightBytes() : l.gateUp->weightBytes() + l.down->weightBytes();
+    }
+    return total;
+}
+
+uint64_t FusedCpuDecoder::tokenWeightBytes() const
+{
+    uint64_t total = m_finalNorm.nbytes() + m_lmHead->weightBytes() + m_embed[0].nbytes();
+    for (const Layer &l : m_layers) {
+        for (const at::Tensor &n : l.norms)
+            total += n.defined() ? n.nbytes() : 0;
+        total += l.qkv->weightBytes() + l.o->weightBytes();
+        total += l.moe ? l.moe->tokenWeightBytes() : l.gateUp->weightBytes() + l.down->weightBytes();
     }
     return total;
 }
@@ -428,6 +436,11 @@ std::string FusedCpuDecoder::describe() const
     std::string linear = m_layers.empty() ? std::string() : ", linears " + m_layers.front().qkv->describe();
     if (m_repackedGemm)
         linear += " (repacked from the checkpoint's gemm)";
+    for (const Layer &l : m_layers)
+        if (l.moe) {
+            linear += ", " + l.moe->describe();
+            break;
+        }
     return m_config.modelType + ", " + std::to_string(m_config.numLayers) + " layers, fused float32 on cpu" + linear +
            ", lm_head " + m_lmHead->describe();
 }

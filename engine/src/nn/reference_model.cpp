@@ -24,7 +24,7 @@ std::unique_ptr<ReferenceModel> ReferenceModel::load(const WeightStore &store, c
         DecoderLayer layer;
         for (const LayerTensor &t : layerTensors(c, i)) {
             if (t.linear)
-                layer.slot(t.linearRole) =
+                layer.slot(t.id()) =
                     loadLinear(store, t.name, t.inFeatures, t.outFeatures, t.biasRequired, c.quantization, target);
             else
                 layer.norm(t.normRole) = loadChecked(store, t.name + ".weight", {t.outFeatures}, target);
@@ -63,7 +63,7 @@ std::unique_ptr<ReferenceModel> ReferenceModel::fromTensors(const ModelConfig &c
         DecoderLayer layer;
         for (const LayerTensor &t : layerTensors(config, i)) {
             if (t.linear)
-                layer.slot(t.linearRole) = std::make_unique<DenseLinear>(get(t.name + ".weight"), optional(t.name + ".bias"));
+                layer.slot(t.id()) = std::make_unique<DenseLinear>(get(t.name + ".weight"), optional(t.name + ".bias"));
             else
                 layer.norm(t.normRole) = get(t.name + ".weight");
         }

@@ -1,5 +1,7 @@
 #include "layer_capture.h"
 
+#include <set>
+
 #include <ATen/ATen.h>
 
 #include "awq/core/error.h"
@@ -7,35 +9,38 @@
 
 namespace awq {
 
-LinearInput inputOf(LinearRole role)
+InputKey inputOf(const LinearId &id)
 {
-    switch (role) {
+    LinearInput input = LinearInput::Attention;
+    switch (id.role) {
     case LinearRole::Q:
     case LinearRole::K:
     case LinearRole::V:
-    case LinearRole::Qkv: return LinearInput::Attention;
-    case LinearRole::O: return LinearInput::AttentionOutput;
+    case LinearRole::Qkv: input = LinearInput::Attention; break;
+    case LinearRole::O: input = LinearInput::AttentionOutput; break;
     case LinearRole::Gate:
     case LinearRole::Up:
-    case LinearRole::GateUp: return LinearInput::Mlp;
-    case LinearRole::Down: return LinearInput::MlpActivation;
+    case LinearRole::GateUp:
+    case LinearRole::Router:
+    case LinearRole::SharedExpertGate: input = LinearInput::Mlp; break;
+    case LinearRole::Down: input = LinearInput::MlpActivation; break;
     }
-    return LinearInput::Attention;
+    // The shared expert reads what the router reads; its activations are its own.
+    const bool sharedInput = id.expert == kSharedExpert && input == LinearInput::Mlp;
+    return {input, sharedInput ? kNoExpert : id.expert};
 }
 
 namespace {
 
 // Collects each input once per forward call (q, k and v read the same tensor).
 struct Recorder {
-    std::array<std::vector<at::Tensor>, kLinearInputCount> parts;
-    std::array<bool, kLinearInputCount> seen{};
+    std::map<InputKey, std::vector<at::Tensor>> parts;
+    std::set<InputKey> seen;
 
-    void record(LinearInput input, const at::Tensor &x)
+    void record(const InputKey &key, const at::Tensor &x)
     {
-        const size_t i = static_cast<size_t>(input);
-        if (!seen[i])
-            parts[i].push_back(x);
-        seen[i] = true;
+        if (seen.insert(key).second)
+            parts[key].push_back(x);
     }
 };
 
@@ -43,7 +48,7 @@ struct Recorder {
 class RecordingLinear final : public Linear
 {
 public:
-    RecordingLinear(std::unique_ptr<Linear> inner, LinearInput input, Recorder &recorder)
+    RecordingLinear(std::unique_ptr<Linear> inner, InputKey input, Recorder &recorder)
         : m_inner(std::move(inner)), m_input(input), m_recorder(recorder)
     {
     }
@@ -63,7 +68,7 @@ public:
 
 private:
     std::unique_ptr<Linear> m_inner;
-    LinearInput m_input;
+    InputKey m_input;
     Recorder &m_recorder;
 };
 
@@ -89,18 +94,17 @@ CapturedInputs captureLayer(DecoderBlock &block, const LayerWeights &weights, co
 {
     Recorder recorder;
     DecoderLayer layer = weights.view();
-    for (size_t r = 0; r < kLinearRoleCount; ++r)
-        if (layer.linears[r])
-            layer.linears[r] = std::make_unique<RecordingLinear>(std::move(layer.linears[r]),
-                                                                 inputOf(static_cast<LinearRole>(r)), recorder);
+    for (const auto &entry : weights.weights) {
+        std::unique_ptr<Linear> &slot = layer.slot(entry.first);
+        slot = std::make_unique<RecordingLinear>(std::move(slot), inputOf(entry.first), recorder);
+    }
     CapturedInputs in;
     in.output = bySlices(x, sliceBlocks, [&](const at::Tensor &slice) {
-        recorder.seen = {};
+        recorder.seen.clear();
         return block.forward(layer, weights.index, slice, 0, nullptr);
     });
-    for (size_t i = 0; i < kLinearInputCount; ++i)
-        if (!recorder.parts[i].empty())
-            in.inputs[i] = recorder.parts[i].size() == 1 ? recorder.parts[i].front() : at::cat(recorder.parts[i], 0);
+    for (auto &[key, parts] : recorder.parts)
+        in.inputs[key] = parts.size() == 1 ? parts.front() : at::cat(parts, 0);
     return in;
 }
 

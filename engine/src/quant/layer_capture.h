@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <map>
 
 #include <ATen/Tensor.h>
 
@@ -16,16 +17,25 @@
 namespace awq {
 
 // The inputs of a decoder layer's linears: linears that read the same input share it
-// (q/k/v or qkv the normed attention input, gate/up the normed MLP input).
+// (q/k/v or qkv the normed attention input; gate/up, the router and the shared expert the
+// normed MLP input). A routed expert's gate/up read the tokens routed to it, its down its
+// own activations: those inputs are the expert's.
 enum class LinearInput : uint8_t { Attention, AttentionOutput, Mlp, MlpActivation };
-inline constexpr size_t kLinearInputCount = 4;
-LinearInput inputOf(LinearRole role);
+struct InputKey {
+    LinearInput input = LinearInput::Attention;
+    int32_t expert = kNoExpert; // a routed expert's inputs; the shared expert's activations
+    bool operator<(const InputKey &o) const { return expert != o.expert ? expert < o.expert : input < o.input; }
+};
+InputKey inputOf(const LinearId &id);
 
 struct CapturedInputs {
-    std::array<at::Tensor, kLinearInputCount> inputs; // [blocks, seqLen, features]
-    at::Tensor output;                                // the layer's output: the next layer's input
+    // [blocks, seqLen, features]; a routed expert's [tokens, features]. Missing: an expert
+    // no calibration token was routed to.
+    std::map<InputKey, at::Tensor> inputs;
+    at::Tensor output; // the layer's output: the next layer's input
 
-    at::Tensor &of(LinearRole role) { return inputs[static_cast<size_t>(inputOf(role))]; }
+    at::Tensor &of(const LinearId &id) { return inputs[inputOf(id)]; }
+    at::Tensor &of(const InputKey &key) { return inputs[key]; }
 };
 
 // Calibration blocks run together through one attention call: scores and probabilities

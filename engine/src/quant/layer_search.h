@@ -32,7 +32,8 @@ struct LayerSearchSettings {
     int64_t maxSearchTokens = 0;  // tokens for the token-wise groups' loss; 0 = all
     at::Tensor searchBlocks;      // block indices for the attention group's loss
     int64_t sliceBlocks = 1;      // blocks per attention call (blocksPerSlice)
-    // Linears that get quantized (modules_to_not_convert removed), by relative name.
+    // Linears that get quantized (modules_to_not_convert and the router removed), by
+    // relative name ("self_attn.q_proj", "mlp.experts.3.up_proj").
     std::vector<std::string> active;
 };
 
@@ -43,9 +44,17 @@ struct LayerSearchHooks {
     std::function<void(const std::string &linear)> onClip;
 };
 
+// One expert's share of a per-expert group.
+struct ExpertLoss {
+    int32_t expert = 0;
+    int64_t tokens = 0; // calibration tokens routed to it
+    double rtnLoss = 0, awqLoss = 0, bestRatio = -1;
+};
+
 struct SearchedGroup {
-    GroupLoss loss;
-    std::string prevOp; // the relative name of the norm or linear 1/s was folded into
+    GroupLoss loss;     // per-expert groups: the summary over the layer's experts
+    std::string prevOp; // the relative name of the norm or linear 1/s was folded into ("experts.*.w3")
+    std::vector<ExpertLoss> experts; // per-expert groups: each expert that received tokens
 };
 
 // Scales and clips `weights` in place (and divides the captured inputs by the scales).

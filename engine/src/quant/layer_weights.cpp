@@ -8,16 +8,32 @@
 
 namespace awq {
 
-DecoderLayer LayerWeights::view(const std::map<LinearRole, at::Tensor> &candidates) const
+at::Tensor &LayerWeights::weight(const LinearId &id)
+{
+    const auto it = weights.find(id);
+    AWQ_ASSERT(it != weights.end(), "layer ", index, " has no ", roleName(id.role), " linear (expert ", id.expert, ")");
+    return it->second;
+}
+
+const at::Tensor &LayerWeights::weight(const LinearId &id) const
+{
+    return const_cast<LayerWeights *>(this)->weight(id);
+}
+
+at::Tensor &LayerWeights::bias(const LinearId &id)
+{
+    return biases[id]; // an undefined tensor where the linear has none
+}
+
+DecoderLayer LayerWeights::view(const std::map<LinearId, at::Tensor> &candidates) const
 {
     DecoderLayer layer;
     layer.norms = norms;
-    for (size_t r = 0; r < kLinearRoleCount; ++r) {
-        if (!weights[r].defined())
-            continue;
-        const auto candidate = candidates.find(static_cast<LinearRole>(r));
-        layer.linears[r] =
-            std::make_unique<DenseLinear>(candidate == candidates.end() ? weights[r] : candidate->second, biases[r]);
+    for (const auto &[id, w] : weights) {
+        const auto candidate = candidates.find(id);
+        const auto b = biases.find(id);
+        layer.slot(id) = std::make_unique<DenseLinear>(candidate == candidates.end() ? w : candidate->second,
+                                                       b == biases.end() ? at::Tensor() : b->second);
     }
     return layer;
 }
@@ -57,10 +73,10 @@ LayerWeights loadLayerWeights(const WeightStore &store, const ModelConfig &c, in
         }
         AWQ_CHECK(!store.contains(t.name + ".qweight"), InvalidArgument, store.folder().string(), ": '", t.name,
                   "' is already quantized; AWQ needs a full-precision model");
-        l.weight(t.linearRole) = load(t.name + ".weight", {t.outFeatures, t.inFeatures});
+        l.weights[t.id()] = load(t.name + ".weight", {t.outFeatures, t.inFeatures});
         store.release(t.name + ".weight");
         if (store.contains(t.name + ".bias"))
-            l.bias(t.linearRole) = load(t.name + ".bias", {t.outFeatures});
+            l.biases[t.id()] = load(t.name + ".bias", {t.outFeatures});
     }
     return l;
 }

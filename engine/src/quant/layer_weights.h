@@ -25,19 +25,19 @@ struct LayerWeights {
     int64_t index = 0;
     std::vector<LayerTensor> tensors;                  // the architecture's, in order
     std::array<at::Tensor, kNormRoleCount> norms;      // [hidden] or [headDim] float32 (gemma: the stored w)
-    std::array<at::Tensor, kLinearRoleCount> weights;  // [out, in] float32
-    std::array<at::Tensor, kLinearRoleCount> biases;   // [out] float32, undefined where none
+    std::map<LinearId, at::Tensor> weights;            // [out, in] float32
+    std::map<LinearId, at::Tensor> biases;             // [out] float32, where the checkpoint has one
     std::array<c10::ScalarType, kNormRoleCount> normDtypes{}; // each norm's dtype in the checkpoint
 
     at::Tensor &norm(NormRole role) { return norms[static_cast<size_t>(role)]; }
-    at::Tensor &weight(LinearRole role) { return weights[static_cast<size_t>(role)]; }
-    const at::Tensor &weight(LinearRole role) const { return weights[static_cast<size_t>(role)]; }
-    const at::Tensor &bias(LinearRole role) const { return biases[static_cast<size_t>(role)]; }
-    at::Tensor &bias(LinearRole role) { return biases[static_cast<size_t>(role)]; }
+    at::Tensor &weight(const LinearId &id);             // throws Error(Internal) for a linear the layer lacks
+    const at::Tensor &weight(const LinearId &id) const;
+    at::Tensor &bias(const LinearId &id);                // an undefined tensor where there is none
+    bool has(const LinearId &id) const { return weights.count(id) != 0; }
 
     // The layer for DecoderBlock: DenseLinears over these tensors, with `candidates`
-    // in place of the weights of their roles.
-    DecoderLayer view(const std::map<LinearRole, at::Tensor> &candidates = {}) const;
+    // in place of the weights of their linears.
+    DecoderLayer view(const std::map<LinearId, at::Tensor> &candidates = {}) const;
 };
 
 // Throws Error(Format) naming the tensor and its file when `t` holds a NaN or an infinity.

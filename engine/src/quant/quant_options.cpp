@@ -23,16 +23,44 @@ const char *outputFormatName(OutputFormat format)
     return "?";
 }
 
+namespace {
+
+// The first dense and the first mixture-of-experts layer (layers of one kind are alike).
+std::vector<int64_t> representativeLayers(const ModelConfig &config)
+{
+    std::vector<int64_t> layers;
+    bool dense = false, sparse = false;
+    for (int64_t i = 0; i < config.numLayers; ++i) {
+        bool &seen = config.isMoeLayer(i) ? sparse : dense;
+        if (!seen)
+            layers.push_back(i);
+        seen = true;
+    }
+    return layers;
+}
+
+} // namespace
+
 void QuantOptions::validate(const ModelConfig &config) const
 {
     const QuantizerSpec &q = quantizer;
     AWQ_CHECK(q.bits >= 2 && q.bits <= 8, InvalidArgument, "--w-bit must be between 2 and 8, got ", q.bits);
     AWQ_CHECK(q.groupSize > 0, InvalidArgument, "--group-size must be positive, got ", q.groupSize);
     const int64_t qOut = config.numHeads * config.headDim;
-    for (int64_t in : {config.hiddenSize, qOut, config.intermediateSize})
+    // Every in_features and out_features a quantized linear of this model has.
+    std::vector<int64_t> ins, outs;
+    for (int64_t layer : representativeLayers(config))
+        for (const LayerTensor &t : layerTensors(config, layer))
+            if (t.linear && !alwaysFullPrecision(t.linearRole)) {
+                ins.push_back(t.inFeatures);
+                outs.push_back(t.outFeatures);
+            }
+    for (int64_t in : ins)
         AWQ_CHECK(in % q.groupSize == 0, InvalidArgument, "--group-size ", q.groupSize,
                   " does not divide in_features ", in, " of this model (hidden ", config.hiddenSize,
-                  ", attention ", qOut, ", intermediate ", config.intermediateSize, ")");
+                  ", attention ", qOut, ", intermediate ", config.intermediateSize,
+                  config.moe.numExperts > 0 ? ", experts " + std::to_string(config.moe.expertIntermediateSize) : "",
+                  ")");
     AWQ_CHECK(version == "gemm" || version == "gemv", InvalidArgument, "--version must be gemm or gemv, got '",
               version, "'");
     if (format == OutputFormat::Packed) {
@@ -42,7 +70,7 @@ void QuantOptions::validate(const ModelConfig &config) const
                   "GEMM and GEMV checkpoints need zero points; symmetric quantization can only be written with "
                   "--fake-quant (or --export-compatible)");
         if (version == "gemm")
-            for (int64_t out : {qOut, config.kvDim(), config.hiddenSize, config.intermediateSize})
+            for (int64_t out : outs)
                 AWQ_CHECK(out % 8 == 0, InvalidArgument, "GEMM packing needs out_features divisible by 8, got ", out);
         if (version == "gemv")
             AWQ_CHECK(q.groupSize == 32 || q.groupSize == 64 || q.groupSize >= 128, InvalidArgument,
@@ -58,15 +86,26 @@ void QuantOptions::validate(const ModelConfig &config) const
     AWQ_CHECK(calibration.seqLen <= config.maxPositionEmbeddings, InvalidArgument, "--seq-len ", calibration.seqLen,
               " exceeds the model's max_position_embeddings ", config.maxPositionEmbeddings);
     AWQ_CHECK(!outputFolder.empty(), InvalidArgument, "no output folder given (--out DIR)");
-    const std::vector<LinearSlot> &linears = config.arch().linears;
+    // The relative names of every linear of one dense and one sparse layer; experts listed
+    // once as "experts.N.w1" in the message.
+    std::vector<std::string> names;
+    std::string known;
+    for (int64_t layer : representativeLayers(config))
+        for (const LayerTensor &t : layerTensors(config, layer))
+            if (t.linear && std::find(names.begin(), names.end(), t.relativeName) == names.end()) {
+                names.push_back(t.relativeName);
+                if (t.expert <= 0) {
+                    std::string shown = t.relativeName;
+                    if (t.expert == 0) // every routed expert's copy, as one entry
+                        shown.replace(shown.find(".0.") + 1, 1, "N");
+                    if (known.find(shown) == std::string::npos)
+                        known += (known.empty() ? "" : ", ") + shown;
+                }
+            }
     for (const std::string &pattern : modulesToNotConvert) {
-        const bool matches = std::any_of(linears.begin(), linears.end(), [&](const LinearSlot &l) {
-            return excludedFromQuantization(l.name, {pattern});
-        });
+        const bool matches = std::any_of(names.begin(), names.end(),
+                                         [&](const std::string &name) { return excludedFromQuantization(name, {pattern}); });
         if (!matches) {
-            std::string known;
-            for (const LinearSlot &l : linears)
-                known += (known.empty() ? "" : ", ") + l.name;
             fail(ErrorCode::InvalidArgument, "modules not to convert: '", pattern,
                  "' matches none of a layer's linears (", known, ")");
         }

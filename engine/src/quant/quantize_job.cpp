@@ -258,9 +258,10 @@ QuantizeReport quantizeInto(OutputFolder &output, const QuantOptions &opt, const
         const std::string layerName = "layer " + std::to_string(i + 1) + "/" + std::to_string(config.numLayers);
         LayerWeights lw = loadLayerWeights(*store, config, i);
         std::vector<std::string> active; // linears that get quantized (relative names)
-        for (const LinearSlot &slot : arch.linears)
-            if (!excludedFromQuantization(slot.name, opt.modulesToNotConvert))
-                active.push_back(slot.name);
+        for (const LayerTensor &t : lw.tensors)
+            if (t.linear && !alwaysFullPrecision(t.linearRole)
+                && !excludedFromQuantization(t.relativeName, opt.modulesToNotConvert))
+                active.push_back(t.relativeName);
         auto isActive = [&](const std::string &n) { return std::find(active.begin(), active.end(), n) != active.end(); };
         json groupsJson = json::array();
         json phaseSeconds = json::object(); // where this layer's time went
@@ -303,13 +304,28 @@ QuantizeReport quantizeInto(OutputFolder &output, const QuantOptions &opt, const
                 clipping = true;
                 report.stage(QuantPhase::ClipSearch, report.layerFraction(i, 0.75), layerName + ": clip " + linear, i);
             };
-            for (const SearchedGroup &g : searchLayer(block, lw, in, settings, hooks, cancel))
-                groupsJson.push_back({{"group", g.loss.group},
-                                      {"prev_op", g.prevOp},
-                                      {"rtn_loss", g.loss.rtnLoss},
-                                      {"awq_loss", g.loss.awqLoss},
-                                      {"ratio", g.loss.bestRatio},
-                                      {"activation_max_over_median", g.loss.activationSpread}});
+            for (const SearchedGroup &g : searchLayer(block, lw, in, settings, hooks, cancel)) {
+                json group = {{"group", g.loss.group},
+                              {"prev_op", g.prevOp},
+                              {"rtn_loss", g.loss.rtnLoss},
+                              {"awq_loss", g.loss.awqLoss},
+                              {"ratio", g.loss.bestRatio},
+                              {"activation_max_over_median", g.loss.activationSpread}};
+                if (g.loss.experts > 0 || g.loss.unusedExperts > 0) { // a per-expert group, summarised
+                    json experts = json::array();
+                    for (const ExpertLoss &e : g.experts)
+                        experts.push_back({{"expert", e.expert},
+                                           {"tokens", e.tokens},
+                                           {"rtn_loss", e.rtnLoss},
+                                           {"awq_loss", e.awqLoss},
+                                           {"ratio", e.bestRatio}});
+                    group["ratio"] = nullptr;
+                    group["experts"] = experts;
+                    group["unused_experts"] = g.loss.unusedExperts;
+                    result.unusedExperts += g.loss.unusedExperts;
+                }
+                groupsJson.push_back(group);
+            }
             lap(clipping ? "clip_search" : "scale_search");
             hidden = next;
         }
@@ -323,9 +339,9 @@ QuantizeReport quantizeInto(OutputFolder &output, const QuantOptions &opt, const
                 add(t.name + ".weight", lw.norm(t.normRole).to(lw.normDtypes[static_cast<size_t>(t.normRole)]));
                 continue;
             }
-            const std::string &name = arch.nameOf(t.linearRole);
-            const at::Tensor &w = lw.weight(t.linearRole);
-            const at::Tensor &b = lw.bias(t.linearRole);
+            const std::string &name = t.relativeName;
+            const at::Tensor &w = lw.weight(t.id());
+            const at::Tensor &b = lw.bias(t.id());
             const c10::ScalarType dtype = toScalarType(store->info(t.name + ".weight").dtype);
             handled.insert(t.name + ".weight");
             handled.insert(t.name + ".bias");
@@ -372,14 +388,19 @@ QuantizeReport quantizeInto(OutputFolder &output, const QuantOptions &opt, const
         result.outputBytes += fs::file_size(output.path() / f.filename());
 
     if (opt.format == OutputFormat::Packed) {
+        // transformers replaces every nn.Linear whose path contains none of these names:
+        // the routers (and shared-expert gates) are listed as full precision.
+        std::vector<std::string> notConverted = opt.modulesToNotConvert;
+        for (const std::string &m : fullPrecisionModules(config))
+            if (std::find(notConverted.begin(), notConverted.end(), m) == notConverted.end())
+                notConverted.push_back(m);
         cfg["quantization_config"] = {{"quant_method", "awq"},
                                       {"zero_point", spec.zeroPoint},
                                       {"group_size", spec.groupSize},
                                       {"bits", spec.bits},
                                       {"version", opt.version},
-                                      {"modules_to_not_convert", opt.modulesToNotConvert.empty()
-                                                                     ? json(nullptr)
-                                                                     : json(opt.modulesToNotConvert)}};
+                                      {"modules_to_not_convert", notConverted.empty() ? json(nullptr)
+                                                                                       : json(notConverted)}};
         // torch_dtype (or transformers' newer "dtype") stays the source's: the unquantized
         // tensors (embeddings, norms, head, excluded linears) are written as stored, and a
         // bf16 model (Gemma) loaded with torch_dtype="auto" must not be run in fp16.
@@ -404,6 +425,7 @@ QuantizeReport quantizeInto(OutputFolder &output, const QuantOptions &opt, const
                                     {"layers", result.searchSeconds},
                                     {"write", result.writeSeconds}}},
                        {"peak_rss_bytes", result.peakRssBytes},
+                       {"unused_experts", result.unusedExperts},
                        {"weight_bytes", result.outputBytes},
                        {"layers", layersJson}};
     writeJsonFile(output.path() / kProvenanceFile, provenance);

@@ -23,9 +23,42 @@ struct ModelConfig;
 class ConfigFields;
 
 // What a linear of a decoder layer does. Stacked roles hold several in one tensor, rows
-// in order: Qkv = [q; k; v] (phi3), GateUp = [gate; up].
-enum class LinearRole : uint8_t { Q, K, V, Qkv, O, Gate, Up, GateUp, Down };
-inline constexpr size_t kLinearRoleCount = 9;
+// in order: Qkv = [q; k; v] (phi3), GateUp = [gate; up]. Mixture-of-experts layers add the
+// Router ([experts, hidden]: which experts a token goes to) and SharedExpertGate
+// ([1, hidden]: qwen2_moe's sigmoid gate on the shared expert); both stay in full precision.
+enum class LinearRole : uint8_t { Q, K, V, Qkv, O, Gate, Up, GateUp, Down, Router, SharedExpertGate };
+inline constexpr size_t kLinearRoleCount = 11;
+
+// Roles that are never quantized (AutoAWQ's modules_to_not_convert for MoE models).
+bool alwaysFullPrecision(LinearRole role);
+// Gate, Up, GateUp, Down: an MLP's linears (a dense MLP's, an expert's or the shared expert's).
+bool isMlpRole(LinearRole role);
+
+// Which copy of a role a linear is, in a mixture-of-experts layer: the layer's own (None),
+// one of the routed experts', or the shared expert's (qwen2_moe).
+enum class ExpertScope : uint8_t { None, Routed, Shared };
+
+// A linear of one layer: its role and, for MoE layers, whose it is. expert >= 0: routed
+// expert `expert`; kSharedExpert: the shared expert; kNoExpert: the layer's own.
+inline constexpr int32_t kNoExpert = -1;
+inline constexpr int32_t kSharedExpert = -2;
+struct LinearId {
+    LinearRole role = LinearRole::Q;
+    int32_t expert = kNoExpert;
+    LinearId() = default;
+    LinearId(LinearRole r, int32_t e = kNoExpert) : role(r), expert(e) {} // NOLINT: a role is its layer's own linear
+    bool operator==(const LinearId &o) const { return role == o.role && expert == o.expert; }
+    bool operator!=(const LinearId &o) const { return !(*this == o); }
+    bool operator<(const LinearId &o) const { return expert != o.expert ? expert < o.expert : role < o.role; }
+};
+
+// A role as a description's scaling groups name it: the layer's own, or every routed
+// expert's / the shared expert's copy.
+struct LinearRef {
+    LinearRole role = LinearRole::Q;
+    ExpertScope scope = ExpertScope::None;
+    LinearRef(LinearRole r, ExpertScope s = ExpertScope::None) : role(r), scope(s) {} // NOLINT: as LinearId
+};
 
 // What a norm of a decoder layer does. Input feeds attention; PreMlp feeds the MLP
 // (llama's post_attention_layernorm, gemma2's pre_feedforward_layernorm); AttnOut and
@@ -55,12 +88,19 @@ enum class InspectedBlock { Attention, Mlp, Linear };
 // One AWQ scaling group (AutoAWQ's get_layers_for_scaling entry): linears that read the
 // same input share one per-input-channel scale s; s multiplies their columns and 1/s is
 // folded into prevOp (a norm's weight, or the last s.size() output rows of a linear).
+// In MoE layers a Routed linear stands for every expert's copy: with a norm as prevOp the
+// group holds all experts' linears (AutoAWQ's mixtral.py: every expert's w1 and w3 share
+// the post-attention norm's scale); with a Routed prevOp the group repeats per expert
+// (each expert's w3 -> w2).
 struct ScalingGroup {
-    std::variant<NormRole, LinearRole> prevOp;
-    std::vector<LinearRole> linears;
+    std::variant<NormRole, LinearRef> prevOp;
+    std::vector<LinearRef> linears;
     InspectedBlock inspect = InspectedBlock::Linear;
     // v -> o only lines up when v_proj's outputs are o_proj's inputs one to one (no GQA).
     bool onlyWithoutGqa = false;
+    // Full-precision linears that read the same input (the router): multiplied by s when it
+    // is folded, so that they still compute what they did; not part of the search.
+    std::vector<LinearRef> alsoScaled = {};
 };
 
 struct Architecture {
@@ -97,6 +137,18 @@ struct Architecture {
     const std::string &nameOf(LinearRole role) const;
     const std::string &nameOf(NormRole role) const;
     std::string layerName(int64_t layer) const { return layerPrefix + std::to_string(layer) + "."; }
+
+    // Mixture-of-experts layers (mixtral, qwen2_moe, qwen3_moe; ModelConfig::isMoeLayer):
+    // the Router / SharedExpertGate roles of `linears` exist in those layers only, the dense
+    // MLP roles of `linears` in the others. Routed expert e's linears are named
+    // expertPrefix + e + "." + name ("block_sparse_moe.experts.3.w1"); the shared expert's
+    // names are relative to the layer ("mlp.shared_expert.up_proj").
+    std::string expertPrefix;
+    std::vector<LinearSlot> expertLinears;
+    std::vector<LinearSlot> sharedExpertLinears;
+    bool mixtureOfExperts() const { return !expertLinears.empty(); }
+    // The relative name of a linear of a layer ("self_attn.q_proj", "mlp.experts.3.up_proj").
+    std::string nameOf(const LinearId &id) const;
 };
 
 // The registry: every supported architecture, in the order shown to users.
@@ -109,17 +161,34 @@ const Architecture &architectureFor(const std::string &modelType, const std::str
 // A tensor a decoder layer must hold, with its shape as config.json implies it.
 struct LayerTensor {
     std::string name;           // full name without ".weight", e.g. "model.layers.3.self_attn.q_proj"
+    std::string relativeName;   // the same without the layer prefix: "self_attn.q_proj"
     bool linear = false;        // a linear ([out, in] weight, or AWQ qweight/qzeros/scales)
     LinearRole linearRole = LinearRole::Q;
+    int32_t expert = kNoExpert; // linears of MoE layers: whose (LinearId)
     NormRole normRole = NormRole::Input;
     int64_t inFeatures = 0;     // linears
     int64_t outFeatures = 0;    // linears: rows; norms: length
     bool biasRequired = false;  // the config says this linear has a bias
+    LinearId id() const { return {linearRole, expert}; }
 };
 
-// Shapes of one role's linear: {in, out}.
-std::pair<int64_t, int64_t> linearShape(const ModelConfig &config, LinearRole role);
-// Every norm and linear of layer `layer`, in the architecture's order (norms first).
+// Shapes of one linear: {in, out} (experts' MLPs have their own intermediate size).
+std::pair<int64_t, int64_t> linearShape(const ModelConfig &config, const LinearId &id);
+// Every norm and linear of layer `layer`, in the architecture's order (norms first, then
+// the layer's own linears, then the routed experts' and the shared expert's).
 std::vector<LayerTensor> layerTensors(const ModelConfig &config, int64_t layer);
+
+// A scaling group of one layer, with the experts spelled out.
+struct LayerScalingGroup {
+    std::variant<NormRole, LinearId> prevOp;
+    std::vector<LinearId> linears;    // scaled and searched
+    std::vector<LinearId> alsoScaled; // full precision, scaled when s is folded (the router)
+    InspectedBlock inspect = InspectedBlock::Linear;
+    int32_t expert = kNoExpert;       // a per-expert group's expert
+};
+// The description's scaling groups as they apply to layer `layer`: v -> o dropped under
+// GQA, dense-MLP groups in MoE layers and MoE groups in dense layers dropped, Routed
+// references expanded to the experts.
+std::vector<LayerScalingGroup> layerScalingGroups(const ModelConfig &config, int64_t layer);
 
 } // namespace awq

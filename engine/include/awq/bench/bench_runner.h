@@ -56,6 +56,7 @@ struct BenchRow {
     double decodeTokensPerSecond = 0;   // batch / decodeMedianStepSeconds
     uint64_t peakRssBytes = 0;          // process high-water mark over the timed runs
     uint64_t weightBytes = 0;           // FusedCpuDecoder::weightBytes()
+    uint64_t tokenWeightBytes = 0;      // what one decode step reads per sequence (DecoderMemory)
     uint64_t kvCacheBytes = 0;
     uint64_t bufferBytes = 0;
 };

@@ -44,6 +44,18 @@ enum class Activation {
     GeluTanh // "gelu_pytorch_tanh" (gemma): GELU with the tanh approximation
 };
 
+// Mixture-of-experts settings (mixtral: num_local_experts; qwen2_moe / qwen3_moe:
+// num_experts, moe_intermediate_size, decoder_sparse_step, mlp_only_layers).
+struct MoeConfig {
+    int64_t numExperts = 0;               // 0: a dense model
+    int64_t expertsPerToken = 0;          // num_experts_per_tok (top-k)
+    int64_t expertIntermediateSize = 0;   // each routed expert's MLP width
+    int64_t sharedIntermediateSize = 0;   // qwen2_moe's shared expert; 0: none
+    bool normTopKProb = true;             // the top-k routing weights renormalised to sum 1
+    int64_t sparseStep = 1;               // layer i is sparse when (i + 1) % sparseStep == 0 ...
+    std::vector<int64_t> denseLayers;     // ... and i is not listed here (mlp_only_layers)
+};
+
 struct ModelConfig {
     std::string modelType;    // "llama" | "mistral" | "qwen2" | "qwen3" | "gemma" | "gemma2" | "phi3"
     std::string architecture; // architectures[0], e.g. "LlamaForCausalLM"
@@ -72,6 +84,7 @@ struct ModelConfig {
     double finalLogitSoftcap = 0.0;  // gemma2: logits -> cap * tanh(logits / cap); 0 = off
     bool alternateSlidingWindow = false; // gemma2: layers 0, 2, 4... attend to the last slidingWindow positions
     Activation activation = Activation::Silu;
+    MoeConfig moe;
     QuantizationConfig quantization;
     // The description of modelType (set by fromJson; never null in a parsed config).
     const Architecture *description = nullptr;
@@ -94,6 +107,8 @@ struct ModelConfig {
     {
         return queryScale > 0 ? queryScale : 1.0 / std::sqrt(static_cast<double>(headDim));
     }
+    // Layer `layer` has routed experts instead of a dense MLP.
+    bool isMoeLayer(int64_t layer) const;
     const char *activationName() const { return activation == Activation::Silu ? "silu" : "gelu_pytorch_tanh"; }
     // Number of parameters (embeddings, all linears, norms, lm_head unless tied).
     int64_t parameterCount() const;

@@ -33,4 +33,8 @@ void requireConsistentQuantization(const ModelConfig &config, const WeightStore 
 // name contains one of the entries.
 bool excludedFromQuantization(const std::string &linearName, const std::vector<std::string> &modulesToNotConvert);
 
+// What modules_to_not_convert must name so that transformers keeps a MoE model's routers
+// (and shared-expert gates) in full precision: empty for a dense model.
+std::vector<std::string> fullPrecisionModules(const ModelConfig &config);
+
 } // namespace awq

@@ -9,6 +9,10 @@
 //   h = h + a;  y = norm[PreMlp](h);  m = down(act(gate(y)) * up(y));  m = norm[MlpOut](m) if present
 //   return h + m
 //
+// In a mixture-of-experts layer m is the routed experts' MLPs instead: softmax over the
+// router's logits, each token's top-k experts (weights renormalised when the config says
+// so), each expert run on its tokens, plus a shared expert times sigmoid(shared gate).
+//
 // with per-head norm[QHead]/norm[KHead] before RoPE where present, stacked roles (Qkv,
 // GateUp) split by rows, and the config's attention scale, soft-capping and window.
 // The quantizer runs these same functions with recording or candidate linears (AutoAWQ's
@@ -16,6 +20,7 @@
 
 #include <array>
 #include <memory>
+#include <vector>
 
 #include <ATen/Tensor.h>
 
@@ -28,12 +33,17 @@ namespace awq {
 
 class KVCache;
 
+using LinearsByRole = std::array<std::unique_ptr<Linear>, kLinearRoleCount>;
+
 struct DecoderLayer {
-    std::array<std::unique_ptr<Linear>, kLinearRoleCount> linears;
+    LinearsByRole linears;                        // the layer's own (LinearId::expert == kNoExpert)
+    std::vector<LinearsByRole> experts;           // MoE layers: routed expert e's MLP
+    LinearsByRole sharedExpert;                   // qwen2_moe: the shared expert's MLP
     std::array<at::Tensor, kNormRoleCount> norms; // undefined where the architecture has none
 
-    Linear *linear(LinearRole role) const { return linears[static_cast<size_t>(role)].get(); }
-    std::unique_ptr<Linear> &slot(LinearRole role) { return linears[static_cast<size_t>(role)]; }
+    Linear *linear(const LinearId &id) const;
+    std::unique_ptr<Linear> &slot(const LinearId &id); // grows `experts` as needed
+    bool moe() const { return linear(LinearRole::Router) != nullptr; }
     const at::Tensor &norm(NormRole role) const { return norms[static_cast<size_t>(role)]; }
     at::Tensor &norm(NormRole role) { return norms[static_cast<size_t>(role)]; }
     bool has(NormRole role) const { return norm(role).defined(); }
@@ -78,13 +88,18 @@ public:
     // caller advances it once all layers ran).
     at::Tensor attention(const DecoderLayer &layer, int64_t index, const at::Tensor &x, int64_t start,
                          KVCache *cache);
-    // Normed input y [B, T, hidden] -> down_proj's output (before an MlpOut norm).
+    // Normed input y [B, T, hidden] -> down_proj's output (before an MlpOut norm); the
+    // experts' weighted sum in a MoE layer.
     at::Tensor mlp(const DecoderLayer &layer, const at::Tensor &y) const;
     // The whole layer over hidden [B, T, hidden].
     at::Tensor forward(const DecoderLayer &layer, int64_t index, const at::Tensor &hidden, int64_t start,
                        KVCache *cache);
 
 private:
+    // One gated MLP (a dense layer's, an expert's) of `width` over rows x.
+    at::Tensor gatedMlp(const LinearsByRole &linears, const at::Tensor &x, int64_t width) const;
+    at::Tensor mixtureOfExperts(const DecoderLayer &layer, const at::Tensor &y) const;
+
     ModelConfig m_config;
     bool m_plusOne = false;
     RotaryEmbedding m_rotary;

@@ -69,6 +69,7 @@ public:
     DecoderMemory memory() const override;
 
     uint64_t weightBytes() const;   // every linear, norms, embeddings, lm_head
+    uint64_t tokenWeightBytes() const; // what one decode step reads per sequence (DecoderMemory)
     uint64_t kvCacheBytes() const;
     uint64_t bufferBytes() const;   // activations workspace
     std::string describe() const override; // "llama, 22 layers, linears int4 gemv g128 [...]"

@@ -33,6 +33,11 @@ struct GroupLoss {
     // max / median of the group's per-channel mean |x|: how salient the most salient
     // input channel is. AWQ has most to gain where this is large (outlier channels).
     double activationSpread = 0;
+    // A per-expert group (each expert's up -> down) summarised over the layer's experts:
+    // losses are means weighted by the tokens each expert received; `experts` of them were
+    // searched, `unusedExperts` received no calibration token (kept at s = 1, not clipped).
+    int64_t experts = 0;
+    int64_t unusedExperts = 0;
 };
 
 struct QuantEvent {

@@ -31,6 +31,9 @@ struct QuantizeReport {
     double writeSeconds = 0;
     uint64_t peakRssBytes = 0;
     uint64_t outputBytes = 0; // size of the weight files written
+    // MoE: per-expert groups whose expert received no calibration token (summed over
+    // layers): those experts keep s = 1 and are rounded to nearest without clipping.
+    int64_t unusedExperts = 0;
 };
 
 // The name of the provenance file written next to config.json.

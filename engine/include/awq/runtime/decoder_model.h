@@ -28,6 +28,10 @@ struct DecoderMemory {
     uint64_t weightBytes = 0; // every linear, norm, embedding and the lm_head as held
     uint64_t kvCacheBytes = 0;
     uint64_t bufferBytes = 0; // activation workspace
+    // Weight bytes one decode step reads per sequence: every layer's linears and norms (of a
+    // MoE layer the router and the k routed experts only), the lm_head and one embedding
+    // row. What a decode roofline divides the bandwidth by; 0 where a backend does not say.
+    uint64_t tokenWeightBytes = 0;
     uint64_t total() const { return weightBytes + kvCacheBytes + bufferBytes; }
 };
 
