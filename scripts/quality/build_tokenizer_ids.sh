@@ -11,7 +11,7 @@ src=$root/engine/src
 files=("$src/core/error.cpp" "$src/io/atomic_file.cpp" "$src/io/json_file.cpp")
 # The union of the file sets over the tokenizer's history: the hand-written matcher
 # (split_pattern, unicode_tables) before PCRE2, the pipeline split by stage after.
-for f in unicode_text unicode_tables split_pattern hf_regex bpe_model word_models hf_pipeline hf_normalizers \
+for f in unicode_text unicode_tables split_pattern hf_regex bpe_model word_models hf_pipeline hf_normalizers hf_precompiled \
          hf_pre_tokenizers hf_decoders hf_bpe_backend; do
   if [ -f "$src/tokenizer/$f.cpp" ]; then files+=("$src/tokenizer/$f.cpp"); fi
 done

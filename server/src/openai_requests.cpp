@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -152,12 +153,14 @@ GenerationOptions parseOptions(const json &doc, const RequestLimits &limits, boo
     return options;
 }
 
-std::string messageContent(const json &message, size_t index)
+// The text of a message's "content": a string or a list of text parts; null or absent is
+// std::nullopt (an assistant turn that only calls tools).
+std::optional<std::string> messageContent(const json &message, size_t index)
 {
     const std::string name = "messages[" + std::to_string(index) + "].content";
     const json *content = field(message, "content");
     if (!content)
-        return {}; // an assistant turn may carry no content
+        return std::nullopt;
     if (content->is_string())
         return content->get<std::string>();
     if (!content->is_array())
@@ -173,6 +176,100 @@ std::string messageContent(const json &message, size_t index)
     return text;
 }
 
+std::string requiredString(const json &doc, const char *key, const std::string &name)
+{
+    const json *value = field(doc, key);
+    if (!value || !value->is_string() || value->get<std::string>().empty())
+        badField(name + "." + key, "is required and must be a non-empty string");
+    return value->get<std::string>();
+}
+
+std::string optionalString(const json &doc, const char *key, const std::string &name)
+{
+    const json *value = field(doc, key);
+    if (!value)
+        return {};
+    if (!value->is_string())
+        badField(name + "." + key, "must be a string");
+    return value->get<std::string>();
+}
+
+// An assistant turn's "tool_calls": [{"id", "type": "function", "function": {"name",
+// "arguments": JSON text (an object is taken as its text)}}].
+std::vector<chat::ToolCall> toolCalls(const json &message, const std::string &name)
+{
+    std::vector<chat::ToolCall> calls;
+    const json *value = field(message, "tool_calls");
+    if (!value)
+        return calls;
+    if (!value->is_array())
+        badField(name + ".tool_calls", "must be an array of {\"type\": \"function\", \"function\": {...}}");
+    for (size_t i = 0; i < value->size(); ++i) {
+        const json &c = (*value)[i];
+        const std::string callName = name + ".tool_calls[" + std::to_string(i) + "]";
+        if (!c.is_object() || c.value("type", "function") != "function" || !c.contains("function")
+            || !c["function"].is_object())
+            badField(callName, "must be {\"type\": \"function\", \"function\": {\"name\": ..., \"arguments\": ...}}");
+        const json &function = c["function"];
+        chat::ToolCall call;
+        call.id = optionalString(c, "id", callName);
+        call.name = requiredString(function, "name", callName + ".function");
+        const json *arguments = field(function, "arguments");
+        if (!arguments)
+            call.arguments = "{}";
+        else if (arguments->is_string())
+            call.arguments = arguments->get<std::string>();
+        else if (arguments->is_object())
+            call.arguments = arguments->dump();
+        else
+            badField(callName + ".function.arguments", "must be a JSON object or its text");
+        calls.push_back(std::move(call));
+    }
+    return calls;
+}
+
+// "tools": [{"type": "function", "function": {"name", "description", "parameters"}}], kept
+// as the client ordered its keys (the template shows them with tojson). tool_choice "none"
+// leaves them out of the prompt; "auto" (the default) lets the model choose. The reply is
+// the model's text: calls it writes in its template's format are not parsed into tool_calls.
+std::string toolsJson(const json &doc, const std::string &body)
+{
+    const json *tools = field(doc, "tools");
+    if (!tools || (tools->is_array() && tools->empty()))
+        return {};
+    if (!tools->is_array())
+        badField("tools", "must be an array of {\"type\": \"function\", \"function\": {...}}");
+    for (size_t i = 0; i < tools->size(); ++i) {
+        const json &t = (*tools)[i];
+        const std::string name = "tools[" + std::to_string(i) + "]";
+        if (!t.is_object() || t.value("type", "") != "function" || !t.contains("function") || !t["function"].is_object())
+            badField(name, "must be {\"type\": \"function\", \"function\": {\"name\": ..., \"parameters\": ...}}");
+        requiredString(t["function"], "name", name + ".function");
+        if (const json *parameters = field(t["function"], "parameters"); parameters && !parameters->is_object())
+            badField(name + ".function.parameters", "must be a JSON Schema object");
+    }
+    return nlohmann::ordered_json::parse(body).at("tools").dump();
+}
+
+// vLLM's "chat_template_kwargs": {"enable_thinking": false} (Qwen3-style templates).
+std::optional<bool> enableThinking(const json &doc)
+{
+    const json *kwargs = field(doc, "chat_template_kwargs");
+    if (!kwargs)
+        return std::nullopt;
+    if (!kwargs->is_object())
+        badField("chat_template_kwargs", "must be an object");
+    for (const auto &[key, value] : kwargs->items())
+        if (key != "enable_thinking")
+            badField("chat_template_kwargs", "may hold only \"enable_thinking\" on this server, not \"" + key + "\"");
+    const json *thinking = field(*kwargs, "enable_thinking");
+    if (!thinking)
+        return std::nullopt;
+    if (!thinking->is_boolean())
+        badField("chat_template_kwargs.enable_thinking", "must be true or false");
+    return thinking->get<bool>();
+}
+
 } // namespace
 
 ChatCompletionRequest parseChatCompletionRequest(const std::string &body, const RequestLimits &limits)
@@ -180,9 +277,17 @@ ChatCompletionRequest parseChatCompletionRequest(const std::string &body, const 
     const json doc = parseBody(body);
     ChatCompletionRequest request;
     request.options = parseOptions(doc, limits, /*chat=*/true);
-    for (const char *name : {"tools", "functions", "tool_choice", "function_call"})
+    for (const char *name : {"functions", "function_call"})
         if (const json *value = field(doc, name); value && !(value->is_array() && value->empty()))
-            badField(name, "is not supported by this server (no tool calling)");
+            badField(name, "is not supported by this server (the older function-calling API); use 'tools'");
+    request.templateOptions.toolsJson = toolsJson(doc, body);
+    if (const json *choice = field(doc, "tool_choice")) {
+        if (!choice->is_string() || (*choice != "auto" && *choice != "none"))
+            badField("tool_choice", "must be \"auto\" or \"none\"; this server does not force tool calls");
+        if (*choice == "none")
+            request.templateOptions.toolsJson.clear();
+    }
+    request.templateOptions.enableThinking = enableThinking(doc);
     if (const json *format = field(doc, "response_format")) {
         if (!format->is_object() || format->value("type", "text") != "text")
             badField("response_format", "must be {\"type\": \"text\"}; JSON modes are not supported");
@@ -207,17 +312,40 @@ ChatCompletionRequest parseChatCompletionRequest(const std::string &body, const 
         std::string r = role->get<std::string>();
         if (r == "developer") // OpenAI's newer name for the system role
             r = "system";
-        if (r != "system" && r != "user" && r != "assistant")
-            badField(name + ".role", "must be 'system', 'user' or 'assistant', not '" + r + "'");
-        chat::ChatMessage message{r, messageContent(m, i)};
+        if (r != "system" && r != "user" && r != "assistant" && r != "tool")
+            badField(name + ".role", "must be 'system', 'user', 'assistant' or 'tool', not '" + r + "'");
+        chat::ChatMessage message;
+        message.role = r;
+        const std::optional<std::string> content = messageContent(m, i);
+        message.content = content.value_or(std::string());
+        if (r == "assistant") {
+            message.toolCalls = toolCalls(m, name);
+            // "content": null beside tool calls reaches the template as none, as the API gave it.
+            message.contentIsNull = !content && !message.toolCalls.empty();
+            if (const json *reasoning = field(m, "reasoning_content")) {
+                if (!reasoning->is_string())
+                    badField(name + ".reasoning_content", "must be a string");
+                message.reasoningContent = reasoning->get<std::string>();
+                bytes += message.reasoningContent->size();
+            }
+            for (const chat::ToolCall &c : message.toolCalls)
+                bytes += c.name.size() + c.arguments.size();
+        } else if (field(m, "tool_calls")) {
+            badField(name + ".tool_calls", "is only allowed on assistant messages");
+        }
+        if (r == "tool") {
+            message.toolCallId = optionalString(m, "tool_call_id", name);
+            message.name = optionalString(m, "name", name);
+        }
         bytes += message.content.size();
         request.messages.push_back(std::move(message));
     }
+    bytes += request.templateOptions.toolsJson.size();
     if (bytes > limits.maxPromptBytes)
         badField("messages", "hold " + std::to_string(bytes) + " bytes of text; this server accepts at most "
                                  + std::to_string(limits.maxPromptBytes));
     if (request.messages.back().role == "assistant")
-        badField("messages", "must end with a user (or system) message for the model to answer");
+        badField("messages", "must end with a user, tool (or system) message for the model to answer");
     return request;
 }
 

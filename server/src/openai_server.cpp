@@ -64,6 +64,7 @@ ApiError toApiError(const std::exception &e)
 struct Job {
     bool chat = true;
     std::vector<chat::ChatMessage> messages;
+    chat::PromptOptions templateOptions; // tools, enable_thinking
     std::string prompt;
     GenerationOptions options;
     int64_t promptTokens = 0;
@@ -108,9 +109,10 @@ public:
         ChatCompletionRequest request = parseChatCompletionRequest(req.body, s.m_options.limits);
         job->chat = true;
         job->messages = std::move(request.messages);
+        job->templateOptions = std::move(request.templateOptions);
         job->options = std::move(request.options);
         checkModel(job->options.model);
-        job->promptTokens = s.m_backend.chatPromptTokens(job->messages);
+        job->promptTokens = s.m_backend.chatPromptTokens(job->messages, job->templateOptions);
         admitAndRun(job, "chatcmpl-", res);
     }
 
@@ -166,7 +168,7 @@ private:
         std::future<void> done = reservation.run(
             [&](size_t slot) {
                 cancel.throwIfCancelled(); // cancelled while waiting: no prefill
-                reply = job.chat ? s.m_backend.chat(slot, job.messages, job.options.settings, sink, cancel)
+                reply = job.chat ? s.m_backend.chat(slot, job.messages, job.templateOptions, job.options.settings, sink, cancel)
                                  : s.m_backend.complete(slot, job.prompt, job.options.settings, sink, cancel);
             },
             cancel);

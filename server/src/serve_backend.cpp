@@ -31,10 +31,11 @@ ChatModelBackend::ChatModelBackend(const std::filesystem::path &folder, size_t s
 
 ChatModelBackend::~ChatModelBackend() = default;
 
-int64_t ChatModelBackend::chatPromptTokens(const std::vector<chat::ChatMessage> &messages) const
+int64_t ChatModelBackend::chatPromptTokens(const std::vector<chat::ChatMessage> &messages,
+                                           const chat::PromptOptions &prompt) const
 {
     std::lock_guard<std::mutex> lock(m_counterMutex);
-    return static_cast<int64_t>(m_counter->build(messages).ids.size());
+    return static_cast<int64_t>(m_counter->build(messages, true, prompt).ids.size());
 }
 
 int64_t ChatModelBackend::completionPromptTokens(const std::string &prompt) const
@@ -44,10 +45,10 @@ int64_t ChatModelBackend::completionPromptTokens(const std::string &prompt) cons
 }
 
 chat::Reply ChatModelBackend::chat(size_t slot, const std::vector<chat::ChatMessage> &messages,
-                                   const chat::ChatSettings &settings, const TextSink &sink,
-                                   const CancelToken &cancel)
+                                   const chat::PromptOptions &prompt, const chat::ChatSettings &settings,
+                                   const TextSink &sink, const CancelToken &cancel)
 {
-    return m_models.at(slot)->reply(messages, settings, sink, cancel);
+    return m_models.at(slot)->reply(messages, settings, sink, cancel, prompt);
 }
 
 chat::Reply ChatModelBackend::complete(size_t slot, const std::string &prompt, const chat::ChatSettings &settings,

@@ -162,6 +162,43 @@ private Q_SLOTS:
         QVERIFY2(contains(refused.message, "alternate"), refused.message.c_str());
     }
 
+    // The chat API's tools, tool calls and enable_thinking reach the template (Qwen3's); a
+    // template that never mentions tools refuses them rather than dropping them silently.
+    void toolsAndThinkingReachTheTemplate()
+    {
+        std::ifstream in(std::string(AWQ_SOURCE_DIR) + "/tests/data/chat_templates/qwen3.jinja");
+        std::ostringstream qwen3;
+        qwen3 << in.rdbuf();
+        const fs::path folder = demoCopy("qwen3-template", [&](nlohmann::json &c) { c["chat_template"] = qwen3.str(); });
+        const std::unique_ptr<Tokenizer> tok = Tokenizer::load(folder);
+        const PromptBuilder builder(*tok, folder);
+        PromptOptions options;
+        options.toolsJson = R"([{"type": "function", "function": {"name": "get_time", "parameters": {}}}])";
+        options.enableThinking = false;
+        ChatMessage call{"assistant", ""};
+        call.contentIsNull = false;
+        call.toolCalls = {{"call_1", "get_time", R"({"city": "Zürich"})"}};
+        ChatMessage result{"tool", "14:05"};
+        result.toolCallId = "call_1";
+        const ChatPrompt prompt = builder.build({{"user", "Time?"}, call, result}, true, options);
+        QVERIFY2(contains(prompt.text, "<tools>\n{\"type\": \"function\", \"function\": {\"name\": \"get_time\", "
+                                       "\"parameters\": {}}}\n</tools>"),
+                 prompt.text.c_str());
+        QVERIFY2(contains(prompt.text, "<tool_call>\n{\"name\": \"get_time\", \"arguments\": {\"city\": \"Zürich\"}}\n"
+                                       "</tool_call><|im_end|>\n<|im_start|>user\n<tool_response>\n14:05\n</tool_response>"),
+                 prompt.text.c_str());
+        QVERIFY2(prompt.text.size() > 20 && prompt.text.substr(prompt.text.size() - 19) == "<think>\n\n</think>\n\n",
+                 prompt.text.c_str());
+
+        auto refused = catchError([&] { m_model->promptBuilder().build({{"user", "Time?"}}, true, options); });
+        QVERIFY(refused.thrown);
+        QVERIFY2(contains(refused.message, "does not use tools"), refused.message.c_str());
+        // Without tools the demo template renders as before; enable_thinking alone is harmless.
+        options.toolsJson.clear();
+        QCOMPARE(m_model->promptBuilder().build({{"user", "Time?"}}, true, options).text,
+                 m_model->promptBuilder().build({{"user", "Time?"}}).text);
+    }
+
     void replyStreamsTextAndStatistics()
     {
         ChatSettings settings;

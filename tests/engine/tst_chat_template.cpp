@@ -1,6 +1,7 @@
 // Chat templates: the real templates of common model families (tests/data/chat_templates,
 // copied from their tokenizer_config.json) render the prompts transformers builds, and the
-// Jinja subset behind them works piece by piece.
+// Jinja subset behind them works piece by piece. tst_chat_template_reference compares every
+// template with Python's Jinja2.
 
 #include <QtTest>
 
@@ -89,43 +90,6 @@ class TestChatTemplate : public QObject
     Q_OBJECT
 
 private Q_SLOTS:
-    // Every template x conversation as Python's Jinja2 renders it, set up as transformers sets
-    // it up (tests/data/chat_templates/jinja2-reference.json, written by
-    // scripts/quality/render_chat_templates.py --write): the same text, or the same
-    // raise_exception message.
-    void matchesTheJinja2Reference()
-    {
-        const json reference = json::parse(templateText("jinja2-reference.json"));
-        int checked = 0;
-        for (const json &c : reference.at("cases")) {
-            std::vector<ChatMessage> messages;
-            for (const json &m : c.at("messages"))
-                messages.push_back({m.at("role").get<std::string>(), m.at("content").get<std::string>()});
-            TemplateContext context;
-            context.addGenerationPrompt = c.at("add_generation_prompt").get<bool>();
-            context.bosToken = c.at("bos_token").get<std::string>();
-            context.eosToken = c.at("eos_token").get<std::string>();
-            const std::string label = c.at("template").get<std::string>() + (c.at("system").get<bool>() ? " system" : "")
-                                      + (context.addGenerationPrompt ? " +prompt" : "");
-            const ChatTemplate tmpl = ChatTemplate::parse(templateText(c.at("template").get<std::string>()));
-            if (c.contains("output")) {
-                QCOMPARE(tmpl.render(messages, context), c.at("output").get<std::string>());
-            } else {
-                try {
-                    tmpl.render(messages, context);
-                    QFAIL(("expected an error for " + label).c_str());
-                } catch (const Error &e) {
-                    QCOMPARE(std::string(e.what()), c.at("error").get<std::string>());
-                }
-            }
-            ++checked;
-        }
-        // 9 templates x (system or not) x (generation prompt or not), and each template with
-        // the Unicode conversation (non-ASCII whitespace around the messages), with and without system.
-        QCOMPARE(checked, 54);
-        qInfo("%d renderings identical to Jinja2 %s", checked, reference.at("jinja2").get<std::string>().c_str());
-    }
-
     void realTemplates_data()
     {
         QTest::addColumn<std::string>("file");
@@ -267,71 +231,6 @@ private Q_SLOTS:
         QCOMPARE(ChatTemplate::parse(templateText("zephyr-7b-beta.jinja")).render(m, {true, "<s>", "</s>"}),
                  std::string("<|system|>\nYou are terse.</s>\n<|user|>\nHello!</s>\n<|assistant|>\nHi.</s>\n<|user|>\nWhat is 2+2?</s>\n"
                              "<|assistant|>\n"));
-    }
-
-    // Tool use through the Llama 3.1 template, against Jinja2 3.1 configured as transformers
-    // configures it (expected outputs rendered there): tools as JSON with tojson(indent=4),
-    // a tool call, a tool result that is a mapping, builtin tools with reject() and items.
-    void llama31ToolUseMatchesJinja()
-    {
-        const ChatTemplate t = ChatTemplate::parse(templateText("llama-3.1-instruct.jinja"));
-        const auto customTools = nlohmann::ordered_json::parse(R"json({"messages": [{"role": "user", "content": "Weather in Paris?"}, {"role": "assistant", "content": "", "tool_calls": [{"type": "function", "function": {"name": "get_weather", "arguments": {"city": "Paris"}}}]}, {"role": "tool", "content": {"temperature": 21.5, "sky": "clear"}}, {"role": "user", "content": "Thanks"}], "tools": [{"type": "function", "function": {"name": "get_weather", "description": "Weather in a city", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}], "add_generation_prompt": true, "bos_token": "<|begin_of_text|>", "eos_token": "<|eot_id|>"})json");
-        QCOMPARE(t.renderWithVariables(customTools), std::string(R"out(<|begin_of_text|><|start_header_id|>system<|end_header_id|>
-
-Environment: ipython
-Cutting Knowledge Date: December 2023
-Today Date: 26 Jul 2024
-
-<|eot_id|><|start_header_id|>user<|end_header_id|>
-
-Given the following functions, please respond with a JSON for a function call with its proper arguments that best answers the given prompt.
-
-Respond in the format {"name": function name, "parameters": dictionary of argument name and its value}.Do not use variables.
-
-{
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "description": "Weather in a city",
-        "parameters": {
-            "type": "object",
-            "properties": {
-                "city": {
-                    "type": "string"
-                }
-            },
-            "required": [
-                "city"
-            ]
-        }
-    }
-}
-
-Weather in Paris?<|eot_id|><|start_header_id|>assistant<|end_header_id|>
-
-{"name": "get_weather", "parameters": {"city": "Paris"}}<|eot_id|><|start_header_id|>ipython<|end_header_id|>
-
-{"temperature": 21.5, "sky": "clear"}<|eot_id|><|start_header_id|>user<|end_header_id|>
-
-Thanks<|eot_id|><|start_header_id|>assistant<|end_header_id|>
-
-)out"));
-        const auto builtinTools = nlohmann::ordered_json::parse(R"json({"messages": [{"role": "user", "content": "Search"}, {"role": "assistant", "content": "", "tool_calls": [{"type": "function", "function": {"name": "brave_search", "arguments": {"query": "x", "n": "3"}}}]}], "add_generation_prompt": true, "bos_token": "<|begin_of_text|>", "eos_token": "<|eot_id|>", "builtin_tools": ["brave_search", "code_interpreter"], "date_string": "01 Jan 2025"})json");
-        QCOMPARE(t.renderWithVariables(builtinTools), std::string(R"out(<|begin_of_text|><|start_header_id|>system<|end_header_id|>
-
-Environment: ipython
-Tools: brave_search
-
-Cutting Knowledge Date: December 2023
-Today Date: 01 Jan 2025
-
-<|eot_id|><|start_header_id|>user<|end_header_id|>
-
-Search<|eot_id|><|start_header_id|>assistant<|end_header_id|>
-
-<|python_tag|>brave_search.call(query="x", n="3")<|eom_id|><|start_header_id|>assistant<|end_header_id|>
-
-)out"));
     }
 
     void raiseExceptionGivesTheTemplatesMessage()

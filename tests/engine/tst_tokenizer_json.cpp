@@ -551,8 +551,8 @@ private Q_SLOTS:
                                 {"invert", false}};
         expectError(bad, ErrorCode::UnsupportedModel, "absent operator", "tokjson-regex");
         bad = good;
-        bad["normalizer"] = {{"type", "Precompiled"}, {"precompiled_charsmap", "AAAA"}};
-        expectError(bad, ErrorCode::UnsupportedModel, "normalizer 'Precompiled'", "tokjson-precompiled");
+        bad["normalizer"] = {{"type", "Precompiled"}, {"precompiled_charsmap", "AAAA"}}; // 3 bytes: no header
+        expectError(bad, ErrorCode::Format, "Precompiled normalizer's charsmap is 3 bytes", "tokjson-precompiled");
         bad = good;
         bad["decoder"] = {{"type", "CTC"}};
         expectError(bad, ErrorCode::UnsupportedModel, "decoder 'CTC'", "tokjson-decoder");

@@ -244,12 +244,59 @@ private Q_SLOTS:
                     "'(ab' is not a regular expression");
         expectError(tokenizerJson(nullptr, split(regex("a"), "Sideways"), vocab), ErrorCode::Format,
                     "behavior 'Sideways'");
-        expectError(tokenizerJson({{"type", "Precompiled"}, {"precompiled_charsmap", "AAAA"}}, nullptr, vocab),
-                    ErrorCode::UnsupportedModel, "normalizer 'Precompiled'");
         expectError(tokenizerJson(nullptr, {{"type", "UnicodeScripts"}}, vocab), ErrorCode::UnsupportedModel,
                     "pre-tokenizer 'UnicodeScripts'");
         expectError(tokenizerJson(nullptr, nullptr, vocab, {{"type", "CTC"}}), ErrorCode::UnsupportedModel,
                     "decoder 'CTC'");
+    }
+
+    // A charsmap sentencepiece compiled (tests/data/tokenizer_json/precompiled_charsmap.json,
+    // scripts/quality/make_precompiled_fixture.py): each text normalizes as sentencepiece's
+    // spm_normalize does, or, where the fixture says so, as tokenizers' grapheme rule does.
+    void precompiledCharsmapMatchesSentencepiece()
+    {
+        std::ifstream in(std::string(AWQ_SOURCE_DIR) + "/tests/data/tokenizer_json/precompiled_charsmap.json");
+        QVERIFY(in);
+        const json fixture = json::parse(in);
+        const json normalizer = {{"type", "Precompiled"}, {"precompiled_charsmap", fixture.at("precompiled_charsmap")}};
+        int checked = 0, differentFromSentencepiece = 0;
+        for (const json &c : fixture.at("cases")) {
+            const std::string text = c.at("text").get<std::string>();
+            const std::string expected = c.value("tokenizers", c.at("sentencepiece").get<std::string>());
+            differentFromSentencepiece += c.contains("tokenizers");
+            auto t = load("tokpipe-precompiled", tokenizerJson(normalizer, nullptr, vocabularyFor({text, expected}, {expected})));
+            const auto got = piecesOf(*t, text);
+            const std::vector<std::string> wanted = expected.empty() ? std::vector<std::string>{}
+                                                                      : std::vector<std::string>{expected};
+            QVERIFY2(got == wanted, (text + " -> " + joined(got) + ", expected [" + expected + "]").c_str());
+            ++checked;
+        }
+        QVERIFY(checked >= 12);
+        QVERIFY(differentFromSentencepiece >= 3);
+    }
+
+    void badCharsmapsAreRefused()
+    {
+        const json vocab = vocabularyFor({"ab"}, {});
+        auto charsmap = [](const std::string &base64) {
+            return json{{"type", "Precompiled"}, {"precompiled_charsmap", base64}};
+        };
+        expectError(tokenizerJson(charsmap("AAAA"), nullptr, vocab), ErrorCode::Format, "3 bytes, too short");
+        expectError(tokenizerJson(charsmap("not base64!"), nullptr, vocab), ErrorCode::Format, "not base64");
+        // A trie of 64 bytes declared in a blob of 8.
+        expectError(tokenizerJson(charsmap("QAAAAAAAAAA="), nullptr, vocab), ErrorCode::Format, "declares a trie of 64");
+        expectError(tokenizerJson({{"type", "Precompiled"}}, nullptr, vocab), ErrorCode::Format, "precompiled_charsmap");
+        // One unit whose offset sends the search past the trie: refused when used, not read out of bounds.
+        auto t = load("tokpipe-precompiled-corrupt", tokenizerJson(charsmap("BAAAAAD8//8="), nullptr, vocab));
+        try {
+            t->encode("ab", false);
+            QFAIL("a corrupt trie was used");
+        } catch (const awq::Error &e) {
+            QVERIFY2(std::string(e.what()).find("corrupt") != std::string::npos, e.what());
+        }
+        // An empty charsmap is sentencepiece's identity normalization.
+        auto identity = load("tokpipe-precompiled-empty", tokenizerJson(charsmap(""), nullptr, vocabularyFor({"ab"}, {"ab"})));
+        QCOMPARE(piecesOf(*identity, "ab"), std::vector<std::string>{"ab"});
     }
 
     void catastrophicBacktrackingIsBounded()

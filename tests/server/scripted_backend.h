@@ -29,7 +29,7 @@ public:
     std::string modelId() const override { return "scripted"; }
     int64_t contextLength() const override { return 100000; }
     size_t slots() const override { return m_slots; }
-    int64_t chatPromptTokens(const std::vector<chat::ChatMessage> &messages) const override
+    int64_t chatPromptTokens(const std::vector<chat::ChatMessage> &messages, const chat::PromptOptions &) const override
     {
         int64_t words = 1;
         for (const auto &m : messages)
@@ -38,14 +38,14 @@ public:
     }
     int64_t completionPromptTokens(const std::string &prompt) const override { return countWords(prompt) + 1; }
 
-    chat::Reply chat(size_t, const std::vector<chat::ChatMessage> &messages, const chat::ChatSettings &settings,
-                     const TextSink &sink, const CancelToken &cancel) override
+    chat::Reply chat(size_t, const std::vector<chat::ChatMessage> &messages, const chat::PromptOptions &prompt,
+                     const chat::ChatSettings &settings, const TextSink &sink, const CancelToken &cancel) override
     {
         if (messages.front().content == "refuse")
             fail(ErrorCode::InvalidArgument, "the chat template refuses this conversation");
         if (messages.front().content == "explode")
             throw std::runtime_error("scripted failure");
-        return run(chatPromptTokens(messages), settings, sink, cancel);
+        return run(chatPromptTokens(messages, prompt), settings, sink, cancel);
     }
     chat::Reply complete(size_t, const std::string &prompt, const chat::ChatSettings &settings, const TextSink &sink,
                          const CancelToken &cancel) override

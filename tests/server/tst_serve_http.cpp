@@ -409,7 +409,7 @@ private Q_SLOTS:
             QCOMPARE(streamed.text, text);
             QCOMPARE(streamed.usage, whole.doc["usage"]);
             QCOMPARE(whole.doc["usage"]["prompt_tokens"].get<int64_t>(),
-                     backend.chatPromptTokens({{"system", "You tell short stories."}, {"user", "Tell me about a cat."}}));
+                     backend.chatPromptTokens({{"system", "You tell short stories."}, {"user", "Tell me about a cat."}}, {}));
 
             json plain = {{"prompt", "Once upon a time"}, {"max_tokens", 30}, {"temperature", temperature}, {"seed", 11}};
             const Reply wholeText = post(port, "/v1/completions", plain);

@@ -86,6 +86,51 @@ private Q_SLOTS:
         QVERIFY(r.options.includeUsage);
     }
 
+    // Tools, tool calls, tool results and enable_thinking go to the chat template; the tools
+    // keep the client's key order (the template shows them with tojson).
+    void chatRequestCarriesToolsToTheTemplate()
+    {
+        using Ordered = nlohmann::ordered_json; // the client's key order, as a client sends it
+        const Ordered toolCall = {{"id", "call_1"},
+                              {"type", "function"},
+                              {"function", {{"name", "get_time"}, {"arguments", "{\"city\": \"Zürich\"}"}}}};
+        const Ordered messages = Ordered::array(
+            {{{"role", "user"}, {"content", "Time in Zürich?"}},
+             {{"role", "assistant"}, {"content", nullptr}, {"reasoning_content", "Use the tool."}, {"tool_calls", Ordered::array({toolCall})}},
+             {{"role", "tool"}, {"tool_call_id", "call_1"}, {"content", "14:05"}}});
+        const Ordered tools = Ordered::array(
+            {{{"type", "function"}, {"function", {{"name", "get_time"}, {"parameters", {{"type", "object"}}}}}}});
+        const std::string body = Ordered{{"messages", messages},
+                                         {"tools", tools},
+                                         {"tool_choice", "auto"},
+                                         {"chat_template_kwargs", {{"enable_thinking", false}}}}
+                                     .dump();
+        const ChatCompletionRequest r = parseChatCompletionRequest(body);
+        QCOMPARE(r.templateOptions.toolsJson,
+                 std::string(R"([{"type":"function","function":{"name":"get_time","parameters":{"type":"object"}}}])"));
+        QCOMPARE(r.templateOptions.enableThinking, std::optional<bool>(false));
+        QCOMPARE(r.messages.size(), size_t(3));
+        const chat::ChatMessage &call = r.messages[1];
+        QVERIFY(call.contentIsNull);
+        QCOMPARE(call.reasoningContent, std::optional<std::string>("Use the tool."));
+        QCOMPARE(call.toolCalls.size(), size_t(1));
+        QCOMPARE(call.toolCalls[0].id, std::string("call_1"));
+        QCOMPARE(call.toolCalls[0].name, std::string("get_time"));
+        QCOMPARE(call.toolCalls[0].arguments, std::string(R"({"city": "Zürich"})"));
+        QCOMPARE(r.messages[2].role, std::string("tool"));
+        QCOMPARE(r.messages[2].toolCallId, std::string("call_1"));
+        QCOMPARE(r.messages[2].content, std::string("14:05"));
+
+        // tool_choice "none": the tools stay out of the prompt.
+        json doc = json::parse(body);
+        doc["tool_choice"] = "none";
+        QVERIFY(parseChatCompletionRequest(doc.dump()).templateOptions.toolsJson.empty());
+        // Arguments given as an object are taken as their JSON text.
+        doc["messages"][1]["tool_calls"][0]["function"]["arguments"] = {{"city", "Paris"}};
+        QCOMPARE(parseChatCompletionRequest(doc.dump()).messages[1].toolCalls[0].arguments,
+                 std::string(R"({"city":"Paris"})"));
+    }
+
     void absentFieldsTakeOpenAiDefaults()
     {
         const ChatCompletionRequest r = parseChatCompletionRequest(json{{"messages", kMessages}}.dump());
@@ -108,7 +153,7 @@ private Q_SLOTS:
         row("no messages", json{{"model", "x"}}, "messages");
         row("empty messages", json{{"messages", json::array()}}, "messages");
         row("messages not array", json{{"messages", "hi"}}, "messages");
-        row("bad role", json{{"messages", json::array({{{"role", "tool"}, {"content", "x"}}})}}, "messages[0].role");
+        row("bad role", json{{"messages", json::array({{{"role", "robot"}, {"content", "x"}}})}}, "messages[0].role");
         row("no role", json{{"messages", json::array({{{"content", "x"}}})}}, "messages[0].role");
         row("image part", json{{"messages", json::array({{{"role", "user"}, {"content", json::array({{{"type", "image_url"}}})}}})}},
             "messages[0].content");
@@ -125,7 +170,25 @@ private Q_SLOTS:
         row("stop empty", json{{"messages", kMessages}, {"stop", ""}}, "stop");
         row("stop number", json{{"messages", kMessages}, {"stop", 5}}, "stop");
         row("stream string", json{{"messages", kMessages}, {"stream", "yes"}}, "stream");
-        row("tools", json{{"messages", kMessages}, {"tools", json::array({{{"type", "function"}}})}}, "tools");
+        row("tool without function", json{{"messages", kMessages}, {"tools", json::array({{{"type", "function"}}})}},
+            "tools[0]");
+        const json tool = {{"type", "function"}, {"function", {{"name", "f"}}}};
+        row("tools not array", json{{"messages", kMessages}, {"tools", tool}}, "tools");
+        row("tool without name", json{{"messages", kMessages}, {"tools", json::array({{{"type", "function"}, {"function", json::object()}}})}},
+            "tools[0].function.name");
+        row("tool_choice required", json{{"messages", kMessages}, {"tools", json::array({tool})}, {"tool_choice", "required"}},
+            "tool_choice");
+        row("functions", json{{"messages", kMessages}, {"functions", json::array({{{"name", "f"}}})}}, "functions");
+        const json callWithoutName = {{"role", "assistant"},
+                                      {"tool_calls", json::array({{{"type", "function"}, {"function", {{"arguments", "{}"}}}}})}};
+        row("tool call without name", json{{"messages", json::array({kMessages[0], callWithoutName, kMessages[0]})}},
+            "messages[1].tool_calls[0].function.name");
+        row("tool_calls on user", json{{"messages", json::array({{{"role", "user"}, {"content", "x"}, {"tool_calls", json::array()}}})}},
+            "messages[0].tool_calls");
+        row("template kwargs other", json{{"messages", kMessages}, {"chat_template_kwargs", {{"date_string", "x"}}}},
+            "chat_template_kwargs");
+        row("enable_thinking string", json{{"messages", kMessages}, {"chat_template_kwargs", {{"enable_thinking", "no"}}}},
+            "chat_template_kwargs.enable_thinking");
         row("json mode", json{{"messages", kMessages}, {"response_format", {{"type", "json_object"}}}}, "response_format");
         row("logprobs", json{{"messages", kMessages}, {"logprobs", true}}, "logprobs");
         row("model number", json{{"messages", kMessages}, {"model", 3}}, "model");

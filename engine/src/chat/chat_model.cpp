@@ -78,15 +78,15 @@ std::unique_ptr<ChatModel> ChatModel::load(const fs::path &folder, const Progres
     return chat;
 }
 
-int64_t ChatModel::promptTokens(const std::vector<ChatMessage> &messages) const
+int64_t ChatModel::promptTokens(const std::vector<ChatMessage> &messages, const PromptOptions &options) const
 {
     if (messages.empty())
         return 0;
-    return static_cast<int64_t>(m_prompts->build(messages).ids.size());
+    return static_cast<int64_t>(m_prompts->build(messages, true, options).ids.size());
 }
 
 Reply ChatModel::reply(const std::vector<ChatMessage> &messages, const ChatSettings &settings, const TextSink &sink,
-                       const CancelToken &cancel)
+                       const CancelToken &cancel, const PromptOptions &options)
 {
     using Clock = std::chrono::steady_clock;
     const auto start = Clock::now();
@@ -102,17 +102,20 @@ Reply ChatModel::reply(const std::vector<ChatMessage> &messages, const ChatSetti
     // prompt and the reply fit the context.
     std::vector<ChatMessage> kept = messages;
     Reply reply;
-    ChatPrompt prompt = m_prompts->build(kept);
+    ChatPrompt prompt = m_prompts->build(kept, true, options);
     const size_t firstTurn = (!kept.empty() && kept.front().role == "system") ? 1 : 0;
     while (static_cast<int64_t>(prompt.ids.size()) + reserve > context && kept.size() > firstTurn + 1) {
         // Drop a user message together with the reply that followed it, so that roles keep alternating.
         size_t drop = 1;
         if (kept.size() > firstTurn + 2 && kept[firstTurn].role == "user" && kept[firstTurn + 1].role == "assistant")
             drop = 2;
+        // Tool responses answer the turn before them: they go with it (never the last message).
+        while (kept.size() > firstTurn + drop + 1 && kept[firstTurn + drop].role == "tool")
+            ++drop;
         kept.erase(kept.begin() + static_cast<std::ptrdiff_t>(firstTurn),
                    kept.begin() + static_cast<std::ptrdiff_t>(firstTurn + drop));
         reply.droppedMessages += static_cast<int64_t>(drop);
-        prompt = m_prompts->build(kept);
+        prompt = m_prompts->build(kept, true, options);
     }
     AWQ_CHECK(static_cast<int64_t>(prompt.ids.size()) < context, InvalidArgument, "the message takes ",
               prompt.ids.size(), " tokens; the model's context holds ", context);

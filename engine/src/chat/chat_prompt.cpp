@@ -136,9 +136,15 @@ std::vector<int32_t> PromptBuilder::encodeWithSpecialTokens(const std::string &t
     return ids;
 }
 
-ChatPrompt PromptBuilder::build(const std::vector<ChatMessage> &messages, bool addGenerationPrompt) const
+ChatPrompt PromptBuilder::build(const std::vector<ChatMessage> &messages, bool addGenerationPrompt,
+                                const PromptOptions &options) const
 {
     AWQ_CHECK(!messages.empty(), InvalidArgument, "the conversation is empty");
+    // Tools that the prompt would silently leave out are refused: the caller would wait for
+    // calls the model was never offered.
+    AWQ_CHECK(options.toolsJson.empty() || (m_template && m_template->source().find("tools") != std::string::npos),
+              InvalidArgument, m_template ? "this model's chat template does not use tools"
+                                          : "this model has no chat template, so it cannot be offered tools");
     ChatPrompt prompt;
     prompt.stopTokenIds = m_stopTokenIds;
     if (m_template) {
@@ -146,6 +152,7 @@ ChatPrompt PromptBuilder::build(const std::vector<ChatMessage> &messages, bool a
         context.addGenerationPrompt = addGenerationPrompt;
         context.bosToken = m_tokenizer.bosToken();
         context.eosToken = m_tokenizer.eosToken();
+        context.options = options;
         try {
             prompt.text = m_template->render(messages, context);
         } catch (const Error &refused) {

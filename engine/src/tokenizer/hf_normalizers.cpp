@@ -201,12 +201,16 @@ void parseNormalizer(const json &j, const std::string &where, std::vector<Normal
         step.lowercase = hf::boolField(j, "lowercase", true, where, "BertNormalizer");
         step.stripAccents = hf::boolField(j, "strip_accents", step.lowercase, where, "BertNormalizer");
     } else if (type == "Precompiled") {
-        fail(ErrorCode::UnsupportedModel, where, ": the normalizer 'Precompiled' (a sentencepiece normalization ",
-             "charsmap) is not supported; the folder's tokenizer.model, if it has one, carries the same rules");
+        step.kind = Kind::Precompiled;
+        const auto field = j.find("precompiled_charsmap");
+        AWQ_CHECK(field != j.end() && (field->is_string() || field->is_null()), Format, where,
+                  ": the Precompiled normalizer needs 'precompiled_charsmap' (a base64 string)");
+        step.charsmap = std::make_shared<const PrecompiledCharsMap>(
+            field->is_string() ? field->get<std::string>() : std::string(), where);
     } else {
         fail(ErrorCode::UnsupportedModel, where, ": the normalizer '", type,
              "' is not supported (supported: NFC, NFD, NFKC, NFKD, Lowercase, Strip, StripAccents, Replace, Prepend, "
-             "BertNormalizer, Sequence)");
+             "BertNormalizer, Precompiled, Sequence)");
     }
     out.push_back(std::move(step));
 }
@@ -237,6 +241,8 @@ std::string applyNormalizer(const NormalizerStep &step, std::string text)
         return strip(text, step.left, step.right);
     case Kind::Bert:
         return bertNormalize(text, step);
+    case Kind::Precompiled:
+        return step.charsmap->normalize(text);
     }
     return text;
 }

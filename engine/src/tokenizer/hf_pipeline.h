@@ -2,14 +2,14 @@
 // The text-processing stages of a tokenizer.json around its model, as `tokenizers`
 // defines them:
 //  - normalizer (hf_normalizers.cpp, through utf8proc): NFC, NFD, NFKC, NFKD, Lowercase,
-//    Strip, StripAccents, Replace (String or Regex), Prepend, BertNormalizer, Sequence;
+//    Strip, StripAccents, Replace (String or Regex), Prepend, BertNormalizer, Precompiled
+//    (sentencepiece's charsmap, hf_precompiled.h), Sequence;
 //  - pre-tokenizer (hf_pre_tokenizers.cpp, patterns through PCRE2, see hf_regex.h):
 //    ByteLevel, Split (every behaviour, invert), Whitespace, WhitespaceSplit, Digits,
 //    Punctuation, BertPreTokenizer, Metaspace, Sequence;
 //  - decoder (hf_decoders.cpp): ByteLevel, Replace, ByteFallback, Fuse, Strip, Metaspace,
 //    WordPiece, Sequence.
-// Other types (Precompiled, the sentencepiece charsmap, among them) throw
-// Error(UnsupportedModel) naming the file and the type.
+// Other types throw Error(UnsupportedModel) naming the file and the type.
 
 #include <cstdint>
 #include <memory>
@@ -18,17 +18,19 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "hf_precompiled.h"
 #include "hf_regex.h"
 
 namespace awq {
 
 struct NormalizerStep {
-    enum class Kind { Prepend, Replace, Nfc, Nfd, Nfkc, Nfkd, Lowercase, Strip, StripAccents, Bert } kind;
+    enum class Kind { Prepend, Replace, Nfc, Nfd, Nfkc, Nfkd, Lowercase, Strip, StripAccents, Bert, Precompiled } kind;
     std::string content;                 // Replace: the replacement; Prepend: the prefix
     std::shared_ptr<const HfRegex> pattern; // Replace
     bool left = true, right = true;      // Strip
     // BertNormalizer: clean_text, handle_chinese_chars, strip_accents, lowercase.
     bool cleanText = true, chineseChars = true, stripAccents = true, lowercase = true;
+    std::shared_ptr<const PrecompiledCharsMap> charsmap{}; // Precompiled
 };
 
 enum class PrependScheme { Always, First, Never };

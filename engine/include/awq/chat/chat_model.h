@@ -60,16 +60,17 @@ public:
     const Tokenizer &tokenizer() const { return *m_tokenizer; }
     const PromptBuilder &promptBuilder() const { return *m_prompts; }
 
-    // Tokens the prompt for `messages` takes (with the generation prompt).
-    int64_t promptTokens(const std::vector<ChatMessage> &messages) const;
+    // Tokens the prompt for `messages` takes (with the generation prompt and `options`).
+    int64_t promptTokens(const std::vector<ChatMessage> &messages, const PromptOptions &options = {}) const;
 
     // Generates the assistant's next message for `messages` (the system prompt first, when
     // any, and ending with the user's message). When the prompt leaves too little room,
     // the oldest turns after the system prompt are left out (keeping room for
     // min(maxNewTokens, context / 2) tokens); the reply stops at the context's end.
     // Stop with `cancel` (checked between tokens) or by returning false from `sink`.
+    // `options` (tools, enable_thinking) go to the chat template (PromptBuilder::build).
     Reply reply(const std::vector<ChatMessage> &messages, const ChatSettings &settings, const TextSink &sink = {},
-                const CancelToken &cancel = {});
+                const CancelToken &cancel = {}, const PromptOptions &options = {});
 
     // Continues `prompt` as plain text, without the chat template (what OpenAI's
     // /v1/completions does): tokenized with the tokenizer's default BOS, generated with the

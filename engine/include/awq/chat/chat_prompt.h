@@ -54,8 +54,11 @@ public:
     // Renders (or joins) and tokenizes. A template that refuses a system message (Gemma's
     // and Mistral's raise_exception) gets it at the head of the first user message instead,
     // and the prompt's notice says so. Throws Error from the template otherwise (e.g. its
-    // raise_exception message when roles do not alternate).
-    ChatPrompt build(const std::vector<ChatMessage> &messages, bool addGenerationPrompt = true) const;
+    // raise_exception message when roles do not alternate). `options` (tools,
+    // enable_thinking) reach the template; tools for a model without a template, or whose
+    // template never mentions them, throw Error(InvalidArgument) saying so.
+    ChatPrompt build(const std::vector<ChatMessage> &messages, bool addGenerationPrompt = true,
+                     const PromptOptions &options = {}) const;
     // Tokenizes text in which special tokens appear as text: each becomes its id, the text
     // between is encoded without BOS. Longest match first.
     std::vector<int32_t> encodeWithSpecialTokens(const std::string &text) const;

@@ -6,8 +6,13 @@
 //
 // Sampling follows OpenAI's defaults where a field is absent (temperature 1, top_p 1, no
 // penalties, a fresh random seed); top_k, min_p and repetition_penalty are accepted as
-// llama.cpp and vLLM accept them. Fields that ask for something this server does not do
-// (n > 1, tools, logprobs, a JSON response format, logit_bias, echo) are refused with 400
+// llama.cpp and vLLM accept them. Tools reach the chat template: "tools" (with tool_choice
+// "auto", or "none" to leave them out), assistant turns with "tool_calls" and
+// "reasoning_content", "tool" turns with "tool_call_id", and vLLM's
+// "chat_template_kwargs": {"enable_thinking": ...}; the reply is the model's text as it
+// writes it (a call in its template's format is not parsed into "tool_calls"). Fields that
+// ask for something this server does not do (n > 1, a forced tool_choice, the older
+// "functions", logprobs, a JSON response format, logit_bias, echo) are refused with 400
 // rather than silently ignored; unknown fields are ignored as OpenAI's own SDKs add new ones.
 
 #include <cstddef>
@@ -37,6 +42,7 @@ struct GenerationOptions {
 
 struct ChatCompletionRequest {
     std::vector<chat::ChatMessage> messages;
+    chat::PromptOptions templateOptions; // tools (as the client ordered them), enable_thinking
     GenerationOptions options;
 };
 

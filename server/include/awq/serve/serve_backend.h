@@ -25,11 +25,14 @@ public:
     virtual int64_t contextLength() const = 0;
     virtual size_t slots() const = 0;
     // Thread-safe. Throw awq::Error(InvalidArgument) for a conversation the template refuses.
-    virtual int64_t chatPromptTokens(const std::vector<chat::ChatMessage> &messages) const = 0;
+    // `prompt` carries the request's tools and enable_thinking to the chat template.
+    virtual int64_t chatPromptTokens(const std::vector<chat::ChatMessage> &messages,
+                                     const chat::PromptOptions &prompt) const = 0;
     virtual int64_t completionPromptTokens(const std::string &prompt) const = 0;
     // One call at a time per slot (SlotRunner guarantees it); different slots run concurrently.
     virtual chat::Reply chat(size_t slot, const std::vector<chat::ChatMessage> &messages,
-                             const chat::ChatSettings &settings, const TextSink &sink, const CancelToken &cancel) = 0;
+                             const chat::PromptOptions &prompt, const chat::ChatSettings &settings,
+                             const TextSink &sink, const CancelToken &cancel) = 0;
     virtual chat::Reply complete(size_t slot, const std::string &prompt, const chat::ChatSettings &settings,
                                  const TextSink &sink, const CancelToken &cancel) = 0;
 };
@@ -48,10 +51,11 @@ public:
     std::string modelId() const override { return m_id; }
     int64_t contextLength() const override { return m_context; }
     size_t slots() const override { return m_models.size(); }
-    int64_t chatPromptTokens(const std::vector<chat::ChatMessage> &messages) const override;
+    int64_t chatPromptTokens(const std::vector<chat::ChatMessage> &messages,
+                             const chat::PromptOptions &prompt) const override;
     int64_t completionPromptTokens(const std::string &prompt) const override;
-    chat::Reply chat(size_t slot, const std::vector<chat::ChatMessage> &messages, const chat::ChatSettings &settings,
-                     const TextSink &sink, const CancelToken &cancel) override;
+    chat::Reply chat(size_t slot, const std::vector<chat::ChatMessage> &messages, const chat::PromptOptions &prompt,
+                     const chat::ChatSettings &settings, const TextSink &sink, const CancelToken &cancel) override;
     chat::Reply complete(size_t slot, const std::string &prompt, const chat::ChatSettings &settings,
                          const TextSink &sink, const CancelToken &cancel) override;
 
