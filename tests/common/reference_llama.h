@@ -27,8 +27,10 @@ at::Tensor refAttention(const at::Tensor &q, const at::Tensor &k, const at::Tens
 // Follows model_type: qwen3's per-head q/k norms; gemma's (1 + w) norms,
 // sqrt(hidden)-scaled embeddings and tanh-GELU; gemma2's as gemma plus the post-attention,
 // pre/post-feedforward norms, query_pre_attn_scalar, attention and final soft-capping and
-// the sliding window on even layers (the numbers taken from the config); phi3's fused
-// qkv_proj and gate_up_proj.
+// the sliding window on even layers (the numbers taken from the config); gemma3's as
+// gemma2 plus (1 + w) q/k norms, the window on the config's sliding layers, which rotate
+// with rope_local_base_freq unscaled; phi3's fused qkv_proj and gate_up_proj. Weights are
+// named as in a text model (a multimodal checkpoint's prefixes removed by the caller).
 at::Tensor refLogits(const ModelConfig &config, const std::map<std::string, at::Tensor> &weights,
                      const std::vector<int64_t> &ids);
 

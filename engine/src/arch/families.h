@@ -14,6 +14,8 @@ const Architecture &qwen3();
 const Architecture &gemma();
 const Architecture &gemma2();
 const Architecture &phi3();
+const Architecture &gemma3Text(); // gemma3_text: Gemma3ForCausalLM
+const Architecture &gemma3();     // gemma3: the text model of Gemma3ForConditionalGeneration
 
 // The Llama block, which most families vary: input_layernorm -> q/k/v -> o_proj, then
 // post_attention_layernorm -> gate/up -> down_proj, with AutoAWQ's four scaling groups

@@ -16,6 +16,7 @@ const std::vector<const Architecture *> &architectures()
     static const std::vector<const Architecture *> all = {
         &arch::llama(), &arch::mistral(), &arch::qwen2(), &arch::qwen3(),
         &arch::gemma(), &arch::gemma2(),  &arch::phi3(),
+        &arch::gemma3Text(), &arch::gemma3(),
     };
     return all;
 }
@@ -115,7 +116,7 @@ std::pair<int64_t, int64_t> linearShape(const ModelConfig &c, LinearRole role)
 std::vector<LayerTensor> layerTensors(const ModelConfig &c, int64_t layer)
 {
     const Architecture &a = c.arch();
-    const std::string prefix = a.layerName(layer);
+    const std::string prefix = c.names().layerName(layer);
     std::vector<LayerTensor> out;
     for (const NormSlot &n : a.norms) {
         LayerTensor t;

@@ -7,6 +7,7 @@
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
+#include <nlohmann/json.hpp>
 
 #include "awq/core/error.h"
 #include "awq/kernels/awq_format.h"
@@ -81,6 +82,23 @@ const NamedShape kShapes[] = {
     {"tinyllama-1.1b", "llama", "LlamaForCausalLM", 2048, 22, 5632, 32, 4, 32000, 2048, 10000.0},
     {"llama-2-7b", "llama", "LlamaForCausalLM", 4096, 32, 11008, 32, 32, 32000, 4096, 10000.0},
     {"mistral-7b", "mistral", "MistralForCausalLM", 4096, 32, 14336, 32, 8, 32000, 32768, 1e6},
+};
+
+// Shapes whose family needs more than the table's columns: the published config.json as
+// is (parsed like a model folder's), weights built in float32.
+struct PublishedShape {
+    const char *name;
+    const char *config;
+};
+const PublishedShape kPublishedShapes[] = {
+    // google/gemma-3-1b-pt: 5 sliding layers (window 512, RoPE base 10k) to 1 global (1M).
+    {"gemma3-1b", R"({"architectures": ["Gemma3ForCausalLM"], "model_type": "gemma3_text", "hidden_size": 1152,
+        "intermediate_size": 6912, "num_hidden_layers": 26, "num_attention_heads": 4, "num_key_value_heads": 1,
+        "head_dim": 256, "vocab_size": 262144, "max_position_embeddings": 32768, "rms_norm_eps": 1e-6,
+        "rope_theta": 1000000.0, "rope_local_base_freq": 10000.0, "rope_scaling": null, "sliding_window": 512,
+        "sliding_window_pattern": 6, "query_pre_attn_scalar": 256, "hidden_activation": "gelu_pytorch_tanh",
+        "attn_logit_softcapping": null, "final_logit_softcapping": null, "bos_token_id": 2, "eos_token_id": 1,
+        "tie_word_embeddings": true})"},
 };
 
 W4Packing packingOf(Variant variant)
@@ -165,6 +183,8 @@ const std::vector<std::string> &syntheticShapeNames()
         std::vector<std::string> out;
         for (const auto &s : kShapes)
             out.emplace_back(s.name);
+        for (const auto &s : kPublishedShapes)
+            out.emplace_back(s.name);
         return out;
     }();
     return names;
@@ -172,6 +192,13 @@ const std::vector<std::string> &syntheticShapeNames()
 
 ModelConfig syntheticConfig(const std::string &shape)
 {
+    for (const auto &s : kPublishedShapes) {
+        if (shape != s.name)
+            continue;
+        ModelConfig c = ModelConfig::fromJson(nlohmann::json::parse(s.config), "synthetic shape " + shape);
+        c.torchDtype = "float32"; // what the synthetic weights are built in
+        return c;
+    }
     for (const auto &s : kShapes) {
         if (shape != s.name)
             continue;
@@ -223,7 +250,10 @@ uint64_t estimateWeightBytes(const ModelConfig &c, Variant variant, int64_t grou
         bytes += linearBytes(in, out, variant, groupSize);
     bytes = bytes * static_cast<uint64_t>(c.numLayers);
     const uint64_t embed = 4 * static_cast<uint64_t>(c.vocabSize * c.hiddenSize);
-    const uint64_t norms = 4 * static_cast<uint64_t>((2 * c.numLayers + 1) * c.hiddenSize);
+    uint64_t layerNorms = 0; // whichever norms the architecture has (gemma2/3: four, and q/k per head)
+    for (const LayerTensor &t : layerTensors(c, 0))
+        layerNorms += t.linear ? 0 : static_cast<uint64_t>(t.outFeatures);
+    const uint64_t norms = 4 * (layerNorms * static_cast<uint64_t>(c.numLayers) + static_cast<uint64_t>(c.hiddenSize));
     // The fused decoder keeps an int4 model's (fp16-exact) lm_head in fp16: 2 bytes per weight.
     const uint64_t lmHead = variant == Variant::Fp32 ? (c.tieWordEmbeddings ? 0 : embed) : embed / 2;
     return bytes + embed + lmHead + norms;
