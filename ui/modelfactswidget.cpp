@@ -61,6 +61,9 @@ QString headsText(const awq::ModelConfig &c)
 QString ropeText(const awq::ModelConfig &c)
 {
     QString text = ModelFactsWidget::tr("θ = %1").arg(number(c.ropeTheta));
+    if (c.ropeLocalTheta > 0) // gemma3: the sliding layers' base, unscaled; scaling applies to the others
+        text = ModelFactsWidget::tr("sliding layers θ = %1 unscaled; others θ = %2")
+                   .arg(number(c.ropeLocalTheta), number(c.ropeTheta));
     const awq::RopeScaling &s = c.ropeScaling;
     switch (s.type) {
     case awq::RopeScaling::Type::None:
@@ -224,7 +227,13 @@ void ModelFactsWidget::setModelInfo(const awq::ModelInfo &info)
     addRow(arch, tr("Max positions"), grouped(c.maxPositionEmbeddings));
     addRow(arch, tr("RoPE"), ropeText(c));
     addRow(arch, tr("Tied embeddings"), yesNo(c.tieWordEmbeddings));
-    if (c.slidingWindow > 0)
+    int sliding = 0;
+    for (int64_t i = 0; i < c.numLayers; ++i)
+        sliding += c.attentionKind(i) == awq::AttentionKind::Sliding ? 1 : 0;
+    if (c.slidingWindow > 0 && sliding > 0)
+        addRow(arch, tr("Sliding window"),
+               tr("%1 positions on %2 of %3 layers").arg(grouped(c.slidingWindow)).arg(sliding).arg(c.numLayers));
+    else if (c.slidingWindow > 0)
         addRow(arch, tr("Sliding window"), tr("%1 (informational; not applied)").arg(grouped(c.slidingWindow)));
 
     QFormLayout *files = addGroup(groups, tr("Weights and files"));
@@ -253,6 +262,16 @@ void ModelFactsWidget::setModelInfo(const awq::ModelInfo &info)
 
 void ModelFactsWidget::addProblems(const awq::ModelInfo &info)
 {
+    // What the engine leaves aside (a multimodal folder's vision tower): not a problem.
+    for (const auto &note : info.config.notes) {
+        auto *label = new QLabel(tr("Note: %1").arg(qs(note)));
+        label->setObjectName(QStringLiteral("note"));
+        label->setTextFormat(Qt::PlainText);
+        label->setWordWrap(true);
+        label->setTextInteractionFlags(Qt::TextSelectableByMouse | Qt::TextSelectableByKeyboard);
+        m_content->layout()->addWidget(label);
+        m_rows.append({tr("Note"), qs(note)});
+    }
     if (info.problems.empty())
         return;
     auto *box = new QGroupBox(tr("Problems (%1)").arg(info.problems.size()));

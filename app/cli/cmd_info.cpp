@@ -28,6 +28,7 @@ nlohmann::json toJson(const ModelInfo &info)
     j["chat_template"] = info.hasChatTemplate;
     j["precision"] = info.precisionSummary();
     j["problems"] = info.problems;
+    j["notes"] = info.config.notes;
     return j;
 }
 
@@ -66,7 +67,15 @@ void printFacts(const ModelInfo &info)
         rope += ", linear scaling x" + std::to_string(c.ropeScaling.factor);
     else if (c.ropeScaling.type == RopeScaling::Type::Llama3)
         rope += ", llama3 scaling x" + std::to_string(c.ropeScaling.factor);
+    if (c.ropeLocalTheta > 0)
+        rope += "; sliding layers " + std::to_string(c.ropeLocalTheta) + ", unscaled";
     row("rope theta", rope);
+    int64_t sliding = 0;
+    for (int64_t i = 0; i < c.numLayers; ++i)
+        sliding += c.attentionKind(i) == AttentionKind::Sliding ? 1 : 0;
+    if (sliding > 0 && c.slidingWindow > 0)
+        row("sliding window", std::to_string(c.slidingWindow) + " on " + std::to_string(sliding) + " of "
+                                  + std::to_string(c.numLayers) + " layers");
     row("tied embeddings", c.tieWordEmbeddings ? "yes" : "no");
     row("weights", formatBytes(info.weightBytes) + " in " + std::to_string(info.tensorCount) + " tensors, "
                        + std::to_string(info.shardCount) + " file(s)");
@@ -94,6 +103,8 @@ int runInfo(int argc, char **argv, int first)
         std::cout << toJson(info).dump(2) << "\n";
     else
         printFacts(info);
+    for (const auto &note : info.config.notes)
+        std::cerr << "awq info: note: " << note << "\n";
     for (const auto &problem : info.problems)
         std::cerr << "awq info: problem: " << problem << "\n";
     return info.loadable() ? 0 : 1;

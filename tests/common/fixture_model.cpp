@@ -93,7 +93,8 @@ fs::path makeFixtureModel(const fs::path &folder, const FixtureSpec &spec)
     auto tokenizer = Tokenizer::fromSentencePieceFile(spm);
     const int64_t vocab = spec.vocabSize > 0 ? spec.vocabSize : tokenizer->vocabSize();
     const int64_t headDim = spec.headDim > 0 ? spec.headDim : spec.hiddenSize / spec.numHeads;
-    const bool gemma2 = spec.modelType == "gemma2";
+    const bool multimodal = spec.modelType == "gemma3", gemma3 = multimodal || spec.modelType == "gemma3_text";
+    const bool gemma2 = spec.modelType == "gemma2" || gemma3; // gemma3: gemma2's norms and attention keys
     const bool qwen3 = spec.modelType == "qwen3" || spec.modelType == "qwen3_moe";
     const bool gemma = spec.modelType == "gemma" || gemma2;
     const bool mixtral = spec.modelType == "mixtral";
@@ -103,19 +104,16 @@ fs::path makeFixtureModel(const fs::path &folder, const FixtureSpec &spec)
         return (mixtral || qwenMoe)
                && std::find(spec.denseLayers.begin(), spec.denseLayers.end(), layer) == spec.denseLayers.end();
     };
+    const std::map<std::string, std::string> classes = {
+        {"qwen2", "Qwen2ForCausalLM"},   {"qwen3", "Qwen3ForCausalLM"},          {"gemma", "GemmaForCausalLM"},
+        {"gemma2", "Gemma2ForCausalLM"}, {"gemma3_text", "Gemma3ForCausalLM"},   {"phi3", "Phi3ForCausalLM"},
+        {"mistral", "MistralForCausalLM"}, {"mixtral", "MixtralForCausalLM"}, {"qwen2_moe", "Qwen2MoeForCausalLM"},
+        {"qwen3_moe", "Qwen3MoeForCausalLM"}};
+    const auto cls = classes.find(spec.modelType);
 
     nlohmann::json config = {
-        {"architectures", {spec.modelType == "qwen2"     ? "Qwen2ForCausalLM"
-                           : spec.modelType == "qwen3"   ? "Qwen3ForCausalLM"
-                           : spec.modelType == "gemma"   ? "GemmaForCausalLM"
-                           : spec.modelType == "gemma2"  ? "Gemma2ForCausalLM"
-                           : spec.modelType == "phi3"    ? "Phi3ForCausalLM"
-                           : spec.modelType == "mistral" ? "MistralForCausalLM"
-                           : spec.modelType == "mixtral"   ? "MixtralForCausalLM"
-                           : spec.modelType == "qwen2_moe" ? "Qwen2MoeForCausalLM"
-                           : spec.modelType == "qwen3_moe" ? "Qwen3MoeForCausalLM"
-                                                         : "LlamaForCausalLM"}},
-        {"model_type", spec.modelType},
+        {"architectures", {cls != classes.end() ? cls->second : "LlamaForCausalLM"}},
+        {"model_type", multimodal ? "gemma3_text" : spec.modelType},
         {"hidden_size", spec.hiddenSize},
         {"intermediate_size", spec.intermediateSize},
         {"num_hidden_layers", spec.numLayers},
@@ -161,8 +159,32 @@ fs::path makeFixtureModel(const fs::path &folder, const FixtureSpec &spec)
         config["query_pre_attn_scalar"] = spec.queryPreAttnScalar;
         config["sliding_window"] = spec.slidingWindow > 0 ? nlohmann::json(spec.slidingWindow) : nlohmann::json(nullptr);
     }
+    if (gemma3) { // as Gemma 3 ships: no soft-capping, two RoPE bases, scaling on the global layers
+        config.erase("attn_logit_softcapping");
+        config.erase("final_logit_softcapping");
+        config["rope_local_base_freq"] = spec.ropeLocalBaseFreq;
+        if (spec.layerTypes.empty())
+            config["sliding_window_pattern"] = spec.slidingWindowPattern;
+        else
+            config["layer_types"] = spec.layerTypes;
+        config["rope_scaling"] = nlohmann::json{{"rope_type", "linear"}, {"factor", 8.0}};
+    }
     if (!spec.ropeScalingJson.empty())
         config["rope_scaling"] = nlohmann::json::parse(spec.ropeScalingJson);
+    if (multimodal) { // the text model's keys under text_config; dtype and token ids outside
+        nlohmann::json outer = {{"architectures", {"Gemma3ForConditionalGeneration"}},
+                                {"model_type", "gemma3"},
+                                {"torch_dtype", spec.torchDtype},
+                                {"bos_token_id", config["bos_token_id"]},
+                                {"eos_token_id", config["eos_token_id"]},
+                                {"mm_tokens_per_image", 4},
+                                {"vision_config", {{"model_type", "siglip_vision_model"}, {"hidden_size", 8},
+                                                   {"num_hidden_layers", 1}, {"image_size", 8}, {"patch_size", 4}}}};
+        for (const char *outerKey : {"architectures", "torch_dtype", "bos_token_id", "eos_token_id"})
+            config.erase(outerKey);
+        outer["text_config"] = config;
+        config = outer;
+    }
     std::ofstream(folder / "config.json") << config.dump(2);
     nlohmann::json tokenizerConfig = {{"bos_token", "<s>"}, {"eos_token", "</s>"}, {"add_bos_token", spec.addBosToken},
                                       {"model_max_length", spec.maxPositionEmbeddings}};
@@ -191,7 +213,7 @@ fs::path makeFixtureModel(const fs::path &folder, const FixtureSpec &spec)
             addNorm(p + "pre_feedforward_layernorm.weight", spec.hiddenSize);
             addNorm(p + "post_feedforward_layernorm.weight", spec.hiddenSize);
         }
-        if (qwen3) {
+        if (qwen3 || gemma3) {
             addNorm(p + "self_attn.q_norm.weight", headDim);
             addNorm(p + "self_attn.k_norm.weight", headDim);
         }
@@ -278,6 +300,18 @@ fs::path makeFixtureModel(const fs::path &folder, const FixtureSpec &spec)
             byName[p + "mlp.gate_up_proj.weight"] = at::cat({take(p + "mlp.gate_proj.weight"), take(p + "mlp.up_proj.weight")});
         }
         tensors.assign(byName.begin(), byName.end());
+    }
+    if (multimodal) { // the text model under its prefix, and a vision tower beside it
+        const std::string text = spec.savedLayout ? "language_model.model." : "model.language_model.";
+        const std::string outside = spec.savedLayout ? "" : "model.";
+        for (auto &[name, t] : tensors)
+            if (name.rfind("model.", 0) == 0)
+                name = text + name.substr(6);
+            else if (spec.savedLayout) // lm_head.weight
+                name = "language_model." + name;
+        add(outside + "vision_tower.vision_model.encoder.layers.0.self_attn.q_proj.weight", {8, 8}, 0.1);
+        add(outside + "vision_tower.vision_model.post_layernorm.weight", {8}, 0.1);
+        add(outside + "multi_modal_projector.mm_input_projection_weight", {8, spec.hiddenSize}, 0.1);
     }
     writeSafetensorsFile(folder / "model.safetensors", tensors);
     return folder;

@@ -11,7 +11,7 @@
 namespace awq::test {
 
 struct FixtureSpec {
-    std::string modelType = "llama"; // llama | mistral | qwen2 | qwen3 | gemma | gemma2 | phi3 | mixtral | qwen2_moe | qwen3_moe
+    std::string modelType = "llama"; // llama | mistral | qwen2 | qwen3 | gemma | gemma2 | phi3 | gemma3_text | gemma3 | mixtral | qwen2_moe | qwen3_moe
     int64_t hiddenSize = 64;
     int64_t intermediateSize = 128;
     int64_t numLayers = 2;
@@ -31,6 +31,17 @@ struct FixtureSpec {
     double finalLogitSoftcap = 3.0;
     double queryPreAttnScalar = 24.0;
     int64_t slidingWindow = 5;
+    // gemma3 (and gemma3_text): layer i is global when (i + 1) % pattern == 0, written as
+    // sliding_window_pattern, or layer_types when listed; the local layers' RoPE base, and
+    // rope_scaling linear x8 on the global layers unless ropeScalingJson says otherwise.
+    // Soft-capping is left at Gemma3TextConfig's default (off).
+    int64_t slidingWindowPattern = 2;
+    std::vector<std::string> layerTypes;
+    double ropeLocalBaseFreq = 100.0;
+    // gemma3: a Gemma3ForConditionalGeneration folder (text_config, a small vision tower),
+    // tensors named model.language_model.* (transformers >= 4.52), or with savedLayout
+    // language_model.model.* as google/gemma-3-*-it were saved.
+    bool savedLayout = false;
     bool addBosToken = true;         // tokenizer_config.json's add_bos_token
     // lm_head rows that win at every position, the first by most (each next one by 10 % less).
     // Channel 0 of every embedding is made large (30) so that it dominates the final hidden

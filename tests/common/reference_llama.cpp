@@ -143,17 +143,25 @@ at::Tensor refLogits(const ModelConfig &c, const std::map<std::string, at::Tenso
     for (int64_t t = 0; t < T; ++t)
         h[t].copy_(embed[ids[t]]);
     // The architecture is read from model_type here, not from the engine's parsed flags.
-    const bool gemma2 = c.modelType == "gemma2";
-    const bool gemma = c.modelType == "gemma" || gemma2, qwen3 = c.modelType == "qwen3" || c.modelType == "qwen3_moe", phi3 = c.modelType == "phi3";
+    // gemma3: gemma2's block with (1 + w) q/k norms per head, and its sliding layers (the
+    // config's layer kinds) rotated with the local base, unscaled, as transformers builds
+    // them (a copy of the config with rope_theta = rope_local_base_freq, default rope).
+    const bool gemma3 = c.modelType == "gemma3_text" || c.modelType == "gemma3";
+    const bool gemma2 = c.modelType == "gemma2" || gemma3;
+    const bool gemma = c.modelType == "gemma" || gemma2, phi3 = c.modelType == "phi3";
+    const bool qwen3 = c.modelType == "qwen3" || c.modelType == "qwen3_moe";
+    ModelConfig local = c;
+    local.ropeTheta = c.ropeLocalTheta;
+    local.ropeScaling = RopeScaling{};
     if (gemma)
         h = h * std::sqrt(static_cast<double>(c.hiddenSize));
     const bool plusOne = gemma;
-    // qwen3: RMSNorm of every head's D values, [T, n*D] -> [T, n*D].
+    // qwen3, gemma3: RMSNorm of every head's D values, [T, n*D] -> [T, n*D].
     auto headNorm = [&](const at::Tensor &x, int64_t n, const at::Tensor &w) {
         auto out = at::empty_like(x);
         for (int64_t head = 0; head < n; ++head)
             out.narrow(1, head * c.headDim, c.headDim)
-                .copy_(refRmsNorm(x.narrow(1, head * c.headDim, c.headDim), w, c.rmsNormEps));
+                .copy_(refRmsNorm(x.narrow(1, head * c.headDim, c.headDim), w, c.rmsNormEps, plusOne));
         return out;
     };
     for (int64_t l = 0; l < c.numLayers; ++l) {
@@ -171,16 +179,18 @@ at::Tensor refLogits(const ModelConfig &c, const std::map<std::string, at::Tenso
             k = refLinear(x, get(p + "self_attn.k_proj.weight"), opt(p + "self_attn.k_proj.bias"));
             v = refLinear(x, get(p + "self_attn.v_proj.weight"), opt(p + "self_attn.v_proj.bias"));
         }
-        if (qwen3) {
+        if (qwen3 || gemma3) {
             q = headNorm(q, c.numHeads, get(p + "self_attn.q_norm.weight"));
             k = headNorm(k, c.numKvHeads, get(p + "self_attn.k_norm.weight"));
         }
         // [T, heads*D] -> [heads, T, D]
         auto heads = [&](const at::Tensor &t, int64_t n) { return t.view({T, n, c.headDim}).permute({1, 0, 2}); };
-        auto qh = refRope(heads(q, c.numHeads), c, 0);
-        auto kh = refRope(heads(k, c.numKvHeads), c, 0);
+        const bool sliding = gemma3 ? c.layerKinds.at(static_cast<size_t>(l)) == AttentionKind::Sliding : l % 2 == 0;
+        const ModelConfig &rope = gemma3 && sliding ? local : c;
+        auto qh = refRope(heads(q, c.numHeads), rope, 0);
+        auto kh = refRope(heads(k, c.numKvHeads), rope, 0);
         auto attn = gemma2 ? refAttention(qh, kh, heads(v, c.numKvHeads).contiguous(), c.queryScale,
-                                          c.attnLogitSoftcap, l % 2 == 0 ? c.slidingWindow : 0)
+                                          c.attnLogitSoftcap, sliding ? c.slidingWindow : 0)
                            : refAttention(qh, kh, heads(v, c.numKvHeads).contiguous());
         attn = attn.permute({1, 0, 2}).reshape({T, c.numHeads * c.headDim});
         auto attnOut = refLinear(attn, get(p + "self_attn.o_proj.weight"), opt(p + "self_attn.o_proj.bias"));

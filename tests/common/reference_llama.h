@@ -28,15 +28,18 @@ at::Tensor refAttention(const at::Tensor &q, const at::Tensor &k, const at::Tens
 // Follows model_type: qwen3's per-head q/k norms; gemma's (1 + w) norms,
 // sqrt(hidden)-scaled embeddings and tanh-GELU; gemma2's as gemma plus the post-attention,
 // pre/post-feedforward norms, query_pre_attn_scalar, attention and final soft-capping and
-// the sliding window on even layers (the numbers taken from the config); phi3's fused
-// qkv_proj and gate_up_proj.
+// the sliding window on even layers (the numbers taken from the config); gemma3's as
+// gemma2 plus (1 + w) q/k norms, the window on the config's sliding layers, which rotate
+// with rope_local_base_freq unscaled; phi3's fused qkv_proj and gate_up_proj; the
+// mixture-of-experts MLP of mixtral, qwen2_moe and qwen3_moe (refMoe). Weights are named
+// as in a text model (a multimodal checkpoint's prefixes removed by the caller).
+at::Tensor refLogits(const ModelConfig &config, const std::map<std::string, at::Tensor> &weights,
+                     const std::vector<int64_t> &ids);
 // The MLP of a mixture-of-experts layer (mixtral, qwen2_moe, qwen3_moe) over normed y
 // [T, hidden] (double): every token through its top-k experts by softmax of the router
 // logits (renormalised per config), plus qwen2_moe's gated shared expert. `get` returns a
 // weight (double) by HF name, `layer` is "model.layers.N.".
 at::Tensor refMoe(const ModelConfig &config, const at::Tensor &y, const std::function<at::Tensor(const std::string &)> &get,
                   const std::string &layer);
-at::Tensor refLogits(const ModelConfig &config, const std::map<std::string, at::Tensor> &weights,
-                     const std::vector<int64_t> &ids);
 
 } // namespace awq::test

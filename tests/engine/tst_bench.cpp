@@ -80,6 +80,15 @@ private Q_SLOTS:
         const ModelConfig m = syntheticConfig("mistral-7b");
         QCOMPARE(m.intermediateSize, int64_t(14336));
         QCOMPARE(m.ropeTheta, 1e6);
+        // google/gemma-3-1b-pt: 999,885,952 parameters as published; 5 sliding layers to 1 global.
+        const ModelConfig g = syntheticConfig("gemma3-1b");
+        QCOMPARE(g.parameterCount(), int64_t(999'885'952));
+        QCOMPARE(g.headDim, int64_t(256));
+        QCOMPARE(g.numKvHeads, int64_t(1));
+        QCOMPARE(g.attentionWindow(4), int64_t(512));
+        QCOMPARE(g.attentionWindow(5), int64_t(0));
+        QVERIFY(g.localRope(0) && !g.localRope(11) && g.ropeLocalTheta == 10000.0 && g.ropeTheta == 1e6);
+        QVERIFY(g.tieWordEmbeddings && g.torchDtype == "float32");
         // The fp32 estimate is exactly 4 bytes per parameter: llama-2-7b needs ~27 GB.
         for (const auto &name : syntheticShapeNames()) {
             const ModelConfig c = syntheticConfig(name);

@@ -168,7 +168,98 @@ private Q_SLOTS:
             requireScaled(a->linears, awq::ExpertScope::None);
             requireScaled(a->expertLinears, awq::ExpertScope::Routed);
             requireScaled(a->sharedExpertLinears, awq::ExpertScope::Shared);
+            // A tensor layout to load; a multimodal description names its text config and model type.
+            QVERIFY2(!a->layouts.empty(), type);
+            QVERIFY2(a->textConfigKey.empty() == a->textModelType.empty(), type);
         }
+    }
+
+    // gemma3: which layers slide and which RoPE base they take, as Gemma3TextConfig reads
+    // them (layer_types, else sliding_window_pattern, default 6: layer i is global when
+    // (i + 1) % 6 == 0), its defaults, and a multimodal folder's sparse text_config.
+    void gemma3ConfigsAsTransformersReadThem()
+    {
+        using awq::AttentionKind;
+        const AttentionKind S = AttentionKind::Sliding, F = AttentionKind::Full;
+        const json text = {{"model_type", "gemma3_text"}, {"hidden_size", 64},        {"intermediate_size", 128},
+                           {"num_hidden_layers", 12},      {"num_attention_heads", 4}, {"vocab_size", 100}};
+        const ModelConfig c = ModelConfig::fromJson(text, "config.json");
+        QCOMPARE(c.layerKinds, (std::vector<AttentionKind>{S, S, S, S, S, F, S, S, S, S, S, F}));
+        QCOMPARE(c.attentionWindow(0), int64_t(4096));
+        QCOMPARE(c.attentionWindow(5), int64_t(0));
+        QVERIFY(c.localRope(0) && !c.localRope(5));
+        QCOMPARE(c.ropeLocalTheta, 10000.0);
+        QCOMPARE(c.ropeTheta, 1e6);
+        QCOMPARE(c.headDim, int64_t(256));
+        QCOMPARE(c.numKvHeads, int64_t(4)); // Gemma3TextConfig's default, not num_attention_heads
+        QCOMPARE(c.attnLogitSoftcap, 0.0);
+        QCOMPARE(c.finalLogitSoftcap, 0.0);
+        QCOMPARE(c.attentionScale(), 1.0 / 16.0); // query_pre_attn_scalar 256
+        QVERIFY(c.tieWordEmbeddings && c.arch().normPlusOne && c.arch().has(awq::NormRole::QHead)
+                && c.arch().has(awq::NormRole::AttnOut) && c.activation == awq::Activation::GeluTanh);
+        QVERIFY(c.notes.empty());
+
+        json pattern = text;
+        pattern["sliding_window_pattern"] = 3;
+        pattern["num_hidden_layers"] = 4;
+        pattern["sliding_window"] = 512;
+        const ModelConfig p = ModelConfig::fromJson(pattern, "config.json");
+        QCOMPARE(p.layerKinds, (std::vector<AttentionKind>{S, S, F, S}));
+        QCOMPARE(p.attentionWindow(1), int64_t(512));
+        json listed = pattern; // layer_types wins over the pattern
+        listed["layer_types"] = {"full_attention", "sliding_attention", "sliding_attention", "full_attention"};
+        QCOMPARE(ModelConfig::fromJson(listed, "config.json").layerKinds, (std::vector<AttentionKind>{F, S, S, F}));
+        listed["layer_types"] = {"full_attention", "chunked_attention", "sliding_attention", "full_attention"};
+        QVERIFY(errorOf(listed) == ErrorCode::UnsupportedModel);
+        listed["layer_types"] = {"full_attention"};
+        QVERIFY(errorOf(listed) == ErrorCode::Format);
+        // Written back (layer_types, the pattern they follow, the local base) and read again.
+        const json written = p.toJson();
+        QCOMPARE(written.at("sliding_window_pattern").get<int>(), 3);
+        const ModelConfig again = ModelConfig::fromJson(written, "written");
+        QCOMPARE(again.layerKinds, p.layerKinds);
+        QCOMPARE(again.ropeLocalTheta, p.ropeLocalTheta);
+        QCOMPARE(again.slidingWindow, int64_t(512));
+
+        // google/gemma-3-4b-it's config.json: most text keys left to Gemma3TextConfig's defaults,
+        // dtype and eos outside text_config, the vision tower named in a note.
+        const json multimodal = json::parse(R"({
+            "architectures": ["Gemma3ForConditionalGeneration"], "model_type": "gemma3",
+            "boi_token_index": 255999, "eoi_token_index": 256000, "eos_token_id": [1, 106],
+            "image_token_index": 262144, "mm_tokens_per_image": 256, "torch_dtype": "bfloat16",
+            "text_config": {"hidden_size": 2560, "intermediate_size": 10240, "model_type": "gemma3_text",
+                            "num_hidden_layers": 34, "rope_scaling": {"factor": 8.0, "rope_type": "linear"},
+                            "sliding_window": 1024},
+            "vision_config": {"hidden_size": 1152, "image_size": 896, "model_type": "siglip_vision_model",
+                              "num_attention_heads": 16, "num_hidden_layers": 27, "patch_size": 14}})");
+        const ModelConfig m = ModelConfig::fromJson(multimodal, "/m/config.json");
+        QCOMPARE(m.modelType, std::string("gemma3"));
+        QCOMPARE(m.hiddenSize, int64_t(2560));
+        QCOMPARE(m.numLayers, int64_t(34));
+        QCOMPARE(m.numHeads, int64_t(8));
+        QCOMPARE(m.numKvHeads, int64_t(4));
+        QCOMPARE(m.vocabSize, int64_t(262208));
+        QCOMPARE(m.torchDtype, std::string("bfloat16"));
+        QCOMPARE(m.eosTokenIds, (std::vector<int64_t>{1, 106}));
+        QVERIFY(m.ropeScaling.type == awq::RopeScaling::Type::Linear && m.ropeScaling.factor == 8.0);
+        QCOMPARE(m.slidingWindow, int64_t(1024));
+        QVERIFY(m.attentionKind(5) == F);
+        QCOMPARE(m.names().embedName, std::string("model.language_model.embed_tokens.weight"));
+        QCOMPARE(m.arch().layouts.at(1).layerName(3), std::string("language_model.model.layers.3."));
+        QCOMPARE(m.notes.size(), size_t(1));
+        QVERIFY2(m.notes.front().find("vision_tower") != std::string::npos
+                     && m.notes.front().find("/m/config.json") != std::string::npos,
+                 m.notes.front().c_str());
+        const json nested = m.toJson(); // the nested form reads back the same
+        QCOMPARE(nested.at("text_config").at("model_type").get<std::string>(), std::string("gemma3_text"));
+        const ModelConfig m2 = ModelConfig::fromJson(nested, "written");
+        QCOMPARE(m2.hiddenSize, m.hiddenSize);
+        QCOMPARE(m2.layerKinds, m.layerKinds);
+        QVERIFY(m2.ropeScaling.type == awq::RopeScaling::Type::Linear);
+        QCOMPARE(m2.torchDtype, std::string("bfloat16"));
+        json broken = multimodal;
+        broken["text_config"] = "none";
+        QVERIFY(errorOf(broken) == ErrorCode::Format);
     }
 
     void unsupportedModelTypeListsSupported()

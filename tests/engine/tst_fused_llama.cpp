@@ -172,6 +172,15 @@ private Q_SLOTS:
         spec.modelType = "gemma2";
         spec.numKvHeads = 2;
         rtn(test::makeFixtureModel(m_root / "gemma2-fp", spec), m_root / "gemma2-rtn", "gemm");
+        // gemma3: (1 + w) q/k norms, local layers (window 5 over 14 positions, their own RoPE
+        // base) and a global one (rope_scaling x8); the text part of a multimodal folder too.
+        spec.modelType = "gemma3_text";
+        spec.numLayers = 3;
+        spec.slidingWindowPattern = 3;
+        rtn(test::makeFixtureModel(m_root / "gemma3-fp", spec), m_root / "gemma3-rtn", "gemm");
+        spec.modelType = "gemma3";
+        spec.savedLayout = true;
+        rtn(test::makeFixtureModel(m_root / "gemma3mm-fp", spec), m_root / "gemma3mm-rtn", "gemv");
         // phi3: qkv_proj and gate_up_proj stored stacked (taken over as they are).
         spec = {};
         spec.modelType = "phi3";
@@ -272,7 +281,8 @@ private Q_SLOTS:
         QTest::addColumn<QString>("which");
         QTest::addColumn<int>("batch");
         for (const char *which : {"fp", "rtn-gemm", "rtn-gemv", "qwen3-fp", "qwen3-rtn", "gemma-fp", "gemma-rtn",
-                                  "gemma2-fp", "gemma2-rtn", "phi3-fp", "phi3-rtn"})
+                                  "gemma2-fp", "gemma2-rtn", "phi3-fp", "phi3-rtn", "gemma3-fp", "gemma3-rtn",
+                                  "gemma3mm-fp", "gemma3mm-rtn"})
             for (int batch : {1, 3})
                 QTest::addRow("%s batch=%d", which, batch) << QString(which) << batch;
     }
@@ -330,7 +340,8 @@ private Q_SLOTS:
     void generatorOnFusedMatchesReference()
     {
         for (const fs::path &folder :
-             {m_model, m_quantGemm, m_root / "qwen3-rtn", m_root / "gemma-fp", m_root / "gemma2-rtn", m_root / "phi3-rtn"}) {
+             {m_model, m_quantGemm, m_root / "qwen3-rtn", m_root / "gemma-fp", m_root / "gemma2-rtn", m_root / "phi3-rtn",
+              m_root / "gemma3-rtn", m_root / "gemma3mm-rtn"}) {
             LoadedModel reference = loadModel(folder);
             LoadedModel toFuse = loadModel(folder);
             FusedCpuDecoder fused(std::move(toFuse.model));
@@ -350,7 +361,8 @@ private Q_SLOTS:
     void decodeStepAllocatesNoTensorStorage()
     {
         for (const fs::path &folder :
-             {m_model, m_quantGemv, m_root / "qwen3-rtn", m_root / "gemma-rtn", m_root / "gemma2-fp"}) {
+             {m_model, m_quantGemv, m_root / "qwen3-rtn", m_root / "gemma-rtn", m_root / "gemma2-fp",
+              m_root / "gemma3mm-rtn"}) {
             LoadedModel m = loadModel(folder);
             FusedCpuDecoder fused(std::move(m.model), 2, 32);
             fused.prefill(randomIds(2, 4, fused.config().vocabSize, 1));

@@ -8,6 +8,7 @@
 
 #include "awq/core/error.h"
 #include "awq/io/safetensors.h"
+#include "awq/model/model_folder.h"
 #include "awq/nn/kv_cache.h"
 #include "awq/nn/reference_model.h"
 #include "awq/nn/rope.h"
@@ -37,8 +38,21 @@ Fixture makeFixture(const FixtureSpec &spec, const std::string &tag)
     const auto folder = awq::test::makeFixtureModel(awq::test::makeTempDir(tag), spec);
     f.config = ModelConfig::load(folder);
     f.store = WeightStore::openFolder(folder);
-    for (const auto &name : f.store->names())
-        f.weights[name] = f.store->load(name, f.store->view(name).scalar_type());
+    matchTensorLayout(f.config, *f.store);
+    // The oracle reads a text model's names: a multimodal checkpoint's text model is renamed
+    // (its vision tower left out).
+    const TensorLayout &names = f.config.names();
+    const std::string textPrefix = names.layerPrefix.substr(0, names.layerPrefix.size() - std::string("layers.").size());
+    for (const auto &name : f.store->names()) {
+        std::string text = name;
+        if (name == names.lmHeadName)
+            text = "lm_head.weight";
+        else if (name.rfind(textPrefix, 0) == 0)
+            text = "model." + name.substr(textPrefix.size());
+        else if (textPrefix != "model.")
+            continue;
+        f.weights[text] = f.store->load(name, f.store->view(name).scalar_type());
+    }
     return f;
 }
 
@@ -82,6 +96,7 @@ private Q_SLOTS:
         QTest::newRow("plain, offset") << 0 << 37;
         QTest::newRow("linear x4, offset") << 1 << 300;
         QTest::newRow("llama3, offset") << 2 << 5000;
+        QTest::newRow("gemma3 local table (base 100, global scaling ignored)") << 3 << 40;
     }
     void ropeMatchesReference()
     {
@@ -98,17 +113,24 @@ private Q_SLOTS:
             c.ropeScaling.factor = 8.0;
             c.ropeScaling.originalMaxPositionEmbeddings = 64; // small, so every band is exercised
         }
-        RotaryEmbedding rope(c);
+        ModelConfig refConfig = c;
+        if (scaling == 3) { // the sliding layers' table: transformers' config copy with the local base, no scaling
+            c.ropeScaling.type = RopeScaling::Type::Linear;
+            c.ropeScaling.factor = 8.0;
+            c.ropeLocalTheta = 100.0;
+            refConfig.ropeTheta = 100.0;
+        }
+        RotaryEmbedding rope(c, /*local=*/scaling == 3);
         auto x = at::randn({1, 3, 6, 64}, at::kDouble);
         auto [cos, sin] = rope.cosSin(start, 6);
         auto ours = applyRotary(x, cos, sin);
-        auto ref = awq::test::refRope(x[0], c, start);
+        auto ref = awq::test::refRope(x[0], refConfig, start);
         QVERIFY2(maxAbsDiff(ours[0], ref) < 1e-5, std::to_string(maxAbsDiff(ours[0], ref)).c_str());
         // Every frequency band of llama3 scaling is used by some pair.
-        auto inv = ropeInverseFrequencies(c);
+        auto inv = ropeInverseFrequencies(c, scaling == 3);
         for (int64_t i = 0; i < 32; ++i)
-            QVERIFY(std::abs(inv[i].item<double>() - awq::test::refInverseFrequency(c, i))
-                    <= 1e-6 * awq::test::refInverseFrequency(c, i));
+            QVERIFY(std::abs(inv[i].item<double>() - awq::test::refInverseFrequency(refConfig, i))
+                    <= 1e-6 * awq::test::refInverseFrequency(refConfig, i));
     }
 
     void gqaAttentionMatchesReference_data()
@@ -154,6 +176,10 @@ private Q_SLOTS:
         QTest::newRow("gemma MHA fp16 weights") << "gemma" << 4 << true << "float16" << 16;
         QTest::newRow("gemma2 GQA head_dim 24") << "gemma2" << 2 << true << "float32" << 24;
         QTest::newRow("gemma2 MHA bf16 weights") << "gemma2" << 4 << true << "bfloat16" << 16;
+        QTest::newRow("gemma3_text GQA head_dim 24") << "gemma3_text" << 2 << true << "float32" << 24;
+        QTest::newRow("gemma3_text MHA bf16 weights") << "gemma3_text" << 4 << true << "bfloat16" << 16;
+        QTest::newRow("gemma3 multimodal folder") << "gemma3" << 2 << true << "float32" << 16;
+        QTest::newRow("gemma3 multimodal folder, saved layout") << "gemma3+saved" << 1 << true << "bfloat16" << 32;
         QTest::newRow("phi3 MHA") << "phi3" << 4 << false << "float32" << 0;
         QTest::newRow("phi3 GQA fp16 weights") << "phi3" << 2 << false << "float16" << 0;
         QTest::newRow("llama attention_bias") << "llama+bias" << 2 << false << "float32" << 0;
@@ -169,6 +195,11 @@ private Q_SLOTS:
         FixtureSpec spec;
         spec.modelType = type.section('+', 0, 0).toStdString();
         spec.attentionBias = type.endsWith("+bias"); // q/k/v and o_proj biases
+        spec.savedLayout = type.endsWith("+saved");  // gemma3: language_model.model.*
+        if (spec.modelType.rfind("gemma3", 0) == 0) { // local, local, global: a window of 5 over 11 tokens
+            spec.numLayers = 3;
+            spec.slidingWindowPattern = 3;
+        }
         spec.numKvHeads = kvHeads;
         spec.tieWordEmbeddings = tied;
         spec.torchDtype = dtype.toStdString();
@@ -264,6 +295,8 @@ private Q_SLOTS:
         QTest::newRow("qwen3") << "qwen3";
         QTest::newRow("gemma") << "gemma";
         QTest::newRow("gemma2 (sliding window 5)") << "gemma2";
+        QTest::newRow("gemma3_text (window 5, two RoPE bases)") << "gemma3_text";
+        QTest::newRow("gemma3 multimodal folder") << "gemma3";
         QTest::newRow("phi3") << "phi3";
     }
     void kvCacheMatchesFullRecompute()

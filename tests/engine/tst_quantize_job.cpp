@@ -165,6 +165,9 @@ private Q_SLOTS:
         QTest::newRow("qwen3 attention_bias (q/k/v/o biases)") << "qwen3+bias" << 16 << 4;
         QTest::newRow("gemma2 MHA (v->o group)") << "gemma2" << 16 << 4;
         QTest::newRow("gemma2 GQA head_dim 24") << "gemma2" << 24 << 2;
+        QTest::newRow("gemma3_text MHA (v->o group)") << "gemma3_text" << 16 << 4;
+        QTest::newRow("gemma3_text GQA head_dim 24") << "gemma3_text" << 24 << 2;
+        QTest::newRow("gemma3 multimodal, saved layout (vision tower copied)") << "gemma3+saved" << 16 << 2;
         QTest::newRow("phi3 MHA (qkv->o group)") << "phi3" << 16 << 4;
         QTest::newRow("phi3 GQA") << "phi3" << 16 << 2;
     }
@@ -176,12 +179,19 @@ private Q_SLOTS:
         test::FixtureSpec spec;
         spec.modelType = type.section('+', 0, 0).toStdString();
         spec.attentionBias = type.endsWith("+bias");
+        spec.savedLayout = type.endsWith("+saved");
+        const bool gemma3 = spec.modelType.rfind("gemma3", 0) == 0;
+        const bool postNorms = spec.modelType == "gemma2" || gemma3; // the output norms, kept as stored
+        if (gemma3) { // local, local, global: the calibration and test sequences outrun the window of 5
+            spec.numLayers = 3;
+            spec.slidingWindowPattern = 3;
+        }
         spec.headDim = headDim;
         spec.numKvHeads = kvHeads;
         spec.torchDtype = "float16";
         spec.tieWordEmbeddings = spec.modelType.rfind("gemma", 0) == 0;
-        const std::string tag = spec.modelType + (spec.attentionBias ? "-bias-" : "-") + std::to_string(headDim) + "-"
-                                + std::to_string(kvHeads);
+        const std::string tag = spec.modelType + (spec.attentionBias ? "-bias-" : spec.savedLayout ? "-saved-" : "-")
+                                + std::to_string(headDim) + "-" + std::to_string(kvHeads);
         const fs::path model = test::makeFixtureModel(m_root / ("src-" + tag), spec);
         const bool vToO = kvHeads * headDim == spec.hiddenSize && spec.numHeads * headDim == spec.hiddenSize;
 
@@ -190,7 +200,7 @@ private Q_SLOTS:
         fake.format = OutputFormat::FakeQuant;
         const QuantizeReport r = quantizeModel(packed);
         quantizeModel(fake);
-        QCOMPARE(r.groupLosses.size(), size_t((vToO ? 4 : 3) * 2));
+        QCOMPARE(r.groupLosses.size(), size_t((vToO ? 4 : 3) * spec.numLayers));
         const ModelInfo info = inspectModel(packed.outputFolder);
         QVERIFY2(info.loadable(), info.problems.empty() ? "" : info.problems.front().c_str());
         QCOMPARE(info.config.modelType, spec.modelType);
@@ -198,22 +208,33 @@ private Q_SLOTS:
         auto source = WeightStore::openFolder(model), out = WeightStore::openFolder(packed.outputFolder);
         QVERIFY(!out->contains("lm_head.weight") || !spec.tieWordEmbeddings);
         for (int64_t i = 0; i < spec.numLayers; ++i) {
-            // Kept as stored, never scaled: qwen3's q/k norms, gemma2's output norms.
+            // The checkpoint's own names (a multimodal folder's prefix kept).
+            const std::string p = info.config.names().layerName(i);
+            QVERIFY2(out->contains(p + "self_attn.o_proj.qweight"), p.c_str());
+            // Kept as stored, never scaled: qwen3's and gemma3's q/k norms, gemma2's and gemma3's output norms.
             for (const char *norm : {"self_attn.q_norm.weight", "self_attn.k_norm.weight"}) {
-                const std::string name = "model.layers." + std::to_string(i) + "." + norm;
-                QCOMPARE(out->contains(name), spec.modelType == "qwen3");
+                const std::string name = p + norm;
+                QCOMPARE(out->contains(name), spec.modelType == "qwen3" || gemma3);
                 if (out->contains(name))
                     QVERIFY(at::equal(out->view(name), source->view(name)));
             }
-            const std::string p = "model.layers." + std::to_string(i) + ".";
-            if (spec.modelType == "gemma2")
+            if (postNorms)
                 for (const char *norm : {"post_attention_layernorm.weight", "post_feedforward_layernorm.weight"})
                     QVERIFY2(at::equal(out->view(p + norm), source->view(p + norm)), norm);
         }
-        // The MLP group folds into the norm in front of the MLP (gemma2: pre_feedforward_layernorm).
+        if (spec.modelType == "gemma3") { // the vision tower: copied untouched, left alone by transformers
+            QVERIFY(!info.config.notes.empty());
+            for (const char *name : {"vision_tower.vision_model.encoder.layers.0.self_attn.q_proj.weight",
+                                     "multi_modal_projector.mm_input_projection_weight"})
+                QVERIFY2(at::equal(out->view(name), source->view(name)), name);
+            const nlohmann::json q = readJson(packed.outputFolder / "config.json")["quantization_config"];
+            QCOMPARE(q["modules_to_not_convert"], nlohmann::json({"vision_tower", "multi_modal_projector"}));
+            QVERIFY(readJson(packed.outputFolder / "config.json").contains("text_config"));
+        }
+        // The MLP group folds into the norm in front of the MLP (gemma2, gemma3: pre_feedforward_layernorm).
         const nlohmann::json groups = readJson(packed.outputFolder / kProvenanceFile)["layers"][0]["groups"];
         QCOMPARE(groups[vToO ? 2 : 1]["prev_op"].get<std::string>(),
-                 std::string(spec.modelType == "gemma2" ? "pre_feedforward_layernorm" : "post_attention_layernorm"));
+                 std::string(postNorms ? "pre_feedforward_layernorm" : "post_attention_layernorm"));
 
         const TensorTarget reference{at::kDouble};
         LoadedModel a = loadModel(packed.outputFolder, reference);
@@ -291,7 +312,7 @@ private Q_SLOTS:
     {
         QTest::addColumn<QString>("type");
         QTest::addColumn<QString>("excluded");
-        for (const char *type : {"llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2"})
+        for (const char *type : {"llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3_text"})
             for (const char *linear : {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj",
                                        "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj"})
                 QTest::newRow((std::string(type) + " without " + linear).c_str()) << type << linear;

@@ -17,6 +17,8 @@ const Architecture &phi3();
 const Architecture &mixtral();
 const Architecture &qwen2Moe();
 const Architecture &qwen3Moe();
+const Architecture &gemma3Text(); // gemma3_text: Gemma3ForCausalLM
+const Architecture &gemma3();     // gemma3: the text model of Gemma3ForConditionalGeneration
 
 // The Llama block, which most families vary: input_layernorm -> q/k/v -> o_proj, then
 // post_attention_layernorm -> gate/up -> down_proj, with AutoAWQ's four scaling groups

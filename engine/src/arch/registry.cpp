@@ -16,8 +16,8 @@ const std::vector<const Architecture *> &architectures()
     // One line per architecture, in the order shown to users.
     static const std::vector<const Architecture *> all = {
         &arch::llama(), &arch::mistral(), &arch::qwen2(), &arch::qwen3(),
-        &arch::gemma(), &arch::gemma2(),  &arch::phi3(),  &arch::mixtral(), &arch::qwen2Moe(),
-        &arch::qwen3Moe(),
+        &arch::gemma(), &arch::gemma2(),  &arch::gemma3Text(), &arch::gemma3(), &arch::phi3(),
+        &arch::mixtral(), &arch::qwen2Moe(), &arch::qwen3Moe(),
     };
     return all;
 }
@@ -151,7 +151,7 @@ std::pair<int64_t, int64_t> linearShape(const ModelConfig &c, const LinearId &id
 std::vector<LayerTensor> layerTensors(const ModelConfig &c, int64_t layer)
 {
     const Architecture &a = c.arch();
-    const std::string prefix = a.layerName(layer);
+    const std::string prefix = c.names().layerName(layer);
     std::vector<LayerTensor> out;
     for (const NormSlot &n : a.norms) {
         LayerTensor t;

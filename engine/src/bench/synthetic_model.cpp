@@ -7,6 +7,7 @@
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
+#include <nlohmann/json.hpp>
 
 #include "awq/core/error.h"
 #include "awq/kernels/awq_format.h"
@@ -89,6 +90,23 @@ const NamedShape kShapes[] = {
     // + num_experts, num_experts_per_tok, moe_intermediate_size, head_dim; every layer sparse.
     {"qwen3-30b-a3b", "qwen3_moe", "Qwen3MoeForCausalLM", 2048, 48, 6144, 32, 4, 151936, 40960, 1e6, 128, 8, 768,
      128},
+};
+
+// Shapes whose family needs more than the table's columns: the published config.json as
+// is (parsed like a model folder's), weights built in float32.
+struct PublishedShape {
+    const char *name;
+    const char *config;
+};
+const PublishedShape kPublishedShapes[] = {
+    // google/gemma-3-1b-pt: 5 sliding layers (window 512, RoPE base 10k) to 1 global (1M).
+    {"gemma3-1b", R"({"architectures": ["Gemma3ForCausalLM"], "model_type": "gemma3_text", "hidden_size": 1152,
+        "intermediate_size": 6912, "num_hidden_layers": 26, "num_attention_heads": 4, "num_key_value_heads": 1,
+        "head_dim": 256, "vocab_size": 262144, "max_position_embeddings": 32768, "rms_norm_eps": 1e-6,
+        "rope_theta": 1000000.0, "rope_local_base_freq": 10000.0, "rope_scaling": null, "sliding_window": 512,
+        "sliding_window_pattern": 6, "query_pre_attn_scalar": 256, "hidden_activation": "gelu_pytorch_tanh",
+        "attn_logit_softcapping": null, "final_logit_softcapping": null, "bos_token_id": 2, "eos_token_id": 1,
+        "tie_word_embeddings": true})"},
 };
 
 W4Packing packingOf(Variant variant)
@@ -185,6 +203,8 @@ const std::vector<std::string> &syntheticShapeNames()
         std::vector<std::string> out;
         for (const auto &s : kShapes)
             out.emplace_back(s.name);
+        for (const auto &s : kPublishedShapes)
+            out.emplace_back(s.name);
         return out;
     }();
     return names;
@@ -192,6 +212,13 @@ const std::vector<std::string> &syntheticShapeNames()
 
 ModelConfig syntheticConfig(const std::string &shape)
 {
+    for (const auto &s : kPublishedShapes) {
+        if (shape != s.name)
+            continue;
+        ModelConfig c = ModelConfig::fromJson(nlohmann::json::parse(s.config), "synthetic shape " + shape);
+        c.torchDtype = "float32"; // what the synthetic weights are built in
+        return c;
+    }
     for (const auto &s : kShapes) {
         if (shape != s.name)
             continue;

@@ -112,12 +112,40 @@ void checkTotalSize(const ModelConfig &c, const std::string &source)
 
 } // namespace
 
+namespace {
+
+// The decoder's keys: config.json itself, or its text_config in a multimodal folder (with
+// the keys a text_config leaves to the outer config: dtype and special token ids); under
+// the config class's defaults for keys neither holds.
+json decoderKeys(const json &j, const Architecture &arch, const std::string &source)
+{
+    json keys = j;
+    if (!arch.textConfigKey.empty()) {
+        keys = json::object();
+        if (j.contains(arch.textConfigKey) && !j.at(arch.textConfigKey).is_null()) {
+            keys = j.at(arch.textConfigKey);
+            AWQ_CHECK(keys.is_object(), Format, source, ": '", arch.textConfigKey, "' must be an object");
+        }
+        for (const char *outer : {"torch_dtype", "dtype", "bos_token_id", "eos_token_id", "tie_word_embeddings"})
+            if (!keys.contains(outer) && j.contains(outer))
+                keys[outer] = j.at(outer);
+    }
+    if (arch.configDefaults) {
+        const json defaults = json::parse(arch.configDefaults);
+        for (const auto &[key, value] : defaults.items())
+            if (!keys.contains(key))
+                keys[key] = value;
+    }
+    return keys;
+}
+
+} // namespace
+
 ModelConfig ModelConfig::fromJson(const json &j, const std::string &source)
 {
     AWQ_CHECK(j.is_object(), Format, source, ": expected a JSON object");
-    ConfigFields f(j, source);
     ModelConfig c;
-    c.modelType = f.stringOr("model_type", "");
+    c.modelType = ConfigFields(j, source).stringOr("model_type", "");
     if (c.modelType.empty()) {
         std::string types;
         for (const auto &t : supportedModelTypes())
@@ -126,6 +154,15 @@ ModelConfig ModelConfig::fromJson(const json &j, const std::string &source)
     }
     const Architecture &arch = architectureFor(c.modelType, source);
     c.description = &arch;
+    const json keys = decoderKeys(j, arch, source);
+    ConfigFields f(keys, arch.textConfigKey.empty() ? source : source + " (" + arch.textConfigKey + ")");
+    if (!arch.keptModules.empty()) {
+        std::string kept;
+        for (const std::string &m : arch.keptModules)
+            kept += (kept.empty() ? "" : " and ") + m;
+        c.notes.push_back(source + ": " + arch.causalLmClass + ": only the text model is loaded; " + kept
+                          + " are skipped (not run; a quantized output keeps them unchanged in full precision)");
+    }
     if (j.contains("architectures") && j.at("architectures").is_array() && !j.at("architectures").empty()
         && j.at("architectures")[0].is_string())
         c.architecture = j.at("architectures")[0].get<std::string>();
@@ -136,7 +173,7 @@ ModelConfig ModelConfig::fromJson(const json &j, const std::string &source)
     c.numHeads = f.integer("num_attention_heads", 1, kMaxDim);
     c.numKvHeads = f.integerOr("num_key_value_heads", c.numHeads, 1, kMaxDim);
     // Without head_dim, transformers derives it as hidden_size / num_attention_heads unless
-    // the config class has its own default (Qwen3Config 128, Gemma(2)Config 256).
+    // the config class has its own default (Qwen3Config 128, Gemma(2/3)Config 256).
     AWQ_CHECK(f.has("head_dim") || arch.defaultHeadDim > 0 || c.hiddenSize % c.numHeads == 0, Format, source,
               ": hidden_size (", c.hiddenSize, ") must be a multiple of num_attention_heads (", c.numHeads,
               ") when head_dim is not given");
@@ -146,8 +183,8 @@ ModelConfig ModelConfig::fromJson(const json &j, const std::string &source)
     c.maxPositionEmbeddings = f.integerOr("max_position_embeddings", 2048, 1, kMaxPositions);
     c.rmsNormEps = f.numberOr("rms_norm_eps", 1e-6, 0.0, 1.0);
     c.ropeTheta = f.numberOr("rope_theta", 10000.0, 1.0, 1e12);
-    if (j.contains("rope_scaling"))
-        c.ropeScaling = parseRopeScaling(j.at("rope_scaling"), source);
+    if (keys.contains("rope_scaling")) // gemma3: the full-attention layers' only
+        c.ropeScaling = parseRopeScaling(keys.at("rope_scaling"), f.source());
     c.tieWordEmbeddings = f.boolOr("tie_word_embeddings", arch.tiedByDefault);
     c.attentionBias = f.boolOr("attention_bias", false);
     c.mlpBias = f.boolOr("mlp_bias", false);
@@ -186,6 +223,24 @@ ModelConfig ModelConfig::load(const std::filesystem::path &path)
 }
 
 json ModelConfig::toJson() const
+{
+    json j = textJson();
+    const Architecture &a = arch();
+    if (!a.textConfigKey.empty()) { // the multimodal form: the decoder's keys nested
+        json outer = {{"architectures", j.at("architectures")}, {"model_type", modelType}, {"torch_dtype", torchDtype}};
+        j.erase("architectures");
+        j["model_type"] = a.textModelType;
+        if (j.contains("quantization_config")) {
+            outer["quantization_config"] = j.at("quantization_config");
+            j.erase("quantization_config");
+        }
+        outer[a.textConfigKey] = j;
+        return outer;
+    }
+    return j;
+}
+
+json ModelConfig::textJson() const
 {
     json j;
     j["architectures"] = json::array({architecture.empty() ? arch().causalLmClass : architecture});

@@ -22,6 +22,7 @@ ModelFolder ModelFolder::open(const fs::path &folder)
     f.m_path = folder;
     f.m_config = ModelConfig::load(folder);
     f.m_weights = WeightStore::openFolder(folder);
+    matchTensorLayout(f.m_config, *f.m_weights);
     f.m_tokenizer = Tokenizer::load(folder);
     return f;
 }
@@ -46,6 +47,17 @@ void ModelFolder::requireLoadable() const
                         : std::string());
 }
 
+void matchTensorLayout(ModelConfig &config, const WeightStore &store)
+{
+    const std::vector<TensorLayout> &layouts = config.arch().layouts;
+    for (size_t i = 0; i < layouts.size(); ++i)
+        if (store.contains(layouts[i].embedName)) {
+            config.layout = i;
+            return;
+        }
+    config.layout = 0;
+}
+
 std::vector<std::string> tensorProblems(const ModelConfig &c, const WeightStore &store)
 {
     std::vector<std::string> problems;
@@ -65,11 +77,11 @@ std::vector<std::string> tensorProblems(const ModelConfig &c, const WeightStore 
                                + "], config.json implies [" + e + "]");
         }
     };
-    const Architecture &arch = c.arch();
-    expect(arch.embedName, {c.vocabSize, c.hiddenSize});
-    expect(arch.finalNormName, {c.hiddenSize});
+    const TensorLayout &names = c.names();
+    expect(names.embedName, {c.vocabSize, c.hiddenSize});
+    expect(names.finalNormName, {c.hiddenSize});
     if (!c.tieWordEmbeddings)
-        expect(arch.lmHeadName, {c.vocabSize, c.hiddenSize});
+        expect(names.lmHeadName, {c.vocabSize, c.hiddenSize});
     for (int64_t i = 0; i < c.numLayers; ++i)
         for (const LayerTensor &t : layerTensors(c, i)) {
             if (!t.linear)

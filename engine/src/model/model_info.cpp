@@ -108,6 +108,7 @@ ModelInfo inspectModel(const fs::path &folder)
 
     try {
         auto store = WeightStore::openFolder(folder);
+        matchTensorLayout(info.config, *store);
         info.shardCount = static_cast<int>(store->files().size());
         for (const auto &name : store->names()) {
             ++info.tensorCount;

@@ -80,6 +80,8 @@ at::Tensor causalAttention(const at::Tensor &q, const at::Tensor &k, const at::T
 DecoderBlock::DecoderBlock(const ModelConfig &config)
     : m_config(config), m_plusOne(config.arch().normPlusOne), m_rotary(config)
 {
+    if (config.ropeLocalTheta > 0)
+        m_localRotary.emplace(config, /*local=*/true);
 }
 
 at::Tensor DecoderBlock::norm(const DecoderLayer &layer, NormRole role, const at::Tensor &x) const
@@ -113,7 +115,7 @@ at::Tensor DecoderBlock::attention(const DecoderLayer &l, int64_t index, const a
     q = q.transpose(1, 2);
     k = k.transpose(1, 2);
     v = v.reshape({b, t, c.numKvHeads, c.headDim}).transpose(1, 2);
-    auto [cos, sin] = m_rotary.cosSin(start, t);
+    auto [cos, sin] = (c.localRope(index) ? *m_localRotary : m_rotary).cosSin(start, t);
     cos = cos.to(x.device());
     sin = sin.to(x.device());
     q = applyRotary(q, cos, sin);

@@ -193,6 +193,13 @@ void FusedCpuDecoder::reset(int64_t batch, int64_t maxSeqLen)
     auto [cos, sin] = rope.cosSin(0, maxSeqLen);
     m_cos = cos.to(at::kFloat).contiguous();
     m_sin = sin.to(at::kFloat).contiguous();
+    m_localCos = m_localSin = at::Tensor();
+    if (c.ropeLocalTheta > 0) {
+        RotaryEmbedding local(c, /*local=*/true);
+        auto [localCos, localSin] = local.cosSin(0, maxSeqLen);
+        m_localCos = localCos.to(at::kFloat).contiguous();
+        m_localSin = localSin.to(at::kFloat).contiguous();
+    }
     m_decode = makeBuffers(batch);
     m_scores = at::empty({batch, c.numHeads, maxSeqLen}, at::kFloat);
     m_lastHidden = floatBuffer(batch, c.hiddenSize);
@@ -333,7 +340,9 @@ void FusedCpuDecoder::attention(const Layer &layer, int64_t l, Buffers &buf, int
     const int64_t H = c.numHeads, Hkv = c.numKvHeads, D = c.headDim, group = H / Hkv;
     const int64_t qkvWidth = (H + 2 * Hkv) * D;
     float *qkv = buf.qkv.data_ptr<float>();
-    const float *cos = m_cos.data_ptr<float>(), *sin = m_sin.data_ptr<float>();
+    const bool local = c.localRope(l); // gemma3's sliding layers have their own RoPE base
+    const float *cos = (local ? m_localCos : m_cos).data_ptr<float>();
+    const float *sin = (local ? m_localSin : m_sin).data_ptr<float>();
     // Keys are cached transposed ([D][maxSeqLen] per head, see attention_rows), values as rows.
     float *keys = m_keys[l].data_ptr<float>(), *values = m_values[l].data_ptr<float>();
     const int64_t seqStride = m_maxSeqLen * D, batchStride = Hkv * seqStride;
@@ -365,7 +374,7 @@ void FusedCpuDecoder::attention(const Layer &layer, int64_t l, Buffers &buf, int
     // positions 0..pos. Decode (t = 1) uses the preallocated scores; prefill a scratch per task range.
     const float scale = static_cast<float>(c.attentionScale());
     const float softcap = static_cast<float>(c.attnLogitSoftcap);
-    const int64_t window = c.attentionWindow(l); // gemma2: every other layer sees the last `window` positions
+    const int64_t window = c.attentionWindow(l); // sliding layers see the last `window` positions
     const kernels::CpuIsa isa = QuantLinear::isa();
     float *attn = buf.attn.data_ptr<float>();
     float *decodeScores = t == 1 ? m_scores.data_ptr<float>() : nullptr;

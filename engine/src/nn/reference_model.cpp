@@ -16,7 +16,7 @@ std::unique_ptr<ReferenceModel> ReferenceModel::load(const WeightStore &store, c
 {
     std::unique_ptr<ReferenceModel> model(new ReferenceModel(config));
     const ModelConfig &c = config;
-    const Architecture &arch = c.arch();
+    const TensorLayout &arch = c.names();
     model->m_embed = loadChecked(store, arch.embedName, {c.vocabSize, c.hiddenSize}, target);
     for (int64_t i = 0; i < c.numLayers; ++i) {
         if (progress)
@@ -56,7 +56,7 @@ std::unique_ptr<ReferenceModel> ReferenceModel::fromTensors(const ModelConfig &c
         auto it = tensors.find(name);
         return it == tensors.end() ? at::Tensor() : it->second;
     };
-    const Architecture &arch = config.arch();
+    const TensorLayout &arch = config.names();
     std::unique_ptr<ReferenceModel> model(new ReferenceModel(config));
     model->m_embed = get(arch.embedName);
     for (int64_t i = 0; i < config.numLayers; ++i) {

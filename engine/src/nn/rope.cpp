@@ -6,12 +6,15 @@
 
 namespace awq {
 
-at::Tensor ropeInverseFrequencies(const ModelConfig &config)
+at::Tensor ropeInverseFrequencies(const ModelConfig &config, bool local)
 {
     const int64_t half = config.headDim / 2;
     auto idx = at::arange(0, half, at::kDouble);
-    auto invFreq = 1.0 / at::pow(config.ropeTheta, idx * 2.0 / static_cast<double>(config.headDim));
-    const RopeScaling &s = config.ropeScaling;
+    // transformers builds gemma3's local table from a copy of the config with rope_theta =
+    // rope_local_base_freq and rope_scaling = default.
+    const double theta = local ? config.ropeLocalTheta : config.ropeTheta;
+    auto invFreq = 1.0 / at::pow(theta, idx * 2.0 / static_cast<double>(config.headDim));
+    const RopeScaling s = local ? RopeScaling{} : config.ropeScaling;
     switch (s.type) {
     case RopeScaling::Type::None: break;
     case RopeScaling::Type::Linear: invFreq = invFreq / s.factor; break;
@@ -33,7 +36,10 @@ at::Tensor ropeInverseFrequencies(const ModelConfig &config)
     return invFreq.to(at::kFloat);
 }
 
-RotaryEmbedding::RotaryEmbedding(const ModelConfig &config) : m_invFreq(ropeInverseFrequencies(config)) {}
+RotaryEmbedding::RotaryEmbedding(const ModelConfig &config, bool local)
+    : m_invFreq(ropeInverseFrequencies(config, local))
+{
+}
 
 std::pair<at::Tensor, at::Tensor> RotaryEmbedding::cosSin(int64_t start, int64_t length)
 {

@@ -186,7 +186,10 @@ QuantizeReport quantizeInto(OutputFolder &output, const QuantOptions &opt, const
     const fs::path source = opt.modelFolder;
     const ModelConfig &config = folder.config();
     Reporter report(onEvent, config.numLayers);
-    report.stage(QuantPhase::Loading, 0.0, "reading " + source.string());
+    std::string notes; // what the run leaves aside (gemma3: a multimodal folder's vision tower)
+    for (const std::string &note : config.notes)
+        notes += "; " + note;
+    report.stage(QuantPhase::Loading, 0.0, "reading " + source.string() + notes);
 
     // Everything but the weights is read now: a folder that changes or disappears during the
     // run cannot make the output inconsistent (the weight files stay open).
@@ -218,12 +221,12 @@ QuantizeReport quantizeInto(OutputFolder &output, const QuantOptions &opt, const
         if (opt.checkMemory)
             checkMemoryFits(config, opt, calib.tokensUsed);
         const at::Tensor embed =
-            loadChecked(*store, arch.embedName, {config.vocabSize, config.hiddenSize}, {at::kFloat, at::kCPU});
+            loadChecked(*store, config.names().embedName, {config.vocabSize, config.hiddenSize}, {at::kFloat, at::kCPU});
         AWQ_CHECK(calib.blocks.max().item<int64_t>() < config.vocabSize, Format, source.string(),
                   ": the tokenizer produces ids beyond the model's vocab_size ", config.vocabSize);
-        requireFinite(*store, arch.embedName, embed);
+        requireFinite(*store, config.names().embedName, embed);
         hidden = scaleEmbeddings(config, at::embedding(embed, calib.blocks)); // gemma: times sqrt(hidden)
-        store->release(arch.embedName);
+        store->release(config.names().embedName);
         sliceBlocks = blocksPerSlice(config, opt.calibration.seqLen);
         searchIdx = searchBlockIndices(calib.numBlocks(), opt.calibration.seqLen, opt.maxSearchTokens);
         result.calibrationBlocks = calib.numBlocks();
@@ -388,10 +391,13 @@ QuantizeReport quantizeInto(OutputFolder &output, const QuantOptions &opt, const
         result.outputBytes += fs::file_size(output.path() / f.filename());
 
     if (opt.format == OutputFormat::Packed) {
-        // transformers replaces every nn.Linear whose path contains none of these names:
-        // the routers (and shared-expert gates) are listed as full precision.
+        // transformers replaces every nn.Linear whose path contains none of these names: the
+        // routers (and shared-expert gates) stay in full precision, and modules outside the
+        // text model (gemma3's vision tower) were copied as they were.
         std::vector<std::string> notConverted = opt.modulesToNotConvert;
-        for (const std::string &m : fullPrecisionModules(config))
+        std::vector<std::string> kept = fullPrecisionModules(config);
+        kept.insert(kept.end(), arch.keptModules.begin(), arch.keptModules.end());
+        for (const std::string &m : kept)
             if (std::find(notConverted.begin(), notConverted.end(), m) == notConverted.end())
                 notConverted.push_back(m);
         cfg["quantization_config"] = {{"quant_method", "awq"},
@@ -417,7 +423,8 @@ QuantizeReport quantizeInto(OutputFolder &output, const QuantOptions &opt, const
                        {"source", {{"folder", fs::absolute(source).string()},
                                    {"model_type", config.modelType},
                                    {"layers", config.numLayers},
-                                   {"parameters", config.parameterCount()}}},
+                                   {"parameters", config.parameterCount()},
+                                   {"notes", config.notes}}},
                        {"options", optionsJson(opt)},
                        {"calibration", calibrationJson},
                        {"seconds", {{"total", result.seconds},

@@ -64,7 +64,7 @@ struct LinearRef {
 // (llama's post_attention_layernorm, gemma2's pre_feedforward_layernorm); AttnOut and
 // MlpOut normalise the attention and MLP outputs before their residual adds (gemma2's
 // post_attention / post_feedforward norms); QHead and KHead normalise each query and key
-// head over head_dim before RoPE (qwen3's q_norm / k_norm).
+// head over head_dim before RoPE (qwen3's q_norm / k_norm; gemma3's, (1 + w) like its other norms).
 enum class NormRole : uint8_t { Input, AttnOut, PreMlp, MlpOut, QHead, KHead };
 inline constexpr size_t kNormRoleCount = 6;
 
@@ -103,6 +103,15 @@ struct ScalingGroup {
     std::vector<LinearRef> alsoScaled = {};
 };
 
+// The names outside the decoder layers, and the prefix of the layers' tensors.
+struct TensorLayout {
+    std::string embedName = "model.embed_tokens.weight";
+    std::string layerPrefix = "model.layers.";
+    std::string finalNormName = "model.norm.weight";
+    std::string lmHeadName = "lm_head.weight";
+    std::string layerName(int64_t layer) const { return layerPrefix + std::to_string(layer) + "."; }
+};
+
 struct Architecture {
     std::string modelType;     // config.json's model_type
     std::string causalLmClass; // architectures[0] written when a config has none
@@ -116,11 +125,20 @@ struct Architecture {
     // The HF config class's defaults for keys a config.json may leave out.
     int64_t defaultHeadDim = 0; // 0: hidden_size / num_attention_heads
     bool tiedByDefault = false; // tie_word_embeddings
-    // Names outside the layers (every supported family uses these).
-    std::string embedName = "model.embed_tokens.weight";
-    std::string layerPrefix = "model.layers.";
-    std::string finalNormName = "model.norm.weight";
-    std::string lmHeadName = "lm_head.weight";
+    // Where the decoder's tensors are in a checkpoint, first the layout transformers writes
+    // now, then older ones the loader also recognises (matchTensorLayout picks the one a
+    // checkpoint has; a quantized output keeps the names it read).
+    std::vector<TensorLayout> layouts = {TensorLayout{}};
+    // A multimodal folder (gemma3's Gemma3ForConditionalGeneration): the decoder's keys are
+    // nested under this config.json key, with this model_type; empty for a text model.
+    std::string textConfigKey, textModelType;
+    // Modules outside the text model that stay as they are: copied untouched into a
+    // quantized output and listed in its modules_to_not_convert so that transformers
+    // leaves them in full precision (gemma3: the vision tower and the projector).
+    std::vector<std::string> keptModules;
+    // The config class's defaults (JSON text) for keys a config.json may leave out, the
+    // required ones included (gemma3's text_config holds a few keys only); null: none.
+    const char *configDefaults = nullptr;
     // What config.json holds beyond the common fields: the HF config class's defaults and
     // the family's own keys (gemma2's soft-capping, qwen2's biases ...). Runs after the
     // common fields are read; may override them.
@@ -136,8 +154,6 @@ struct Architecture {
     // The relative tensor name of a role this architecture has (throws Error(Internal) otherwise).
     const std::string &nameOf(LinearRole role) const;
     const std::string &nameOf(NormRole role) const;
-    std::string layerName(int64_t layer) const { return layerPrefix + std::to_string(layer) + "."; }
-
     // Mixture-of-experts layers (mixtral, qwen2_moe, qwen3_moe; ModelConfig::isMoeLayer):
     // the Router / SharedExpertGate roles of `linears` exist in those layers only, the dense
     // MLP roles of `linears` in the others. Routed expert e's linears are named

@@ -33,7 +33,7 @@ Variant parseVariant(const std::string &name);
 // A comma-separated list ("fp32,gemv"); duplicates are dropped, order kept.
 std::vector<Variant> parseVariants(const std::string &list);
 
-// Named shapes: "tiny" (for tests), "tinyllama-1.1b", "llama-2-7b", "mistral-7b".
+// Named shapes: "tiny" (for tests), "tinyllama-1.1b", "llama-2-7b", "mistral-7b", "gemma3-1b".
 const std::vector<std::string> &syntheticShapeNames();
 // The config.json a model of that shape would have. Throws Error(InvalidArgument)
 // naming the unknown shape and the known ones.

@@ -38,6 +38,10 @@ struct QuantizationConfig {
     std::vector<std::string> modulesToNotConvert;
 };
 
+// What a layer's attention sees: every earlier position, or the last sliding_window ones.
+// transformers' layer_types names them "full_attention" and "sliding_attention".
+enum class AttentionKind : uint8_t { Full, Sliding };
+
 // The MLP's activation: act(gate) * up.
 enum class Activation {
     Silu,    // "silu" / "swish"
@@ -57,7 +61,7 @@ struct MoeConfig {
 };
 
 struct ModelConfig {
-    std::string modelType;    // "llama" | "mistral" | "qwen2" | "qwen3" | "gemma" | "gemma2" | "phi3"
+    std::string modelType;    // one of supportedModelTypes(): "llama", "gemma3_text", ...
     std::string architecture; // architectures[0], e.g. "LlamaForCausalLM"
     int64_t hiddenSize = 0;
     int64_t intermediateSize = 0;
@@ -76,32 +80,56 @@ struct ModelConfig {
     std::string torchDtype = "float32";
     int64_t bosTokenId = -1;
     std::vector<int64_t> eosTokenIds;
-    // mistral / qwen2 / phi3: informational, windows are not applied; gemma2: applied on even layers.
+    // Applied on the layers layerKinds marks Sliding (gemma2, gemma3); mistral / qwen2 / phi3:
+    // informational, their windows are not applied.
     int64_t slidingWindow = 0; // 0 = none
+    // Per layer; empty or shorter than numLayers: Full for the rest. gemma2: even layers
+    // slide; gemma3: layer_types, or sliding_window_pattern (every pattern-th layer is full).
+    std::vector<AttentionKind> layerKinds;
+    // gemma3: the RoPE base of the sliding layers (rope_local_base_freq), which take no
+    // rope_scaling; full layers use rope_theta and rope_scaling. 0: every layer uses those.
+    double ropeLocalTheta = 0.0;
     // Attention scores times this; 0 = 1/sqrt(head_dim) (gemma2: query_pre_attn_scalar^-1/2).
     double queryScale = 0.0;
     double attnLogitSoftcap = 0.0;   // gemma2: scores -> cap * tanh(scores / cap); 0 = off
     double finalLogitSoftcap = 0.0;  // gemma2: logits -> cap * tanh(logits / cap); 0 = off
-    bool alternateSlidingWindow = false; // gemma2: layers 0, 2, 4... attend to the last slidingWindow positions
     Activation activation = Activation::Silu;
     MoeConfig moe;
     QuantizationConfig quantization;
     // The description of modelType (set by fromJson; never null in a parsed config).
     const Architecture *description = nullptr;
+    // Which of the description's tensor layouts the checkpoint uses (matchTensorLayout).
+    size_t layout = 0;
+    // What the engine leaves aside in this model, one sentence each (gemma3: the vision
+    // tower of a multimodal folder); `awq info`, the model page and the quantizer show them.
+    std::vector<std::string> notes;
 
     const Architecture &arch() const;
     // Throws Error(Format) / Error(UnsupportedModel); `source` names the file in messages.
     static ModelConfig fromJson(const nlohmann::json &json, const std::string &source);
     // Reads `path` (a config.json, or a folder containing one).
     static ModelConfig load(const std::filesystem::path &path);
-    // The HF form, including quantization_config when present.
+    // The HF form, including quantization_config when present (a multimodal description's
+    // nested form: the decoder's keys under its text config key).
     nlohmann::json toJson() const;
 
     int64_t kvDim() const { return numKvHeads * headDim; }
+    // The tensor names of this checkpoint's layout.
+    const TensorLayout &names() const { return arch().layouts.at(layout); }
+    AttentionKind attentionKind(int64_t layer) const
+    {
+        return layer >= 0 && static_cast<size_t>(layer) < layerKinds.size() ? layerKinds[static_cast<size_t>(layer)]
+                                                                            : AttentionKind::Full;
+    }
     // Keys a query at position p of layer `layer` sees: p - window + 1 .. p (0: all).
     int64_t attentionWindow(int64_t layer) const
     {
-        return alternateSlidingWindow && layer % 2 == 0 ? slidingWindow : 0;
+        return attentionKind(layer) == AttentionKind::Sliding ? slidingWindow : 0;
+    }
+    // The layer's RoPE uses the local base (gemma3's sliding layers), unscaled.
+    bool localRope(int64_t layer) const
+    {
+        return ropeLocalTheta > 0 && attentionKind(layer) == AttentionKind::Sliding;
     }
     double attentionScale() const
     {
@@ -112,6 +140,9 @@ struct ModelConfig {
     const char *activationName() const { return activation == Activation::Silu ? "silu" : "gelu_pytorch_tanh"; }
     // Number of parameters (embeddings, all linears, norms, lm_head unless tied).
     int64_t parameterCount() const;
+
+private:
+    nlohmann::json textJson() const; // toJson's flat form
 };
 
 } // namespace awq

@@ -50,6 +50,11 @@ private:
     std::shared_ptr<const Tokenizer> m_tokenizer;
 };
 
+// Picks the description's tensor layout that the checkpoint uses (the first whose
+// embeddings it holds: gemma3's multimodal folders come in two); the first when none does,
+// and tensorProblems then names what is missing.
+void matchTensorLayout(ModelConfig &config, const WeightStore &store);
+
 // Tensors the config implies that are missing or of another shape (full-precision
 // linears, norms, embeddings, lm_head; packed linears are quantizationProblems' business).
 std::vector<std::string> tensorProblems(const ModelConfig &config, const WeightStore &store);

@@ -14,13 +14,15 @@
 // so), each expert run on its tokens, plus a shared expert times sigmoid(shared gate).
 //
 // with per-head norm[QHead]/norm[KHead] before RoPE where present, stacked roles (Qkv,
-// GateUp) split by rows, and the config's attention scale, soft-capping and window.
+// GateUp) split by rows, and the config's attention scale, soft-capping, and each layer's
+// window and RoPE table (its AttentionKind: gemma2's and gemma3's local and global layers).
 // The quantizer runs these same functions with recording or candidate linears (AutoAWQ's
 // forward hooks and module2inspect): there is no other copy of the block.
 
 #include <array>
 #include <memory>
 #include <vector>
+#include <optional>
 
 #include <ATen/Tensor.h>
 
@@ -103,6 +105,7 @@ private:
     ModelConfig m_config;
     bool m_plusOne = false;
     RotaryEmbedding m_rotary;
+    std::optional<RotaryEmbedding> m_localRotary; // the sliding layers' table (ModelConfig::localRope)
 };
 
 } // namespace awq

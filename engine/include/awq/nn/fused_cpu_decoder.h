@@ -14,7 +14,7 @@
 // The block is composed as DecoderBlock::forward composes it (awq/nn/decoder_block.h):
 // the norms a layer has by role (per-head q/k norms, gemma2's output norms), (1 + w) norms
 // and scaled embeddings from the description, soft-capping (attention through a plain loop
-// then) and sliding windows from the config. Float32 on the CPU only. The ReferenceModel
+// then), and each layer's sliding window and RoPE table from the config. Float32 on the CPU only. The ReferenceModel
 // stays the oracle (tst_fused_llama compares the two). Not thread-safe; one thread drives it.
 
 #include <cstdint>
@@ -95,6 +95,7 @@ private:
     std::unique_ptr<Linear> m_lmHead;
     std::vector<Layer> m_layers;
     at::Tensor m_cos, m_sin;          // [maxSeqLen, headDim]
+    at::Tensor m_localCos, m_localSin; // the sliding layers' table where it differs (ModelConfig::localRope)
     at::Tensor m_keys;                // [layers, batch, kvHeads, headDim, maxSeqLen]: transposed
     at::Tensor m_values;              // [layers, batch, kvHeads, maxSeqLen, headDim]
     int64_t m_batch = 0, m_maxSeqLen = 0, m_length = 0;

@@ -1,6 +1,7 @@
 #pragma once
 // Rotary position embeddings as Hugging Face Llama computes them ("rotate half"
-// pairing of the first and second half of head_dim), with linear and llama3 scaling.
+// pairing of the first and second half of head_dim), with linear and llama3 scaling, and
+// gemma3's second table for its sliding layers (ModelConfig::localRope).
 
 #include <ATen/Tensor.h>
 
@@ -8,13 +9,14 @@
 
 namespace awq {
 
-// Inverse frequencies [head_dim / 2] (float32) for a config, scaling applied.
-at::Tensor ropeInverseFrequencies(const ModelConfig &config);
+// Inverse frequencies [head_dim / 2] (float32) for a config, scaling applied; local: the
+// sliding layers' table of a config with a local RoPE base (gemma3), which is unscaled.
+at::Tensor ropeInverseFrequencies(const ModelConfig &config, bool local = false);
 
 class RotaryEmbedding
 {
 public:
-    explicit RotaryEmbedding(const ModelConfig &config);
+    explicit RotaryEmbedding(const ModelConfig &config, bool local = false);
 
     // cos and sin tables [length, head_dim] (float32) for positions start .. start+length-1.
     // Tables grow on demand; not thread-safe.
