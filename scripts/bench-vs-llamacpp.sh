@@ -18,7 +18,7 @@
 #
 # --quick: one round of -p 64 -n 16 / short awq rows, to check that everything runs.
 # Needs: cmake, ninja or make, git, npm, and Debian's python3-torch, python3-numpy,
-# python3-sentencepiece, python3-yaml (`scripts/setup-deps.sh --llamacpp-bench`). Not a CI step.
+# python3-sentencepiece, python3-yaml, python3-tqdm (`scripts/setup-deps.sh --llamacpp-bench`). Not a CI step.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -50,7 +50,7 @@ log() { printf '\n== %s\n' "$*"; }
 # ---- prerequisites ----
 missing=()
 for tool in cmake git npm; do command -v "$tool" >/dev/null || missing+=("$tool"); done
-for module in torch numpy sentencepiece yaml; do
+for module in torch numpy sentencepiece yaml tqdm; do
   "$PYTHON" -c "import $module" 2>/dev/null || missing+=("python3-$module (for $PYTHON)")
 done
 if [ ${#missing[@]} -gt 0 ]; then

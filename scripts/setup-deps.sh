@@ -23,7 +23,7 @@ if [ "${1:-}" = "--fuzz" ]; then
 fi
 # scripts/bench-vs-llamacpp.sh (not CI): llama.cpp's GGUF converter on Debian's Python.
 if [ "${1:-}" = "--llamacpp-bench" ]; then
-  PACKAGES+=(python3-torch python3-numpy python3-sentencepiece python3-yaml)
+  PACKAGES+=(python3-torch python3-numpy python3-sentencepiece python3-yaml python3-tqdm)
 fi
 
 missing=()
