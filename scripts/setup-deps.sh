@@ -4,7 +4,8 @@
 # Idempotent: packages already present are skipped, apt is not touched at all when
 # everything is installed, and the BLAS alternatives are changed only when they differ.
 # Must run as root (or with sudo available).
-# --fuzz also installs clang and its libFuzzer/sanitizer runtime (scripts/fuzz.sh).
+# --fuzz also installs clang and its libFuzzer/sanitizer runtime (scripts/fuzz.sh);
+# --llamacpp-bench the Python packages that scripts/bench-vs-llamacpp.sh needs.
 set -euo pipefail
 
 PACKAGES=(
@@ -19,6 +20,10 @@ PACKAGES=(
 )
 if [ "${1:-}" = "--fuzz" ]; then
   PACKAGES+=(clang-14 libclang-rt-14-dev)
+fi
+# scripts/bench-vs-llamacpp.sh (not CI): llama.cpp's GGUF converter on Debian's Python.
+if [ "${1:-}" = "--llamacpp-bench" ]; then
+  PACKAGES+=(python3-torch python3-numpy python3-sentencepiece python3-yaml python3-tqdm)
 fi
 
 missing=()

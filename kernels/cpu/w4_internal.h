@@ -106,6 +106,19 @@ void gemv_scalar(const W4Matrix& w, const float* x, int ldx, int M, float* y, in
 // bit for bit the scalar path's output. The group sums are the caller's.
 void prepare_row_avx512(const float* xr, const Prepared& p, int m);
 
+// Quantized activation rows of the int8 path (awq/kernels/w4_int8_gemm.h): per row, K int8
+// values in octets [x0 x2 x4 x6 | x1 x3 x5 x7] (the GEMV packing's low and high nibbles of
+// a word's four bytes), and per block of `block` inputs a scale and the values' sum.
+struct Int8Rows {
+    int K = 0, block = 0, blocks = 0;
+    const int8_t* values = nullptr;  // [M][K]
+    const float* scales = nullptr;   // [M][blocks]
+    const int32_t* sums = nullptr;   // [M][blocks]
+};
+Int8Rows int8RowsView(const void* work, int M, int K, int group);
+void int8_quantize_rows_vnni(const float* x, int m0, int m1, int K, int ldx, const Int8Rows& rows);
+void int8_gemm_vnni(const W4Matrix& w, const Int8Rows& rows, int M, float* y, int ldy, int n0, int n1);
+
 void dequantize_rows_avx512(const W4Matrix& w, int n0, int n1, float* panel, int ldp);
 void dequantize_rows_avx2(const W4Matrix& w, int n0, int n1, float* panel, int ldp);
 void dequantize_rows_scalar(const W4Matrix& w, int n0, int n1, float* panel, int ldp);

@@ -8,6 +8,7 @@
 
 #include <QtTest>
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <sstream>
@@ -409,8 +410,12 @@ private Q_SLOTS:
         for (auto i : kernels::kAllCpuIsas)
             isas += kernels::cpuIsaSupported(i) ? 1 : 0;
         const auto rows = runKernelBench(o);
-        // Per row count: fp32, then 2 packings x ISAs x (gemv kernel + panel path).
-        QCOMPARE(rows.size(), size_t(2 * (1 + 2 * isas * 2)));
+        // Per row count: fp32, then 2 packings x ISAs x (gemv kernel + panel path), and with
+        // AVX-512 VNNI the int8 path as well.
+        const int int8 = kernels::cpuIsaSupported(kernels::CpuIsa::Avx512Vnni) ? 1 : 0;
+        QCOMPARE(rows.size(), size_t(2 * (1 + 2 * (isas * 2 + int8))));
+        QCOMPARE(int(std::count_if(rows.begin(), rows.end(), [](const auto &r) { return r.kernel == "int8"; })),
+                 4 * int8);
         for (const auto &row : rows) {
             QVERIFY(positiveFinite(row.seconds) && positiveFinite(row.weightGBPerSecond) && positiveFinite(row.gflops));
             QCOMPARE(row.inFeatures, int64_t(256));

@@ -322,18 +322,27 @@ private Q_SLOTS:
         QVERIFY2(contains(stored.describe(), "int4 gemm"), stored.describe().c_str());
     }
 
-    // The unfused model with QuantLinear on the few-rows kernel and on the BLAS path agree.
+    // The unfused model with QuantLinear on the few-rows kernel and on the BLAS path agree;
+    // the int8-activation path (AVX-512 VNNI) within its activation rounding.
     void prefillKernelChoiceDoesNotChangeResults()
     {
         LoadedModel m = loadModel(m_quantGemv);
         const at::Tensor ids = randomIds(1, 20, m.config.vocabSize, 5);
         const int64_t saved = QuantLinear::gemvMaxRows();
+        const bool savedInt8 = QuantLinear::int8Prefill();
         QuantLinear::setGemvMaxRows(0);
+        QuantLinear::setInt8Prefill(false);
         const at::Tensor panels = m.model->forward(ids);
+        QuantLinear::setInt8Prefill(true);
+        const at::Tensor int8 = m.model->forward(ids);
+        QuantLinear::setInt8Prefill(savedInt8);
         QuantLinear::setGemvMaxRows(1 << 20);
         const at::Tensor gemv = m.model->forward(ids);
         QuantLinear::setGemvMaxRows(saved);
         QVERIFY(relativeError(panels, gemv) < 1e-4);
+        const double err = relativeError(int8, gemv);
+        qInfo("int8 prefill path vs float: max |dlogit| / max |logit| = %.2e", err);
+        QVERIFY2(err < 1e-2, std::to_string(err).c_str());
     }
 
     // Greedy generation through the fused decoder picks the same tokens as the reference path.

@@ -16,6 +16,7 @@
 #include "awq/kernels/cpu_ops.h"
 #include "awq/kernels/f16_linear.h"
 #include "awq/kernels/half.h"
+#include "awq/kernels/w4_int8_gemm.h"
 #include "awq/kernels/w4_linear.h"
 #include "w4_internal.h"  // kernels/cpu: the workspace layout (detail::preparedView)
 
@@ -338,6 +339,73 @@ private Q_SLOTS:
         }
     }
 
+    // Many rows on int8 activations (QuantLinear's prefill path with AVX-512 VNNI): within the
+    // bound of the activation rounding against the float64 reference, for both packings, every
+    // row-block tail, partial tiles (N % 32) and split channel ranges; other columns untouched.
+    void int8GemmMatchesReference_data() {
+        QTest::addColumn<int>("K");
+        QTest::addColumn<int>("N");
+        QTest::addColumn<int>("group");
+        QTest::newRow("256x136 g128 (N tail)") << 256 << 136 << 128;
+        QTest::newRow("256x96 g32") << 256 << 96 << 32;
+        QTest::newRow("384x64 g64") << 384 << 64 << 64;
+        QTest::newRow("512x128 g256") << 512 << 128 << 256;
+        QTest::newRow("2048x256 g128") << 2048 << 256 << 128;
+    }
+    void int8GemmMatchesReference() {
+        QFETCH(int, K);
+        QFETCH(int, N);
+        QFETCH(int, group);
+        if (!cpuIsaSupported(CpuIsa::Avx512Vnni))
+            QSKIP("this CPU has no AVX-512 VNNI: the int8 path is not used here");
+        const Case c = makeCase(K, N, group, static_cast<uint32_t>(K + N + group));
+        double worst = 0.0;
+        for (int M : {1, 2, 3, 4, 5, 7, 17, 64}) {
+            const int ldy = N + 3;
+            const auto x = randomActivations(M, K, static_cast<uint32_t>(M + 100));
+            const auto ref = reference(c, x, M, K);
+            std::vector<unsigned char> raw(w4_int8_rows_bytes(M, K, group) + 64);
+            void* work = raw.data() + (64 - reinterpret_cast<std::uintptr_t>(raw.data()) % 64) % 64;
+            w4_int8_quantize_rows(x.data(), M, K, K, group, work, 0, M / 2);
+            w4_int8_quantize_rows(x.data(), M, K, K, group, work, M / 2, M);
+            const int block = w4_int8_block(group);
+            for (W4Packing p : {W4Packing::Gemm, W4Packing::Gemv}) {
+                QVERIFY(w4_int8_gemm_supported(c.matrix(p), CpuIsa::Avx512Vnni));
+                std::vector<float> y(static_cast<std::size_t>(M) * ldy, -1.0f);
+                const int split = N > 64 ? 64 : N;
+                w4_int8_gemm(c.matrix(p), work, M, y.data(), ldy, 0, split);
+                w4_int8_gemm(c.matrix(p), work, M, y.data(), ldy, split, N);
+                for (int m = 0; m < M; ++m) {
+                    const float* xr = &x[static_cast<std::size_t>(m) * K];
+                    for (int n = 0; n < N; ++n) {
+                        // Each activation is off by at most s/2 = max|x of its block| / 254.
+                        double bound = 0.0, magnitude = 0.0;
+                        for (int k0 = 0; k0 < K; k0 += block) {
+                            double maxAbs = 0.0, sumW = 0.0;
+                            for (int k = k0; k < k0 + block; ++k) {
+                                maxAbs = std::max(maxAbs, std::abs(static_cast<double>(xr[k])));
+                                sumW += std::abs(c.weight(n, k));
+                                magnitude += std::abs(c.weight(n, k) * xr[k]);
+                            }
+                            bound += maxAbs / 254.0 * sumW;
+                        }
+                        const double err = std::abs(y[static_cast<std::size_t>(m) * ldy + n] -
+                                                    ref[static_cast<std::size_t>(m) * N + n]);
+                        QVERIFY2(err <= bound * 1.001 + 1e-5 * magnitude,
+                                 (label(c, p, CpuIsa::Avx512Vnni, M) + ": error " + std::to_string(err) +
+                                  " above the bound " + std::to_string(bound) + " at n=" + std::to_string(n))
+                                     .c_str());
+                    }
+                    for (int n = N; n < ldy; ++n)
+                        QCOMPARE(y[static_cast<std::size_t>(m) * ldy + n], -1.0f);
+                }
+                worst = std::max(worst, relativeError(y, ldy, ref, M, N, 0, N));
+            }
+        }
+        qInfo("int8 path, K=%d g=%d: max |y - ref| / max |ref| = %.2e", K, group, worst);
+        QVERIFY(worst < 2e-2);
+    }
+
     // Partial channel ranges (how threads split N) write only their columns; strided x and y work.
     void channelRangesAndStrides() {
         const Case c = makeCase(256, 272, 64, 7u);
@@ -500,6 +568,19 @@ private Q_SLOTS:
                                  w4_gemv(w, x.data(), 128, work.data(), 1, y.data(), 64, 4, 64, CpuIsa::Scalar));
         QVERIFY_THROWS_EXCEPTION(std::invalid_argument,
                                  w4_gemv(w, x.data(), 128, work.data(), 1, y.data(), 64, 0, 72, CpuIsa::Scalar));
+        // The int8 path: VNNI only, group sizes that are multiples of 32, ranges on tiles of 32.
+        QVERIFY(!w4_int8_gemm_supported(w, CpuIsa::Avx512));
+        bad = w;
+        bad.K = 96;
+        bad.group = 48;
+        QVERIFY(!w4_int8_gemm_supported(bad, CpuIsa::Avx512Vnni));
+        if (cpuIsaSupported(CpuIsa::Avx512Vnni)) {
+            std::vector<unsigned char> raw(w4_int8_rows_bytes(1, 128, 64) + 64);
+            void* aligned = raw.data() + (64 - reinterpret_cast<std::uintptr_t>(raw.data()) % 64) % 64;
+            w4_int8_quantize_rows(x.data(), 1, 128, 128, 64, aligned, 0, 1);
+            QVERIFY_THROWS_EXCEPTION(std::invalid_argument, w4_int8_gemm(w, aligned, 1, y.data(), 64, 16, 64));
+            QVERIFY_THROWS_EXCEPTION(std::invalid_argument, w4_int8_gemm(bad, aligned, 1, y.data(), 64, 0, 64));
+        }
     }
 };
 

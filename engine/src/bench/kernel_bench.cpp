@@ -11,6 +11,7 @@
 
 #include "awq/bench/synthetic_model.h"
 #include "awq/core/error.h"
+#include "awq/kernels/w4_int8_gemm.h"
 #include "awq/nn/linear.h"
 #include "awq/nn/quant_linear.h"
 #include "text_table.h"
@@ -55,6 +56,7 @@ public:
     {
         QuantLinear::setGemvMaxRows(m_gemvMaxRows);
         QuantLinear::setIsa(m_isa);
+        QuantLinear::setInt8Prefill(m_int8Prefill);
         if (at::get_num_threads() != m_threads)
             at::set_num_threads(m_threads);
     }
@@ -62,6 +64,7 @@ public:
 private:
     int64_t m_gemvMaxRows = QuantLinear::gemvMaxRows();
     CpuIsa m_isa = QuantLinear::isa();
+    bool m_int8Prefill = QuantLinear::int8Prefill();
     int m_threads = at::get_num_threads();
 };
 
@@ -114,8 +117,11 @@ std::vector<KernelBenchRow> runKernelBench(const KernelBenchOptions &o, const Pr
     c10::InferenceMode inference;
 
     int64_t total = 0;
+    // The VNNI path times the int8 prefill and the float panels (when the group size allows it).
+    const int64_t int8Isas = std::count(isas.begin(), isas.end(), CpuIsa::Avx512Vnni) > 0 && o.groupSize % 32 == 0;
     for (int64_t r : o.rows)
-        total += 1 + static_cast<int64_t>(o.packings.size() * isas.size()) * (r <= o.gemvKernelMaxRows ? 2 : 1);
+        total += 1 + static_cast<int64_t>(o.packings.size()) *
+                         (static_cast<int64_t>(isas.size()) * (r <= o.gemvKernelMaxRows ? 2 : 1) + int8Isas);
     total *= static_cast<int64_t>(o.shapes.size());
     int64_t done = 0;
     const int64_t maxRows = *std::max_element(o.rows.begin(), o.rows.end());
@@ -184,7 +190,12 @@ std::vector<KernelBenchRow> runKernelBench(const KernelBenchOptions &o, const Pr
                         QuantLinear::setGemvMaxRows(int64_t(1) << 30); // every row count takes the GEMV kernel
                         record(views, rows, "gemv", packingName(packing), kernels::cpuIsaName(isa));
                     }
-                    QuantLinear::setGemvMaxRows(0); // every row count takes the panel path
+                    QuantLinear::setGemvMaxRows(0); // every row count takes the many-rows path
+                    if (kernels::w4_int8_gemm_supported(quant.front()->matrix(), isa)) { // VNNI: int8 activations
+                        QuantLinear::setInt8Prefill(true);
+                        record(views, rows, "int8", packingName(packing), kernels::cpuIsaName(isa));
+                    }
+                    QuantLinear::setInt8Prefill(false); // the float panels
                     record(views, rows, "panel", packingName(packing), kernels::cpuIsaName(isa));
                 }
             }

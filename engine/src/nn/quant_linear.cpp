@@ -3,8 +3,11 @@
 #include <algorithm>
 #include <cstdlib>
 #include <atomic>
+#include <cstdint>
 #include <sstream>
 #include <stdexcept>
+#include <string>
+#include <vector>
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
@@ -13,6 +16,7 @@
 #include "awq/core/error.h"
 #include "awq/kernels/awq_format.h"
 #include "awq/kernels/awq_unpack.h"
+#include "awq/kernels/w4_int8_gemm.h"
 
 namespace awq {
 
@@ -20,6 +24,13 @@ namespace {
 
 std::atomic<int64_t> g_gemvMaxRows{-1}; // -1: QuantLinear::gemvRowLimit() decides
 std::atomic<int> g_isa{-1}; // -1: the best the CPU has
+// Many rows on int8 activations where the CPU has VNNI: opt-in (AWQ_CPU_PREFILL=int8 in the
+// environment, or setInt8Prefill(true)) until its perplexity and speed are measured on the
+// idle machine (docs/benchmarks.md, issue 26); off, the dequantize + BLAS path runs.
+std::atomic<bool> g_int8Prefill{[] {
+    const char *env = std::getenv("AWQ_CPU_PREFILL");
+    return env && std::string(env) == "int8";
+}()};
 
 // Channels per parallel task: one AVX-512 GEMM-packing block (16 words), enough work per
 // task to hide the scheduling cost, and N / 128 tasks keep two to a few dozen threads busy.
@@ -44,6 +55,16 @@ float *panelScratch(size_t floats)
     if (scratch.size() < floats)
         scratch.resize(floats);
     return scratch.data();
+}
+
+// The int8 path's quantized activations, 64-byte aligned, reused like the panel.
+void *int8Scratch(size_t bytes)
+{
+    thread_local std::vector<unsigned char> scratch;
+    if (scratch.size() < bytes + 64)
+        scratch.resize(bytes + 64);
+    const auto address = reinterpret_cast<uintptr_t>(scratch.data());
+    return scratch.data() + (64 - address % 64) % 64;
 }
 
 // A contiguous copy of t in memory backed by transparent huge pages where the kernel
@@ -125,6 +146,14 @@ int64_t QuantLinear::gemvRowLimit() const
     return vnni ? 16 : 8;
 }
 
+bool QuantLinear::int8Prefill() { return g_int8Prefill.load(); }
+void QuantLinear::setInt8Prefill(bool on) { g_int8Prefill.store(on); }
+
+bool QuantLinear::usesInt8Prefill() const
+{
+    return int8Prefill() && kernels::w4_int8_gemm_supported(m_matrix, isa());
+}
+
 kernels::CpuIsa QuantLinear::isa()
 {
     const int isa = g_isa.load();
@@ -165,6 +194,8 @@ void QuantLinear::forwardInto(const at::Tensor &x, at::Tensor &y) const
         return;
     if (rows <= gemvRowLimit())
         runGemv(x.data_ptr<float>(), rows, y.data_ptr<float>());
+    else if (usesInt8Prefill())
+        runInt8(x.data_ptr<float>(), rows, y.data_ptr<float>());
     else
         runPanels(x, y);
     if (m_bias.defined())
@@ -185,6 +216,23 @@ void QuantLinear::runGemv(const float *x, int64_t rows, float *y) const
         const int n0 = static_cast<int>(t0 * kChannelsPerTask);
         const int n1 = static_cast<int>(std::min<int64_t>(N, t1 * kChannelsPerTask));
         kernels::w4_gemv(m_matrix, x, K, work, M, y, N, n0, n1, cpu);
+    });
+}
+
+// Rows quantized to int8 (split across the threads by 16 rows), then the int8 x int4
+// product split by 32 output channels (docs/benchmarks.md: int8-activation prefill).
+void QuantLinear::runInt8(const float *x, int64_t rows, float *y) const
+{
+    const int M = static_cast<int>(rows), K = m_matrix.K, N = m_matrix.N, g = m_matrix.group;
+    void *work = int8Scratch(kernels::w4_int8_rows_bytes(M, K, g));
+    at::parallel_for(0, M, 16, [&](int64_t m0, int64_t m1) {
+        kernels::w4_int8_quantize_rows(x, M, K, K, g, work, static_cast<int>(m0), static_cast<int>(m1));
+    });
+    constexpr int64_t channels = kernels::kInt8GemmChannels;
+    at::parallel_for(0, (N + channels - 1) / channels, 1, [&](int64_t t0, int64_t t1) {
+        const int n0 = static_cast<int>(t0 * channels);
+        const int n1 = static_cast<int>(std::min<int64_t>(N, t1 * channels));
+        kernels::w4_int8_gemm(m_matrix, work, M, y, N, n0, n1);
     });
 }
 

@@ -55,10 +55,18 @@ public:
     // The instruction set the kernels use (the best available unless capped by AWQ_CPU_ISA).
     static kernels::CpuIsa isa();
     static void setIsa(kernels::CpuIsa isa); // must be supported (tests compare the paths)
+    // Rows past gemvRowLimit() on the AVX-512 VNNI path multiply the int4 codes with
+    // int8-quantized activations (awq/kernels/w4_int8_gemm.h) instead of dequantizing for
+    // BLAS; off by default (not yet measured end to end), on with AWQ_CPU_PREFILL=int8 or
+    // setInt8Prefill(true).
+    static bool int8Prefill();
+    static void setInt8Prefill(bool on);
+    bool usesInt8Prefill() const; // enabled, and this CPU, ISA and geometry allow it
 
 private:
     void runGemv(const float *x, int64_t rows, float *y) const;
     void runPanels(const at::Tensor &x, at::Tensor &y) const;
+    void runInt8(const float *x, int64_t rows, float *y) const;
 
     kernels::W4Matrix m_matrix;
     at::Tensor m_qweight, m_qzeros, m_scales, m_bias;

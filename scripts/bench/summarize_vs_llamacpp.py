@@ -1,0 +1,118 @@
+#!/usr/bin/python3
+"""Prints the table of scripts/bench-vs-llamacpp.sh from its per-round JSON files.
+
+Usage: summarize_vs_llamacpp.py RESULTS_DIR LLAMA_CPP_DIR [PREFILL_LENGTH (512)]
+
+RESULTS_DIR holds, per round r: llama-<variant>-r<r>.json (llama-bench -o json),
+awq-b1-r<r>.json (awq bench --batch 1 --prefill 16,512 --decode 64 --bandwidth) and
+awq-b8-r<r>.json (awq bench --batch 8 --prefill 16 --decode 64), and gguf-<variant>.path
+naming each GGUF file. Medians over rounds; the roofline of a decode is the round's
+measured bandwidth divided by the bytes the engine reads per token (its weights minus the
+token embedding table, of which a decode step reads one row).
+"""
+import glob
+import json
+import os
+import re
+import statistics
+import sys
+
+results, llama_dir = sys.argv[1], sys.argv[2]
+P = int(sys.argv[3]) if len(sys.argv) > 3 else 512
+sys.path.insert(0, os.path.join(llama_dir, "gguf-py"))
+from gguf import GGUFReader  # noqa: E402  (the bundle's own gguf-py)
+
+
+def load(path):
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def rounds(pattern):
+    found = {}
+    for path in glob.glob(os.path.join(results, pattern)):
+        found[int(re.search(r"-r(\d+)\.json$", path).group(1))] = load(path)
+    return [found[k] for k in sorted(found)]
+
+
+def med(values):
+    return statistics.median(values) if values else float("nan")
+
+
+def gguf_bytes_per_token(path):
+    reader = GGUFReader(path)
+    total = sum(int(t.n_bytes) for t in reader.tensors)
+    embed = sum(int(t.n_bytes) for t in reader.tensors if t.name == "token_embd.weight")
+    return total, total - embed
+
+
+rows = []  # (label, weight bytes, bytes per token, prefill list, decode list, bandwidth list)
+bandwidths = [r["bandwidth"]["gb_per_second"] for r in rounds("awq-b1-r*.json") if r.get("bandwidth")]
+
+for path_file in sorted(glob.glob(os.path.join(results, "gguf-*.path"))):
+    variant = os.path.basename(path_file)[len("gguf-"):-len(".path")]
+    with open(path_file, encoding="utf-8") as f:
+        gguf = f.read().strip()
+    total, per_token = gguf_bytes_per_token(gguf)
+    prefill, decode = [], []
+    for result in rounds(f"llama-{variant}-r*.json"):
+        for test in result:
+            if test.get("n_prompt") == P and test.get("n_gen") == 0:
+                prefill.append(test["avg_ts"])
+            if test.get("n_prompt") == 0 and test.get("n_gen") > 0:
+                decode.append(test["avg_ts"])
+    rows.append((f"llama.cpp {variant.upper()}", total, per_token, prefill, decode))
+
+awq_b1 = rounds("awq-b1-r*.json")
+awq_b8 = rounds("awq-b8-r*.json")
+ours_label, ours_total, ours_per_token = "AWQ Studio int4 g128 (GEMV packing)", 0, 0
+prefill, decode, decode8 = [], [], []
+for r in awq_b1:
+    cfg = (r.get("model") or {}).get("config") or {}
+    hidden, vocab = cfg.get("hidden_size", 2048), cfg.get("vocab_size", 32000)
+    for row in r["rows"]:
+        ours_total = row["weight_bytes"]
+        ours_per_token = row["weight_bytes"] - 4 * hidden * vocab  # fp32 embedding table
+        if row["prefill_length"] == P:
+            prefill.append(row["prefill_tokens_per_second"])
+        else:
+            decode.append(row["decode_tokens_per_second"])
+for r in awq_b8:
+    for row in r["rows"]:
+        decode8.append(row["decode_tokens_per_second"])
+rows.append((ours_label, ours_total, ours_per_token, prefill, decode))
+
+bw = med(bandwidths)
+print()
+print(f"Medians of {len(awq_b1)} interleaved rounds; streaming read bandwidth {bw:.1f} GB/s "
+      f"(per round: {', '.join(f'{b:.1f}' for b in bandwidths)})")
+print()
+print(f"| engine, weights | file / memory | read per token | prefill-{P} tok/s | decode tok/s | decode roofline | "
+      "decode % of roofline | per round (prefill / decode) |")
+print("|---|---:|---:|---:|---:|---:|---:|---|")
+summary = {}
+for label, total, per_token, pf, dc in rows:
+    roof = bw * 1e9 / per_token if per_token else float("nan")
+    summary[label] = (med(pf), med(dc), roof)
+    per_round = "; ".join(f"{p:.1f} / {d:.1f}" for p, d in zip(pf, dc))
+    print(f"| {label} | {total / 2**20:.0f} MiB | {per_token / 1e9:.3f} GB | {med(pf):.1f} | {med(dc):.1f} | "
+          f"{roof:.1f} | {100 * med(dc) / roof:.0f} % | {per_round} |")
+print(f"| {ours_label}, batch 8 decode | | | | {med(decode8):.1f} | | | "
+      f"{'; '.join(f'{d:.1f}' for d in decode8)} |")
+print()
+
+q4 = summary.get("llama.cpp Q4_0")
+ours = summary[ours_label]
+checks = []
+if q4:
+    checks.append((f"prefill-{P} >= llama.cpp Q4_0: {ours[0]:.1f} vs {q4[0]:.1f} ({ours[0] / q4[0]:.2f}x)",
+                   ours[0] >= q4[0]))
+    checks.append((f"decode >= 1.2x llama.cpp Q4_0: {ours[1]:.1f} vs {q4[1]:.1f} ({ours[1] / q4[1]:.2f}x)",
+                   ours[1] >= 1.2 * q4[1]))
+checks.append((f"decode >= 70 % of roofline: {100 * ours[1] / ours[2]:.0f} % of {ours[2]:.1f} tok/s",
+               ours[1] >= 0.7 * ours[2]))
+if decode8:
+    checks.append((f"batch-8 decode >= 2x batch 1: {med(decode8):.1f} vs {ours[1]:.1f} ({med(decode8) / ours[1]:.2f}x)",
+                   med(decode8) >= 2 * ours[1]))
+for text, ok in checks:
+    print(f"  [{'met' if ok else 'NOT met'}] {text}")
