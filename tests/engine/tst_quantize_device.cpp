@@ -5,6 +5,7 @@
 
 #include <ATen/ATen.h>
 #include <ATen/Context.h>
+#include <nlohmann/json.hpp>
 #include <QtTest>
 
 #include <fstream>
