@@ -35,8 +35,8 @@ class TestQuantizeDevice : public QObject
         o.outputFolder = m_root / tag;
         o.quantizer.groupSize = 32;
         o.calibration.source = {CalibrationSource::Kind::TextFile, m_calib, "text"};
-        o.calibration.nSamples = 16;
-        o.calibration.seqLen = 64;
+        o.calibration.nSamples = 64;
+        o.calibration.seqLen = 128;
         o.threads = 1;
         o.device = device;
         return o;
