@@ -25,7 +25,7 @@
 set -uo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$root"
+caller="$PWD"
 mode=gpu
 build=""
 out="${OUT:-}"
@@ -44,6 +44,10 @@ while [ $# -gt 0 ]; do
     esac
     shift
 done
+# --build and --out are relative to where the script was called from; everything else to the tree.
+case "$build" in ""|/*) ;; *) build="$caller/$build" ;; esac
+case "$out" in ""|/*) ;; *) out="$caller/$out" ;; esac
+cd "$root"
 
 deps="$root/.gpu-deps"
 # The build dependencies the GPU image lacks (scripts/setup-deps.sh's, GUI-off), and the
@@ -125,7 +129,10 @@ step() {
     local t0 rc
     t0=$(date +%s)
     echo "=== $name: $*" >>"$log"
-    timeout "$limit" "$@" >>"$log" 2>&1
+    # timeout runs a program, not a shell function: hand the step's functions and variables to a
+    # fresh bash.
+    timeout "$limit" bash -c "$(declare -p root bin build work gpu_device deps DEBS sysroot multiarch torch_prefix \
+        pkgconfig_exe jobs 2>/dev/null); $(declare -f); \"\$@\"" gpu-check-step "$@" >>"$log" 2>&1
     rc=$?
     local seconds=$(( $(date +%s) - t0 ))
     if [ $rc -eq 0 ]; then
@@ -228,13 +235,14 @@ for f in "$work"/bench-*.txt; do [ -f "$f" ] && { echo "### $(basename "$f" .txt
 # 6. Quantization on the GPU against the CPU: a TinyLlama-shaped fixture (4 of its 22 layers, fp16).
 section "GPU quantization vs CPU"
 quant_compare() {
-    local model="$work/quant-model" layers="$1" device="$2"
-    if [ "$layers" = tiny ]; then
+    local model="$work/quant-model" layers="$1" device="$2" common t0
+    if [ "$layers" = tiny ]; then # hidden 64: groups of 32; context 256
         "$bin/awq_make_fixture" "$model" --gqa >/dev/null || return 1
+        common=(--group-size 32 --n-samples 64 --seq-len 128 --no-memory-check)
     else
         "$bin/awq_make_fixture" "$model" --tinyllama --layers "$layers" >/dev/null || return 1
+        common=(--n-samples 64 --seq-len 512 --no-memory-check)
     fi
-    local common=(--n-samples 32 --seq-len 256 --no-memory-check) t0
     t0=$(date +%s)
     "$bin/awq" quantize "$model" --out "$work/quant-cpu" --device cpu "${common[@]}" || return 1
     echo "cpu quantize: $(( $(date +%s) - t0 )) s" | tee "$work/quant-times.txt"
