@@ -2,6 +2,7 @@
 #include "modelcontroller.h"
 #include "quantizepagehelpers.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <string>
 
@@ -57,12 +58,36 @@ QuantModelPage::QuantModelPage(const QString &folder, QWidget *parent) : QWizard
     m_memoryLabel->setTextFormat(Qt::RichText);
     m_memoryLabel->setWordWrap(true);
 
+    // The devices LibTorch can use (a GPU only with a CUDA LibTorch), each GPU with its memory.
+    m_deviceBox = new QComboBox(this);
+    m_deviceBox->setObjectName(QStringLiteral("quantizeDeviceBox"));
+    const std::vector<awq::GpuMemory> gpus = awq::queryGpuMemory();
+    for (const awq::ComputeDevice &d : awq::availableDevices()) {
+        QString label = QString::fromStdString(d.label);
+        for (const awq::GpuMemory &g : gpus)
+            if (d.id == "cuda:" + std::to_string(g.index))
+                label = tr("%1: %2 (%3 free of %4)")
+                            .arg(label, QString::fromStdString(g.name), bytesText(g.totalBytes - std::min(g.usedBytes, g.totalBytes)),
+                                 bytesText(g.totalBytes));
+        m_deviceBox->addItem(label, QString::fromStdString(d.id));
+    }
+    m_deviceBox->setToolTip(tr("Where capture, scale search and clip search run, one layer at a time; packing and "
+                               "writing stay on the CPU"));
+    connect(m_deviceBox, &QComboBox::currentIndexChanged, this, [this] {
+        if (m_info && m_usable)
+            showMemoryEstimate(*m_info);
+    });
+
     auto *row = new QHBoxLayout;
     row->addWidget(m_pathEdit, 1);
     row->addWidget(browseButton);
+    auto *deviceRow = new QHBoxLayout;
+    deviceRow->addWidget(new QLabel(tr("Quantize on:"), this));
+    deviceRow->addWidget(m_deviceBox, 1);
     auto *layout = new QVBoxLayout(this);
     layout->addLayout(row);
     layout->addWidget(m_statusLabel);
+    layout->addLayout(deviceRow);
     layout->addWidget(m_memoryLabel);
     layout->addStretch(1);
 
@@ -82,6 +107,11 @@ QuantModelPage::QuantModelPage(const QString &folder, QWidget *parent) : QWizard
 bool QuantModelPage::isComplete() const
 {
     return m_usable;
+}
+
+QString QuantModelPage::device() const
+{
+    return m_deviceBox->currentData().toString();
 }
 
 QString QuantModelPage::folder() const
@@ -171,11 +201,13 @@ void QuantModelPage::showMemoryEstimate(const awq::ModelInfo &info)
     QString device = tr("<b>Device:</b> the CPU, %1 threads, int4 kernels for %2.")
                          .arg(QThread::idealThreadCount())
                          .arg(QString::fromStdString(awq::cpuInstructionSet()));
-    const std::vector<awq::GpuMemory> gpus = awq::queryGpuMemory();
-    if (!gpus.empty())
-        device += tr(" GPU found: %1 (%2 in use of %3); this version quantizes on the CPU.")
-                      .arg(QString::fromStdString(gpus.front().name).toHtmlEscaped(), bytesText(gpus.front().usedBytes),
-                           bytesText(gpus.front().totalBytes));
+    const QString chosen = this->device();
+    if (chosen != QLatin1String("cpu")) // one layer's weights and the calibration activations go there
+        device = tr("<b>Device:</b> %1 runs capture, scale and clip search (about %2 there: one layer's "
+                    "weights and the calibration activations); packing and writing stay on the CPU.")
+                     .arg(m_deviceBox->currentText().toHtmlEscaped(), bytesText(e.quantizeCpu));
+    else if (!awq::queryGpuMemory().empty() && m_deviceBox->count() == 1)
+        device += tr(" A GPU is present, but this build's LibTorch has no CUDA: it quantizes on the CPU.");
     m_memoryLabel->setText(html + QStringLiteral("<p>") + device + QStringLiteral("</p>"));
 }
 

@@ -38,6 +38,8 @@ public:
     bool isComplete() const override;
     QString folder() const;
     const std::optional<awq::ModelInfo> &info() const { return m_info; }
+    // Where capture and the searches run: "cpu" or "cuda:N" (awq::QuantOptions::device).
+    QString device() const;
 
 private:
     void validateFolder();
@@ -50,6 +52,7 @@ private:
     QLineEdit *m_pathEdit = nullptr;
     QLabel *m_statusLabel = nullptr;
     QLabel *m_memoryLabel = nullptr; // estimated memory and the device, once inspected
+    QComboBox *m_deviceBox = nullptr; // the CPU and each GPU this process can use
     std::optional<awq::ModelInfo> m_info;
     bool m_usable = false;
 };

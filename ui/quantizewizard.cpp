@@ -84,6 +84,7 @@ awq::QuantOptions QuantizeWizard::options() const
     if (!output.isEmpty())
         options.outputFolder = std::filesystem::path(QFile::encodeName(output).toStdString());
     options.overwrite = m_outputPage->overwrite();
+    options.device = m_modelPage->device().toStdString();
     options.calibration = calibrationOptions();
     if (options.calibration.seqLen == 0) {
         const int64_t context = modelInfo() ? modelInfo()->config.maxPositionEmbeddings : 512;

@@ -123,6 +123,7 @@ int runBench(int argc, char **argv, int first)
     args.option("warmup", "N", "untimed warm-up runs per row (prefill + up to 8 decode steps)", "1");
     args.option("repeats", "N", "timed runs per row; the best is reported", "3");
     args.option("threads", "N", "CPU threads; 0 = all cores", "0");
+    args.option("device", "ID", "cpu (the fused CPU decoder), or cuda:N (the CUDA decoder: FP16 instead of FP32)", "cpu");
     args.option("group-size", "N", "group size of synthetic and RTN int4 builds", "128");
     args.option("seed", "N", "seed of the random weights and token ids", "0");
     args.flag("no-memory-check", "run even when the estimated memory exceeds what is available");
@@ -160,6 +161,7 @@ int runBench(int argc, char **argv, int first)
     plan.groupSize = args.getInt("group-size", 1, 1 << 20);
     plan.seed = static_cast<uint64_t>(args.getInt("seed", 0, INT64_MAX));
     plan.checkMemory = !args.has("no-memory-check");
+    plan.device = args.get("device");
     bench::KernelBenchOptions kernelOptions;
     if (args.has("kernel-shapes"))
         kernelOptions.shapes = bench::parseKernelShapes(args.get("kernel-shapes"));

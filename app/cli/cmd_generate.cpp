@@ -6,6 +6,7 @@
 #include "awq/core/cancel.h"
 #include "awq/runtime/generator.h"
 #include "awq/runtime/decoder_model.h"
+#include "awq/runtime/devices.h"
 #include "awq/runtime/loaded_model.h"
 #include "awq/runtime/threads.h"
 #include "cli_args.h"
@@ -28,7 +29,8 @@ int runGenerate(int argc, char **argv, int first)
     args.option("stop", "TEXT", "stop when TEXT appears (repeatable)", "", true);
     args.option("max-context", "N", "KV cache size in tokens; 0 = the model's maximum", "0");
     args.option("threads", "N", "CPU threads; 0 = all cores", "0");
-    args.option("engine", "NAME", "fused (the fused CPU decoder) or reference (layer by layer, the oracle)", "fused");
+    args.option("engine", "NAME", "fused (the fused CPU decoder, or the CUDA decoder on a GPU) or reference (layer by layer, the oracle)", "fused");
+    args.option("device", "ID", "cpu, or cuda:N (the CUDA decoder: fp16, int4 kernels)", "cpu");
     addBosFlags(args);
     args.flag("ignore-eos", "keep generating after the end-of-sequence token");
     if (!args.parse(argc, argv, first)) {
@@ -47,7 +49,13 @@ int runGenerate(int argc, char **argv, int first)
     sampling.validate();
     const int threads = configureThreads(static_cast<int>(args.getInt("threads", 0, 1024)));
 
-    LoadedModel loaded = loadModel(args.positionalValue("MODEL"));
+    const std::string engine = args.get("engine");
+    AWQ_CHECK(engine == "fused" || engine == "reference", InvalidArgument, "--engine must be fused or reference, not '",
+              engine, "'");
+    const DecoderKind kind = engine == "fused" ? DecoderKind::Fused : DecoderKind::Reference;
+    const std::string device = args.get("device");
+    checkDevice(device);
+    LoadedModel loaded = loadModel(args.positionalValue("MODEL"), loadTargetFor(device, kind));
     GenerationRequest request;
     request.promptIds = encodeText(*loaded.tokenizer, args.get("prompt"), bosMode(args));
     request.sampling = sampling;
@@ -55,12 +63,8 @@ int runGenerate(int argc, char **argv, int first)
 
     CancelToken cancel;
     cancelOnInterrupt(cancel);
-    const std::string engine = args.get("engine");
-    AWQ_CHECK(engine == "fused" || engine == "reference", InvalidArgument, "--engine must be fused or reference, not '",
-              engine, "'");
     const int64_t maxContext = args.getInt("max-context", 0, 1 << 24);
-    const std::unique_ptr<DecoderModel> decoder =
-        makeDecoder(std::move(loaded.model), engine == "fused" ? DecoderKind::Fused : DecoderKind::Reference);
+    const std::unique_ptr<DecoderModel> decoder = makeDecoderOn(device, std::move(loaded.model), kind);
     Generator generator(*decoder, *loaded.tokenizer, maxContext);
     std::cout << args.get("prompt") << std::flush;
     const GenerationResult result = generator.generate(

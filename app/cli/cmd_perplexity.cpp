@@ -9,6 +9,7 @@
 #include "awq/core/error.h"
 #include "awq/eval/perplexity.h"
 #include "awq/runtime/decoder_model.h"
+#include "awq/runtime/devices.h"
 #include "awq/runtime/loaded_model.h"
 #include "awq/runtime/threads.h"
 #include "cli_args.h"
@@ -25,6 +26,8 @@ int runPerplexity(int argc, char **argv, int first)
     args.option("text", "FILE", "the evaluation text (UTF-8)");
     args.option("seqlen", "N", "window length in tokens; 0 = min(2048, the model's maximum)", "0");
     args.option("threads", "N", "CPU threads; 0 = all cores", "0");
+    args.option("device", "ID", "cpu (the reference forward, as AutoAWQ measures), or cuda:N (the CUDA decoder, fp16)",
+                "cpu");
     args.option("unigram-baseline", "FILE", "also print the perplexity of a unigram model counted on FILE");
     addBosFlags(args);
     if (!args.parse(argc, argv, first)) {
@@ -41,8 +44,16 @@ int runPerplexity(int argc, char **argv, int first)
     configureThreads(static_cast<int>(args.getInt("threads", 0, 1024)));
     const BosMode bos = bosMode(args);
 
-    LoadedModel loaded = loadModel(args.positionalValue("MODEL"));
-    ReferenceDecoder decoder(std::move(loaded.model), 1, 1); // exact: the reference forward, as AutoAWQ measures
+    const std::string device = args.get("device");
+    checkDevice(device);
+    LoadedModel loaded = loadModel(args.positionalValue("MODEL"), loadTargetFor(device, DecoderKind::Fused));
+    // The CPU: exact, the reference forward, as AutoAWQ measures. A GPU: the CUDA decoder.
+    std::unique_ptr<DecoderModel> model;
+    if (device == "cpu")
+        model = std::make_unique<ReferenceDecoder>(std::move(loaded.model), 1, 1);
+    else
+        model = makeDecoderOn(device, std::move(loaded.model), DecoderKind::Fused);
+    DecoderModel &decoder = *model;
     CancelToken cancel;
     cancelOnInterrupt(cancel);
     const PerplexityResult r = evaluatePerplexity(

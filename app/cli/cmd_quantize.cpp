@@ -122,6 +122,7 @@ int runQuantize(int argc, char **argv, int first)
     args.flag("export-compatible", "write AWQ-scaled and clipped full-precision weights (for GGUF converters)");
     args.flag("fake-quant", "write the dequantized weights in full precision (evaluate any --w-bit)");
     args.option("threads", "N", "CPU threads; 0 = all cores", "0");
+    args.option("device", "ID", "where capture, scale and clip search run, layer by layer: cpu, or cuda:N", "cpu");
     args.option("memory-limit", "GIB",
                 "refuse to start when the estimated peak exceeds this many GiB (0 = the memory available)", "0");
     args.flag("no-memory-check", "start even when the estimated peak exceeds the memory available");
@@ -174,6 +175,7 @@ int runQuantize(int argc, char **argv, int first)
         if (!m.empty())
             o.modulesToNotConvert.push_back(m);
     o.threads = static_cast<int>(args.getInt("threads", 0, 1024));
+    o.device = args.get("device");
     o.memoryLimitBytes = static_cast<uint64_t>(args.getDouble("memory-limit", 0, 1 << 20) * double(1ull << 30));
     o.checkMemory = !args.has("no-memory-check");
 

@@ -1,25 +1,20 @@
 // CUDA W4A16 decode product for the AutoAWQ GEMM packing (see awq_gemm_gemv_cuda.h).
 #include "awq/kernels/awq_gemm_gemv_cuda.h"
+#include "awq/kernels/awq_gemm_gemv_split.h"
 
 namespace awq::kernels {
 namespace {
 
-constexpr int kThreads = 128;         // packed columns per block (1024 output channels)
-constexpr int kTargetThreads = 16384; // split K until about this many threads run
+constexpr int kThreads = kGemmGemvThreadsPerBlock; // packed columns per block (1024 output channels)
 
 // Nibble holding output channel 8j + t (AWQ_REVERSE_ORDER): channel t sits at bits 4 * REV[t].
 __device__ __forceinline__ int reverse_order(int t) {
     return (t >> 1) + ((t & 1) << 2);
 }
 
-// How many slices K is split into: whole groups per slice, at most one slice per group.
+// How many slices K is split into (awq_gemm_gemv_split.h, shared with host-side planning).
 int slice_count(int K, int N, int group) {
-    const int groups = K / group;
-    const int columns = N / 8;
-    int slices = (kTargetThreads + columns - 1) / columns;
-    if (slices > groups)
-        slices = groups;
-    return slices < 1 ? 1 : slices;
+    return gemm_gemv_slice_count(K, N, group);
 }
 
 // Thread (blockIdx.x, threadIdx.x) owns packed column j; blockIdx.y is the slice of groups
@@ -103,9 +98,7 @@ bool valid_sizes(int M, int K, int N, int group) {
 }  // namespace
 
 std::size_t awq_gemm_gemv_workspace_bytes(int M, int K, int N, int group) {
-    if (!valid_sizes(M, K, N, group))
-        return 0;
-    return static_cast<std::size_t>(slice_count(K, N, group)) * M * N * sizeof(float);
+    return gemm_gemv_workspace_bytes(M, K, N, group, kAwqGemmGemvMaxRows);
 }
 
 cudaError_t awq_gemm_gemv_forward_cuda(const __half* x, int M, const int32_t* qweight, const int32_t* qzeros,

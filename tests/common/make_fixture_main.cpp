@@ -1,9 +1,11 @@
 // awq_make_fixture FOLDER [--gqa] [--tied] [--fp16|--bf16] [--no-add-bos] [--vocab N] [--favour ID]...
-// [--tinyllama]: writes a random Llama model folder: tiny by default (the CLI smoke test; --vocab
+// [--tinyllama] [--arch TYPE] [--layers N]: writes a random Llama model folder: tiny by default (the CLI smoke test; --vocab
 // pads the embeddings past the tokenizer's 384 pieces, --favour makes lm_head row ID win at
 // every position, --no-add-bos writes add_bos_token false), or TinyLlama-1.1B-shaped
 // (22 layers, hidden 2048, intermediate 5632, 32 heads / 4 KV heads, vocab 32000, fp16;
-// about 2.2 GB) for the quantization timing benchmark.
+// about 2.2 GB) for the quantization timing benchmark. --arch picks the architecture (llama,
+// mistral, qwen2, qwen3, gemma, gemma2, phi3: scripts/gpu/compare_transformers.py), --layers
+// the number of decoder layers (a TinyLlama-shaped model with fewer layers quantizes faster).
 
 #include <cstdlib>
 #include <cstring>
@@ -16,7 +18,7 @@ int main(int argc, char **argv)
 {
     if (argc < 2 || argv[1][0] == '-') {
         std::cerr << "usage: awq_make_fixture FOLDER [--gqa] [--tied] [--fp16|--bf16] [--no-add-bos] [--vocab N] "
-                     "[--favour ID]... [--tinyllama]\n";
+                     "[--favour ID]... [--tinyllama] [--arch TYPE] [--layers N]\n";
         return 2;
     }
     awq::test::FixtureSpec spec;
@@ -35,6 +37,10 @@ int main(int argc, char **argv)
             spec.vocabSize = std::atoll(argv[++i]);
         else if (!std::strcmp(argv[i], "--favour") && i + 1 < argc)
             spec.favouredTokens.push_back(std::atoll(argv[++i]));
+        else if (!std::strcmp(argv[i], "--arch") && i + 1 < argc)
+            spec.modelType = argv[++i];
+        else if (!std::strcmp(argv[i], "--layers") && i + 1 < argc)
+            spec.numLayers = std::atoll(argv[++i]);
         else if (!std::strcmp(argv[i], "--tinyllama")) {
             spec.hiddenSize = 2048;
             spec.intermediateSize = 5632;

@@ -28,6 +28,7 @@
 #include "layerlosschart.h"
 #include "appsettings.h"
 #include "quantizepagehelpers.h"
+#include "awq/runtime/devices.h"
 #include "quantizewizard.h"
 #include "quantizeworker.h"
 
@@ -288,6 +289,11 @@ private Q_SLOTS:
         const QString memory = child<QLabel>(&wizard, "modelMemoryLabel")->text();
         QVERIFY2(memory.contains(QStringLiteral("Quantizing on this CPU")), qPrintable(memory));
         QVERIFY2(memory.contains(QStringLiteral("4-bit")) && memory.contains(QStringLiteral("Device")), qPrintable(memory));
+        // The device box offers the CPU first, then each GPU this LibTorch can use; the run takes the choice.
+        QComboBox *device = child<QComboBox>(&wizard, "quantizeDeviceBox");
+        QCOMPARE(device->itemData(0).toString(), QStringLiteral("cpu"));
+        QCOMPARE(device->count(), int(awq::availableDevices().size()));
+        QCOMPARE(wizard.options().device, std::string("cpu"));
         QTest::mouseClick(next, Qt::LeftButton);
         QCOMPARE(wizard.currentId(), int(QuantizeWizard::CalibrationPageId));
         QTRY_VERIFY(child<QPushButton>(&wizard, "calibCheckButton")->isEnabled()); // the built-in set is checked first

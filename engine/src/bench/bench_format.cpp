@@ -89,22 +89,28 @@ std::string formatTable(const BenchReport &r)
         out << "         Memory: " << kMemory
             << (m.peakRssResettable ? "." : " (could not reset the high-water mark: process-lifetime peak).") << "\n";
         for (const auto &v : r.variants)
-            out << "Build " << variantLabel(v.variant) << ": " << v.description << ", "
+            out << "Build " << variantLabel(v.variant, r.plan.device) << ": " << v.description << ", "
                 << format("%.2f", gibibytes(v.weightBytes)) << " GiB of weights, made in "
                 << format("%.1f", v.buildSeconds) << " s; " << v.weights << "\n";
         out << "\n";
         std::vector<std::vector<std::string>> cells;
+        const bool gpu = r.plan.device != "cpu";
+        if (gpu)
+            out << "Device:  " << r.plan.device << " (the CUDA decoder; Memory is what it holds on the device)\n";
         for (const auto &row : r.rows) {
             const double share = m.memoryTotalBytes ? 100.0 * static_cast<double>(row.peakRssBytes)
                                                           / static_cast<double>(m.memoryTotalBytes)
                                                     : 0.0;
-            cells.push_back({variantLabel(row.variant), std::to_string(row.batch), std::to_string(row.prefillLength),
-                             std::to_string(row.decodeLength), format("%.3f", row.prefillTokensPerSecond),
-                             format("%.3f", row.decodeTokensPerSecond),
-                             format("%.2f GiB (%.2f%%)", gibibytes(row.peakRssBytes), share)});
+            // On a GPU the memory that matters is the device's: what the decoder holds there.
+            const uint64_t deviceBytes = row.weightBytes + row.kvCacheBytes + row.bufferBytes;
+            cells.push_back({variantLabel(row.variant, r.plan.device), std::to_string(row.batch),
+                             std::to_string(row.prefillLength), std::to_string(row.decodeLength),
+                             format("%.3f", row.prefillTokensPerSecond), format("%.3f", row.decodeTokensPerSecond),
+                             gpu ? format("%.2f GiB", gibibytes(deviceBytes))
+                                 : format("%.2f GiB (%.2f%%)", gibibytes(row.peakRssBytes), share)});
         }
         out << detail::renderTable({"Version", "Batch Size", "Prefill Length", "Decode Length", "Prefill tokens/s",
-                                    "Decode tokens/s", "Memory (RAM)"},
+                                    "Decode tokens/s", gpu ? "Memory (" + r.plan.device + ")" : "Memory (RAM)"},
                                    cells, {false, true, true, true, true, true, true});
     }
     const BandwidthResult &bw = r.bandwidth;
@@ -165,7 +171,8 @@ json toJson(const BenchReport &r)
                  {"repeats", p.repeats},
                  {"threads", p.threads},
                  {"group_size", p.groupSize},
-                 {"seed", p.seed}};
+                 {"seed", p.seed},
+                 {"device", p.device}};
     j["method"] = {{"warmup", warmupText(p)},
                    {"repeats", repeatText(p)},
                    {"aggregate", "best"},
@@ -386,6 +393,7 @@ BenchReport reportFromJson(const json &document, const std::string &sourceName)
     p.threads = plan.smallInteger("threads");
     p.groupSize = plan.integer("group_size", -1);
     p.seed = plan.count("seed");
+    p.device = plan.has("device") ? plan.string("device") : "cpu"; // absent in reports written before GPUs
 
     for (const FieldReader &v : root.objects("variants")) {
         VariantInfo info;

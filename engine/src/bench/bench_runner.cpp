@@ -14,10 +14,13 @@
 #include <ATen/Parallel.h>
 
 #include "awq/core/error.h"
+#include "awq/core/gpu_memory.h"
 #include "awq/core/memory.h"
+#include "awq/cuda/decoder_plan.h"
 #include "awq/nn/fused_cpu_decoder.h"
 #include "awq/nn/reference_model.h"
 #include "awq/nn/quant_linear.h"
+#include "awq/runtime/devices.h"
 #include "awq/runtime/loaded_model.h"
 #include "awq/runtime/threads.h"
 
@@ -199,7 +202,39 @@ BenchRow measureRow(DecoderModel &fused, const BenchPlan &plan, Variant variant,
     return row;
 }
 
+// Refuses a build whose device memory (the CUDA decoder's plan) exceeds what the driver
+// reports free on that GPU; silent when NVML is not there.
+void checkGpuMemory(const BenchPlan &plan, const ModelConfig &config, Variant variant, const std::string &model)
+{
+    const int index = cuda::parseCudaDevice(plan.device);
+    const bool quantizedFolder = plan.syntheticShape.empty() && config.quantization.present;
+    const int64_t group = quantizedFolder ? config.quantization.groupSize : plan.groupSize;
+    const cuda::WeightFormat format = variant == Variant::Fp32   ? cuda::WeightFormat::Half
+                                      : variant == Variant::Gemv ? cuda::WeightFormat::Int4Gemv
+                                                                 : cuda::WeightFormat::Int4Gemm;
+    for (const GpuMemory &gpu : queryGpuMemory()) {
+        if (gpu.index != index)
+            continue;
+        const uint64_t free = gpu.totalBytes > gpu.usedBytes ? gpu.totalBytes - gpu.usedBytes : 0;
+        for (int64_t batch : plan.batchSizes)
+            for (int64_t prefill : plan.prefillLengths) {
+                const cuda::MemoryEstimate need = cuda::estimateMemory(
+                    config, format, group, batch, prefill + decodeStepsFor(plan, prefill), batch * prefill);
+                AWQ_CHECK(need.total() <= free, OutOfMemory, "the ", variantLabel(variant, plan.device), " build of ",
+                          model, " at batch ", batch, ", prefill ", prefill, " needs about ", gib(need.total()),
+                          " on ", plan.device, " (weights ", gib(need.weights), ", KV cache ", gib(need.kvCache),
+                          ", activations and workspace ", gib(need.activations + need.workspace), ") but ", gib(free),
+                          " of ", gib(gpu.totalBytes), " is free there");
+            }
+    }
+}
+
 } // namespace
+
+const char *variantLabel(Variant variant, const std::string &device)
+{
+    return variant == Variant::Fp32 && device != "cpu" ? "FP16" : variantLabel(variant);
+}
 
 MachineInfo describeMachine()
 {
@@ -267,9 +302,12 @@ BenchReport runBenchmark(const BenchPlan &plan, const ProgressFn &progress, cons
     report.model = synthetic ? "synthetic " + plan.syntheticShape + " (random weights)" : plan.modelFolder.string();
 
     // Refuse up front, before minutes of building: a plan that swaps measures the disk.
+    checkDevice(plan.device);
     for (Variant v : plan.variants) {
         if (synthetic || !report.config.quantization.present)
             checkGroupSize(report.config, v, plan.groupSize);
+        if (plan.device != "cpu" && plan.checkMemory)
+            checkGpuMemory(plan, report.config, v, report.model);
         const MemoryNeed need = estimatePlanMemory(plan, report.config, v);
         const uint64_t available = report.machine.memoryAvailableBytes;
         AWQ_CHECK(!plan.checkMemory || available == 0 || need.total() <= available, OutOfMemory, "the ",
@@ -290,7 +328,7 @@ BenchReport runBenchmark(const BenchPlan &plan, const ProgressFn &progress, cons
         const int64_t firstPrefill = plan.prefillLengths.front();
         // Each packing as built (no repack to GEMV: the benchmark compares them).
         const std::unique_ptr<DecoderModel> decoder =
-            makeDecoder(std::move(model), DecoderKind::Fused, /*gemvLayout=*/false, plan.batchSizes.front(),
+            makeDecoderOn(plan.device, std::move(model), DecoderKind::Fused, /*gemvLayout=*/false, plan.batchSizes.front(),
                         firstPrefill + decodeStepsFor(plan, firstPrefill));
         DecoderModel &fused = *decoder;
         VariantInfo info;

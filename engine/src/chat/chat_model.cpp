@@ -54,16 +54,15 @@ std::unique_ptr<ChatModel> ChatModel::load(const fs::path &folder, const Progres
         if (progress)
             progress(p);
     };
-    const bool cpu = device == "cpu";
-    // A GPU runs fp16, the layer-by-layer model (AWQ weights dequantized by loadLinear).
-    const TensorTarget target = cpu ? TensorTarget{} : TensorTarget{at::kHalf, c10::Device(device)};
-    LoadedModel loaded = loadModel(opened, target, forward);
+    // A GPU runs the CUDA decoder (fp16, the int4 weights packed) where the build has it, else
+    // the layer-by-layer model in fp16 there (AWQ weights dequantized by loadLinear).
+    LoadedModel loaded = loadModel(opened, loadTargetFor(device, DecoderKind::Fused), forward);
     cancel.throwIfCancelled();
 
     std::unique_ptr<ChatModel> chat(new ChatModel);
     chat->m_tokenizer = loaded.tokenizer;
     chat->m_prompts = std::make_unique<PromptBuilder>(*chat->m_tokenizer, folder);
-    chat->m_model = makeDecoder(std::move(loaded.model), DecoderKind::Fused);
+    chat->m_model = makeDecoderOn(device, std::move(loaded.model), DecoderKind::Fused);
 
     ChatModelInfo &info = chat->m_info;
     info.folder = folder;

@@ -18,7 +18,7 @@ at::Tensor weightMean(const std::vector<at::Tensor> &weights, int64_t groupSize)
 {
     AWQ_ASSERT(!weights.empty(), "a scaling group needs at least one weight");
     const int64_t k = weights.front().size(1);
-    auto sum = at::zeros({k}, at::kDouble);
+    auto sum = at::zeros({k}, weights.front().options().dtype(at::kDouble)); // on the weights' device
     int64_t rows = 0;
     for (const auto &w : weights) {
         AWQ_ASSERT(w.dim() == 2 && w.size(1) == k, "group weights must share in_features, got ", w.sizes());
@@ -34,7 +34,7 @@ at::Tensor activationMean(const at::Tensor &x)
 {
     const int64_t k = x.size(-1);
     auto flat = x.reshape({-1, k});
-    auto sum = at::zeros({k}, at::kDouble);
+    auto sum = at::zeros({k}, flat.options().dtype(at::kDouble));
     for (int64_t begin = 0; begin < flat.size(0); begin += kChunkRows) {
         const int64_t end = std::min(flat.size(0), begin + kChunkRows);
         sum += flat.slice(0, begin, end).abs().sum(0, /*keepdim=*/false, at::kDouble);
@@ -113,14 +113,14 @@ at::Tensor searchClip(const at::Tensor &w, const at::Tensor &x, const ClipSearch
 
     const int steps = static_cast<int>(options.maxShrink * options.nGrid);
     const int64_t batch = (n % 256 == 0) ? 256 : 64;
-    auto result = at::empty({n, groups}, at::kFloat);
+    auto result = at::empty({n, groups}, w.options().dtype(at::kFloat));
     for (int64_t begin = 0; begin < n; begin += batch) {
         cancel.throwIfCancelled();
         const int64_t end = std::min(n, begin + batch), nb = end - begin;
         auto wb = w.slice(0, begin, end).reshape({nb, groups, g});
         auto maxAbs = std::get<0>(wb.abs().max(-1, /*keepdim=*/true)); // [nb, G, 1]
         auto bestMax = maxAbs.clone();
-        auto bestErr = at::full({nb, groups, 1}, std::numeric_limits<float>::infinity(), at::kFloat);
+        auto bestErr = at::full({nb, groups, 1}, std::numeric_limits<float>::infinity(), wb.options().dtype(at::kFloat));
         for (int i = 0; i < steps; ++i) {
             auto m = maxAbs * (1.0 - static_cast<double>(i) / options.nGrid);
             auto clipped = at::maximum(at::minimum(wb, m), -m);

@@ -25,6 +25,7 @@
 #include "awq/quant/calibration.h"
 #include "awq/quant/awq_search.h"
 #include "awq/quant/pseudo_quant.h"
+#include "awq/runtime/devices.h"
 #include "awq/runtime/threads.h"
 #include "awq/tokenizer/tokenizer.h"
 #include "layer_capture.h"
@@ -179,6 +180,18 @@ json optionsJson(const QuantOptions &o)
             {"modules_to_not_convert", o.modulesToNotConvert}};
 }
 
+// Moves a layer's float32 tensors to the device the search runs on.
+void moveLayer(LayerWeights &lw, const c10::Device &device)
+{
+    for (auto *tensors : {&lw.weights, &lw.biases})
+        for (auto &entry : *tensors)
+            if (entry.second.defined())
+                entry.second = entry.second.to(device);
+    for (at::Tensor &t : lw.norms)
+        if (t.defined())
+            t = t.to(device);
+}
+
 // The run proper, writing into `output` (committed at the end).
 QuantizeReport quantizeInto(OutputFolder &output, const QuantOptions &opt, const ModelFolder &folder,
                             const QuantEventFn &onEvent, const CancelToken &cancel, Clock::time_point start)
@@ -200,6 +213,7 @@ QuantizeReport quantizeInto(OutputFolder &output, const QuantOptions &opt, const
     const bool awq = opt.method == QuantMethod::Awq;
     const QuantizerSpec &spec = opt.quantizer;
 
+    const c10::Device device(opt.device); // checked by quantizeModel
     QuantizeReport result;
     result.layers = config.numLayers;
     json layersJson = json::array();
@@ -225,10 +239,13 @@ QuantizeReport quantizeInto(OutputFolder &output, const QuantOptions &opt, const
         AWQ_CHECK(calib.blocks.max().item<int64_t>() < config.vocabSize, Format, source.string(),
                   ": the tokenizer produces ids beyond the model's vocab_size ", config.vocabSize);
         requireFinite(*store, config.names().embedName, embed);
-        hidden = scaleEmbeddings(config, at::embedding(embed, calib.blocks)); // gemma: times sqrt(hidden)
+        // gemma: times sqrt(hidden); then to the device the search runs on
+        hidden = scaleEmbeddings(config, at::embedding(embed, calib.blocks)).to(device);
         store->release(config.names().embedName);
         sliceBlocks = blocksPerSlice(config, opt.calibration.seqLen);
         searchIdx = searchBlockIndices(calib.numBlocks(), opt.calibration.seqLen, opt.maxSearchTokens);
+        if (searchIdx.defined())
+            searchIdx = searchIdx.to(device);
         result.calibrationBlocks = calib.numBlocks();
         result.calibrationTokens = calib.tokensUsed;
         result.searchTokens = searchIdx.size(0) * opt.calibration.seqLen;
@@ -260,6 +277,8 @@ QuantizeReport quantizeInto(OutputFolder &output, const QuantOptions &opt, const
         const auto layerStart = Clock::now();
         const std::string layerName = "layer " + std::to_string(i + 1) + "/" + std::to_string(config.numLayers);
         LayerWeights lw = loadLayerWeights(*store, config, i);
+        if (!device.is_cpu()) // one layer's weights on the device at a time
+            moveLayer(lw, device);
         std::vector<std::string> active; // linears that get quantized (relative names)
         for (const LayerTensor &t : lw.tensors)
             if (t.linear && !alwaysFullPrecision(t.linearRole)
@@ -339,12 +358,13 @@ QuantizeReport quantizeInto(OutputFolder &output, const QuantOptions &opt, const
         for (const LayerTensor &t : lw.tensors) {
             cancel.throwIfCancelled();
             if (!t.linear) {
-                add(t.name + ".weight", lw.norm(t.normRole).to(lw.normDtypes[static_cast<size_t>(t.normRole)]));
+                add(t.name + ".weight", lw.norm(t.normRole).cpu().to(lw.normDtypes[static_cast<size_t>(t.normRole)]));
                 continue;
             }
             const std::string &name = t.relativeName;
-            const at::Tensor &w = lw.weight(t.id());
-            const at::Tensor &b = lw.bias(t.id());
+            const at::Tensor w = lw.weight(t.id()).cpu(); // packing and writing run on the CPU
+            const at::Tensor &deviceBias = lw.bias(t.id());
+            const at::Tensor b = deviceBias.defined() ? deviceBias.cpu() : at::Tensor();
             const c10::ScalarType dtype = toScalarType(store->info(t.name + ".weight").dtype);
             handled.insert(t.name + ".weight");
             handled.insert(t.name + ".bias");
@@ -426,6 +446,7 @@ QuantizeReport quantizeInto(OutputFolder &output, const QuantOptions &opt, const
                                    {"parameters", config.parameterCount()},
                                    {"notes", config.notes}}},
                        {"options", optionsJson(opt)},
+                       {"device", opt.device},
                        {"calibration", calibrationJson},
                        {"seconds", {{"total", result.seconds},
                                     {"calibration", result.calibrationSeconds},
@@ -458,6 +479,7 @@ QuantizeReport quantizeModel(const QuantOptions &requested, const QuantEventFn &
     AWQ_CHECK(!config.quantization.present, InvalidArgument, (source / "config.json").string(),
               ": the model is already quantized (quantization_config is present); AWQ needs a full-precision model");
     opt.validate(config);
+    checkDevice(opt.device); // a GPU this process cannot use fails before the output folder exists
     OutputFolder output(opt.outputFolder, opt.overwrite); // refuses an existing folder before any work
     // Whatever goes wrong, the incomplete output is removed before the error reaches the
     // caller, and the error says so when even that fails (a folder turned read-only).

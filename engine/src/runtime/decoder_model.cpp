@@ -3,6 +3,10 @@
 #include <ATen/ATen.h>
 
 #include "awq/core/error.h"
+#include "awq/cuda/decoder_plan.h"
+#ifdef AWQ_WITH_CUDA_DECODER
+#include "awq/nn/cuda_decoder.h"
+#endif
 #include "awq/nn/fused_cpu_decoder.h"
 #include "awq/nn/kv_cache.h"
 #include "awq/nn/reference_model.h"
@@ -94,6 +98,37 @@ std::unique_ptr<DecoderModel> makeDecoder(std::unique_ptr<ReferenceModel> model,
         return std::make_unique<FusedCpuDecoder>(std::move(model), batch, maxSeqLen,
                                                  gemvLayout ? Int4Layout::Gemv : Int4Layout::AsStored);
     return std::make_unique<ReferenceDecoder>(std::move(model), batch, maxSeqLen);
+}
+
+bool cudaDecoderBuilt()
+{
+#ifdef AWQ_WITH_CUDA_DECODER
+    return true;
+#else
+    return false;
+#endif
+}
+
+TensorTarget loadTargetFor(const std::string &device, DecoderKind kind)
+{
+    if (device == "cpu" || (kind == DecoderKind::Fused && cudaDecoderBuilt()))
+        return TensorTarget{};
+    return TensorTarget{at::kHalf, c10::Device(device)};
+}
+
+std::unique_ptr<DecoderModel> makeDecoderOn(const std::string &device, std::unique_ptr<ReferenceModel> model,
+                                            DecoderKind kind, bool gemvLayout, int64_t batch, int64_t maxSeqLen)
+{
+    AWQ_CHECK(model != nullptr, InvalidArgument, "makeDecoder needs a model");
+    if (device == "cpu" || kind == DecoderKind::Reference || !model->device().is_cpu())
+        return makeDecoder(std::move(model), kind, gemvLayout, batch, maxSeqLen);
+    const int index = cuda::parseCudaDevice(device);
+#ifdef AWQ_WITH_CUDA_DECODER
+    return std::make_unique<CudaDecoder>(std::move(model), index, batch, maxSeqLen);
+#else
+    fail(ErrorCode::Device, "device '", device, "' (CUDA GPU ", index,
+         "): this build has no CUDA decoder; build against a CUDA LibTorch with nvcc present (docs/gpu.md)");
+#endif
 }
 
 } // namespace awq

@@ -40,7 +40,13 @@ struct BenchPlan {
     int64_t groupSize = 128;   // synthetic int4 builds and RTN builds of a full-precision folder
     uint64_t seed = 0;         // random weights and token ids
     bool checkMemory = true;   // refuse a build that would not fit in the available memory
+    // "cpu" (the fused CPU decoder) or "cuda:N" (the CUDA decoder: the FP32 build runs in fp16,
+    // int4 builds on the GPU kernels; builds are made in host memory, then uploaded).
+    std::string device = "cpu";
 };
+
+// The Version column's name of a build on a device: FP32 on the CPU is FP16 on a GPU.
+const char *variantLabel(Variant variant, const std::string &device);
 
 inline constexpr int kWarmupDecodeSteps = 8;
 

@@ -79,6 +79,10 @@ struct QuantOptions {
     int64_t maxSearchTokens = 4096;
     std::vector<std::string> modulesToNotConvert; // substrings of layer-relative linear names
     int threads = 0; // CPU threads; 0 = all cores
+    // Where capture, scale search and clip search run, layer by layer ("cpu", "cuda:N"): one
+    // layer's float32 weights and the calibration activations live there; packing and writing
+    // stay on the CPU. The same results as the CPU up to floating-point summation order.
+    std::string device = "cpu";
     // Before the first layer, the estimated peak (model/memory_estimate.h, for the
     // calibration tokens actually used) is compared with memoryLimitBytes, or when that is 0
     // with the memory the machine has available (free RAM and swap, within a cgroup's

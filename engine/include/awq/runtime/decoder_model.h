@@ -5,8 +5,8 @@
 //
 // Backends: FusedCpuDecoder (awq/nn/fused_cpu_decoder.h: int4 kernels, float32 on the
 // CPU, what chat and generate use), ReferenceDecoder (below: the reference model with a KV
-// cache, any dtype and device: the oracle, and the GPU path until the CUDA decoder lands).
-// A CUDA decoder implements the same calls.
+// cache, any dtype and device: the oracle), CudaDecoder (awq/nn/cuda_decoder.h: fp16 on a
+// GPU, int4 kernels on the packed weights; in builds against a CUDA LibTorch).
 //
 // Not thread-safe: one thread drives a decoder at a time.
 
@@ -17,6 +17,7 @@
 #include <ATen/Tensor.h>
 
 #include "awq/model/config.h"
+#include "awq/nn/linear.h"
 
 namespace awq {
 
@@ -99,14 +100,29 @@ private:
 
 // Which backend runs a model loaded for inference.
 enum class DecoderKind {
-    Fused,    // FusedCpuDecoder on the CPU (float32, int4 kernels); a GPU falls back to Reference
+    Fused,    // FusedCpuDecoder on the CPU (float32, int4 kernels), CudaDecoder on a GPU (fp16, int4
+              // kernels); a GPU falls back to Reference in a build without the CUDA decoder
     Reference // ReferenceDecoder: the reference model in its dtype on its device
 };
 
-// Wraps a loaded reference model in the backend `kind` asks for. gemvLayout: the fused
-// decoder repacks GEMM-packed int4 linears to the GEMV packing (chat and generate; the
-// benchmark keeps each packing as stored).
+// Whether this build has the CUDA decoder (nvcc and a CUDA LibTorch at build time).
+bool cudaDecoderBuilt();
+
+// How to load a model that `kind` will run on `device` ("cpu", "cuda:N"): float32 on the
+// CPU for the fused decoders (int4 linears stay packed; the CUDA decoder uploads them), fp16
+// on the GPU for the reference decoder there.
+TensorTarget loadTargetFor(const std::string &device, DecoderKind kind);
+
+// Wraps a loaded reference model (on its device) in the backend `kind` asks for. gemvLayout: the fused
+// CPU decoder repacks GEMM-packed int4 linears to the GEMV packing (chat and generate; the
+// benchmark keeps each packing as stored). The model must have been loaded with
+// loadTargetFor(device, kind) (makeDecoderOn). Throws Error(Device) for a device this build cannot use.
 std::unique_ptr<DecoderModel> makeDecoder(std::unique_ptr<ReferenceModel> model, DecoderKind kind,
                                           bool gemvLayout = true, int64_t batch = 1, int64_t maxSeqLen = 1);
+// The same for a device ("cpu", "cuda:N"; a name of its own: a string literal would convert to
+// the bool above).
+std::unique_ptr<DecoderModel> makeDecoderOn(const std::string &device, std::unique_ptr<ReferenceModel> model,
+                                            DecoderKind kind, bool gemvLayout = true, int64_t batch = 1,
+                                            int64_t maxSeqLen = 1);
 
 } // namespace awq

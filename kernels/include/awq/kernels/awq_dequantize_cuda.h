@@ -24,3 +24,17 @@ cudaError_t awq_dequantize_gemm_cuda(const int32_t* qweight, const int32_t* qzer
                                      int N, int group, __half* out, cudaStream_t stream);
 
 }  // namespace awq::kernels
+
+namespace awq::kernels {
+
+// The GEMV packing (docs/awq-format.md §2.2) to fp16 W[N][K] (the nn.Linear layout):
+//   W[n][k] = fp16((q[n][k] - z[n][k/g]) * s[n][k/g])
+// bit-identical to awq::kernels::dequantize_gemv on the CPU. Device pointers: qweight int32
+// [N][K/8], qzeros int32 [N][ZW], scales fp16 [N][ZW*8] (ZW = gemvZerosWidth(K, group)),
+// out fp16 [N][K]. Enqueues one kernel; returns cudaErrorInvalidValue (launching nothing) for
+// a null pointer, non-positive sizes, K % 8 != 0, K % group != 0 or a group size the GEMV
+// packing lacks (32, 64 or >= 128); otherwise the launch status.
+cudaError_t awq_dequantize_gemv_cuda(const int32_t* qweight, const int32_t* qzeros, const __half* scales, int K,
+                                     int N, int group, __half* out, cudaStream_t stream);
+
+}  // namespace awq::kernels
