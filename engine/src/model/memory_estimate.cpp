@@ -40,7 +40,8 @@ MemoryEstimate estimateMemory(const ModelConfig &c, int64_t groupSize, int64_t c
     const uint64_t scores = std::min<uint64_t>(256ull << 20, 4 * u(blocks) * u(c.numHeads) * u(seqLen) * u(seqLen));
     const uint64_t embedFp32 = 4 * u(c.vocabSize) * u(c.hiddenSize);
     const uint64_t working = std::max(4 * layerWeights + activations + scores, embedFp32 + activations);
-    e.quantizeCpu = e.processBytes + static_cast<uint64_t>(kQuantizeMargin * static_cast<double>(working));
+    e.quantizeCpu =
+        e.processBytes + kQuantizeRunBytes + static_cast<uint64_t>(kQuantizeMargin * static_cast<double>(working));
 
     // Running on the CPU: the fused decoder's own accounting (what `awq bench` reports), in a
     // process of its own (compared with the memory available, which excludes this one).

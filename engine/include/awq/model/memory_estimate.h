@@ -7,7 +7,8 @@
 // tokens at batch 1 plus activations, plus the process baseline. The quantization figure
 // is an upper bound of the process's peak resident set while it quantizes: what the
 // process holds when asked (at least the baseline: a GUI holding Qt and a chat model holds
-// more, and keeps it while quantizing) plus, with a 15 % margin, the layer being searched
+// more, and keeps it while quantizing), 32 MiB for the run itself, plus, with a 15 % margin,
+// the layer being searched
 // held four times (weights, their scaled copy, and room the TinyLlama peak needed once BLAS
 // ran on OpenMP threads: +0.35 GiB, cause not isolated), the captured calibration
 // activations (about 5 x hidden + 4 x intermediate floats per token) and the attention
@@ -28,6 +29,9 @@ inline constexpr int64_t kTypicalCalibrationTokens = 18432;
 inline constexpr uint64_t kProcessBaselineBytes = 185ull << 20;
 // The margin on the model-dependent part of the quantization figure.
 inline constexpr double kQuantizeMargin = 1.15;
+// What a quantization run allocates besides the model-dependent terms, whatever the model
+// (its tokenizer, the calibration text and blocks, the threads' allocator arenas).
+inline constexpr uint64_t kQuantizeRunBytes = 32ull << 20;
 
 struct MemoryEstimate {
     uint64_t quantizeCpu = 0; // peak while quantizing (one decoder layer at a time)
