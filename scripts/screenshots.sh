@@ -26,5 +26,7 @@ export AWQ_SCREENSHOT_DIR="$out"
     repliesRenderAsMarkdownWithCopyLinks conversationListAutosavesAndRestores compareModeSavesAndOpensBothSides
 "${xvfb[@]}" "$bin/tst_benchmark_dashboard" tinyRunFillsTheTableAndTheCharts chartsAreReadableInASmallWindow
 "${xvfb[@]}" "$bin/tst_mainwindow" darkThemeAtRunTimeReachesTheNavigation
+"${xvfb[@]}" "$bin/tst_chat_branches" editingAnEarlierMessageBranches
+"${xvfb[@]}" "$bin/tst_job_indicator" aChatReplyShowsAndAClickGoesToChat
 echo "screenshots in $out:"
 ls "$out"

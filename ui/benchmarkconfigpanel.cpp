@@ -391,10 +391,11 @@ bool BenchmarkConfigPanel::checkPlan(const BenchmarkRequest &request, QString *e
         largest = need;
         needs << tr("%1 %2").arg(BenchmarkResults::variantText(v), bytesText(need.total()));
         if (memory.availableBytes > 0 && need.total() > memory.availableBytes && tooBig.isEmpty())
-            tooBig = tr("The %1 build needs about %2 (weights %3, KV cache %4, activations %5) but only %6 of %7 is "
-                        "available now: untick it, or use smaller batches or lengths.")
+            tooBig = tr("The %1 build needs about %2 (weights %3, %4 more while it is made, then KV cache %5 and "
+                        "activations %6) but only %7 of %8 is available now: untick it, or use smaller batches or "
+                        "lengths.")
                          .arg(BenchmarkResults::variantText(v), bytesText(need.total()), bytesText(need.weightBytes),
-                              bytesText(need.kvCacheBytes), bytesText(need.activationBytes),
+                              bytesText(need.buildBytes), bytesText(need.kvCacheBytes), bytesText(need.activationBytes),
                               bytesText(memory.availableBytes), bytesText(memory.totalBytes));
     }
     m_estimateLabel->setText(tr("Estimated memory per build: %1 (largest row: batch %2, prefill %3 + decode %4). "

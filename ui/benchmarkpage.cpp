@@ -223,6 +223,7 @@ void BenchmarkPage::handleProgress(double fraction, const QString &status)
     m_progress->setValue(qRound(std::clamp(fraction, 0.0, 1.0) * m_progress->maximum()));
     if (m_cancelButton->isEnabled())
         m_progressLabel->setText(status);
+    Q_EMIT progressChanged(fraction, status);
 }
 
 void BenchmarkPage::handleFinished(const awq::bench::BenchReport &report)

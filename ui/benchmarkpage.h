@@ -49,6 +49,8 @@ public Q_SLOTS:
 
 Q_SIGNALS:
     void runningChanged(bool running);
+    // While running: the share done and what runs now (the status bar's job indicator).
+    void progressChanged(double fraction, const QString &status);
 
 private:
     QWidget *buildLeftColumn();

@@ -25,6 +25,7 @@
 #include "awq/core/error.h"
 #include "appsettings.h"
 #include "chatsessionwidget.h"
+#include "chattranscriptview.h"
 #include "chatworker.h"
 #include "conversationlist.h"
 #include "serverpanel.h"
@@ -278,7 +279,13 @@ ChatPage::ChatPage(QWidget *parent) : QWidget(parent)
                 autosave();
         });
     connect(m_conversations, &ConversationList::openRequested, this, &ChatPage::openSaved);
+    connect(m_sessions[0]->transcript(), &ChatTranscriptView::editRequested, this, &ChatPage::editMessage);
+    m_sessions[1]->transcript()->setEditable(false); // both sides are cut at the message edited on the left
     connect(m_sessions[0], &ChatSessionWidget::modelLoaded, this, &ChatPage::adaptToModel);
+    connect(m_sessions[0], &ChatSessionWidget::contextLengthChanged, this, [this](qint64 tokens) {
+        if (const QString note = fitMaxTokensToContext(tokens); !note.isEmpty())
+            m_statusLabel->setText(note);
+    });
     connect(m_modelDefaultsButton, &QPushButton::clicked, this, &ChatPage::applyModelDefaults);
     connect(m_conversations, &ConversationList::renamed, this, [this](const QString &id, const QString &title) {
         if (id == m_currentId)
@@ -322,6 +329,7 @@ awq::chat::ChatSettings ChatPage::settings() const
     s.presencePenalty = m_hiddenSettings.presencePenalty;
     s.frequencyPenalty = m_hiddenSettings.frequencyPenalty;
     s.stopStrings = m_hiddenSettings.stopStrings;
+    s.contextLength = m_sessions[0]->contextLength(); // chosen per model on its session; recorded with the chat
     return s;
 }
 
@@ -461,17 +469,22 @@ void ChatPage::newChat()
     updateButtons();
 }
 
+QString ChatPage::fitMaxTokensToContext(qint64 context)
+{
+    // A reply may not take the whole context: the prompt needs room too.
+    m_maxTokensSpin->setMaximum(int(std::max<qint64>(1, context)));
+    if (context > 1 && m_maxTokensSpin->value() > context / 2) {
+        m_maxTokensSpin->setValue(int(context / 2));
+        return tr("Max new tokens set to %1, half of the %2-token context.").arg(context / 2).arg(context);
+    }
+    return {};
+}
+
 void ChatPage::adaptToModel(const ChatModelSummary &model)
 {
     QStringList notes;
-    // A reply may not take the whole context: the prompt needs room too.
-    m_maxTokensSpin->setMaximum(int(std::max<qint64>(1, model.contextLength)));
-    if (model.contextLength > 1 && m_maxTokensSpin->value() > model.contextLength / 2) {
-        m_maxTokensSpin->setValue(int(model.contextLength / 2));
-        notes << tr("Max new tokens set to %1, half of the model's %2-token context.")
-                     .arg(model.contextLength / 2)
-                     .arg(model.contextLength);
-    }
+    if (const QString note = fitMaxTokensToContext(m_sessions[0]->contextLength()); !note.isEmpty())
+        notes << note;
     m_modelDefaults.reset();
     try {
         m_modelDefaults = awq::chat::readGenerationDefaults(quantui::toPath(model.folder));
@@ -543,7 +556,9 @@ void ChatPage::restoreSettings()
     s.topP = number("chat/topP", defaults.topP);
     s.topK = settings.value(QStringLiteral("chat/topK"), qint64(defaults.topK)).toLongLong();
     s.repetitionPenalty = number("chat/repetitionPenalty", defaults.repetitionPenalty);
-    s.maxNewTokens = settings.value(QStringLiteral("chat/maxNewTokens"), qint64(defaults.maxNewTokens)).toLongLong();
+    // Replies of up to 1024 tokens (a page of text or code), never more than half the context
+    // chosen for the model (fitMaxTokensToContext).
+    s.maxNewTokens = settings.value(QStringLiteral("chat/maxNewTokens"), qint64(kDefaultMaxNewTokens)).toLongLong();
     s.seed = settings.value(QStringLiteral("chat/seed"), quint64(defaults.seed)).toULongLong();
     // The chat window draws a new seed per reply unless the user fixed one (issue 23).
     s.randomSeed = settings.value(QStringLiteral("chat/randomSeed"), true).toBool();

@@ -5,7 +5,8 @@
 // side panel with the system prompt and the sampling settings (persisted in QSettings).
 // Conversations are autosaved into the conversation list on the left (ConversationList),
 // saved and opened as JSON (awq/chat/conversation.h) and exported as Markdown; in compare
-// mode all of these hold both sides. The document side lives in chatpageconversations.cpp.
+// mode all of these hold both sides. Editing an earlier message branches: the original stays
+// in the list, the branch is a new conversation. The document side lives in chatpageconversations.cpp.
 // GUI thread only.
 
 #include <QString>
@@ -33,6 +34,8 @@ class ChatPage final : public QWidget
     Q_DISABLE_COPY_MOVE(ChatPage)
 
 public:
+    static constexpr qint64 kDefaultMaxNewTokens = 1024;
+
     explicit ChatPage(QWidget *parent = nullptr);
     ~ChatPage() override;
 
@@ -70,6 +73,11 @@ public Q_SLOTS:
     void stop();
     void regenerate();
     void editLast();
+    // Edits an earlier message of the user (turn index on the left side): the conversation
+    // as it is stays in the list, and a new one (a branch, titled "… (edited)") starts from
+    // the turns before that message, with its text in the message box; sending it answers
+    // there. In compare mode both sides are cut at the same message.
+    void editMessage(int turn);
     void newChat();
 
 private:
@@ -77,6 +85,8 @@ private:
     void applyConversation(const awq::chat::Conversation &conversation, bool loadModels);
     // A model loaded on the left: max new tokens within its context, its recommended sampling.
     void adaptToModel(const ChatModelSummary &model);
+    // Max new tokens within `context` (at most half of it); a note when it had to change.
+    QString fitMaxTokensToContext(qint64 context);
     void applyModelDefaults();
     void openSaved(const QString &id);
     // Saves the conversation shown into the list (nothing while it is empty).

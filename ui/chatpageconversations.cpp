@@ -1,8 +1,11 @@
 // ChatPage's conversation as a document: building it from the sessions, applying one
 // (opened from a file or picked in the conversation list), saving, exporting, and the
-// autosave into the conversation list.
+// autosave into the conversation list, and branching when an earlier message is edited.
+
+#include <algorithm>
 
 #include <QDateTime>
+#include <QTextCursor>
 #include <QDir>
 #include <QFileInfo>
 #include <QLabel>
@@ -160,6 +163,52 @@ void ChatPage::autosave()
         m_statusLabel->setText(tr("Could not save the conversation automatically: %1").arg(error));
     else
         m_conversations->setCurrentId(m_currentId);
+}
+
+void ChatPage::editMessage(int turn)
+{
+    if (m_sessions[0]->isBusy() || m_sessions[1]->isBusy() || m_pending != Pending::None) {
+        m_statusLabel->setText(tr("Stop the reply in progress before editing a message."));
+        return;
+    }
+    const std::vector<awq::chat::ConversationTurn> left = m_sessions[0]->turns();
+    if (turn < 0 || turn >= int(left.size()) || left[size_t(turn)].message.role != "user")
+        return;
+    // The conversation as it is stays in the list, untouched from here on.
+    autosave();
+    QString title = QString::fromStdString(conversation().title);
+    const QString suffix = tr(" (edited)");
+    if (title.endsWith(suffix))
+        title.chop(suffix.size());
+
+    // The branch: what came before the message. The compare side is cut before the same
+    // user message (the n-th), so both models see the same history.
+    const auto userMessagesBefore = [](const std::vector<awq::chat::ConversationTurn> &turns, size_t end) {
+        return size_t(std::count_if(turns.begin(), turns.begin() + std::ptrdiff_t(end),
+                                    [](const awq::chat::ConversationTurn &t) { return t.message.role == "user"; }));
+    };
+    const size_t nth = userMessagesBefore(left, size_t(turn));
+    m_sessions[0]->setTurns({left.begin(), left.begin() + turn});
+    if (compareMode()) {
+        const std::vector<awq::chat::ConversationTurn> right = m_sessions[1]->turns();
+        size_t end = 0;
+        while (end < right.size() && !(right[end].message.role == "user" && userMessagesBefore(right, end) == nth))
+            ++end;
+        m_sessions[1]->setTurns({right.begin(), right.begin() + std::ptrdiff_t(end)});
+    }
+    m_currentId = m_conversations->newId();
+    m_conversations->setCurrentId(QString());
+    m_title = title + suffix;
+    m_createdAt = QDateTime::currentDateTimeUtc().toString(Qt::ISODate);
+
+    m_input->setPlainText(QString::fromStdString(left[size_t(turn)].message.content));
+    m_input->setFocus();
+    m_input->moveCursor(QTextCursor::End);
+    m_statusLabel->setText(tr("Editing message %1 in a new branch: change it and press Enter. \"%2\" stays in the "
+                              "conversation list as it was.")
+                               .arg(nth + 1)
+                               .arg(title));
+    updateButtons();
 }
 
 bool ChatPage::exportMarkdownTo(const QString &file)

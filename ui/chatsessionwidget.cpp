@@ -9,10 +9,16 @@
 #include <QLineEdit>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QSettings>
+#include <QSignalBlocker>
+#include <QSpinBox>
 #include <QVBoxLayout>
+
+#include <algorithm>
 
 #include "awq/runtime/devices.h"
 #include "awq/model/config.h"
+#include "appsettings.h"
 #include "chattranscriptview.h"
 #include "memoryfit.h"
 #include "quantizepagehelpers.h"
@@ -30,6 +36,9 @@ std::vector<awq::chat::ChatMessage> messagesFor(const QString &systemPrompt,
         messages.push_back(turn.message);
     return messages;
 }
+
+// QSettings key of the context length chosen per model folder (a map folder -> tokens).
+const QString kContextLengthsKey = QStringLiteral("chat/contextLengths");
 
 } // namespace
 
@@ -85,6 +94,25 @@ ChatSessionWidget::ChatSessionWidget(const QString &title, QWidget *parent) : QW
     m_contextMeter->setValue(0);
     m_contextMeter->setFormat(tr("Context: no model"));
     m_contextMeter->setMaximumHeight(18);
+    // The context replies may use, per model: the KV cache is allocated for at most this.
+    m_contextSpin = new QSpinBox;
+    m_contextSpin->setObjectName(QStringLiteral("chatContextSpin"));
+    m_contextSpin->setKeyboardTracking(false); // a typed number counts once it is complete
+    m_contextSpin->setToolTip(tr("Tokens the conversation may take, prompt and reply together. Older messages are "
+                                 "left out of the prompt beyond it; the KV cache holds at most this many tokens. "
+                                 "Remembered for this model."));
+    m_contextCostLabel = new QLabel;
+    m_contextCostLabel->setObjectName(QStringLiteral("chatContextCostLabel"));
+    m_contextRow = new QWidget;
+    auto *contextLayout = new QHBoxLayout(m_contextRow);
+    contextLayout->setContentsMargins(0, 0, 0, 0);
+    auto *contextLabel = new QLabel(tr("Context length"));
+    contextLabel->setBuddy(m_contextSpin);
+    contextLayout->addWidget(contextLabel);
+    contextLayout->addWidget(m_contextSpin);
+    contextLayout->addWidget(m_contextCostLabel, 1);
+    m_contextRow->setVisible(false);
+
     m_statsLabel = new QLabel;
     m_statsLabel->setObjectName(QStringLiteral("chatStatsLabel"));
     m_statsLabel->setWordWrap(true);
@@ -98,6 +126,7 @@ ChatSessionWidget::ChatSessionWidget(const QString &title, QWidget *parent) : QW
     layout->addWidget(m_modelLabel);
     layout->addWidget(m_noticeLabel);
     layout->addWidget(m_fitLabel);
+    layout->addWidget(m_contextRow);
     layout->addWidget(m_loadProgress);
     layout->addWidget(m_transcript, 1);
     layout->addWidget(m_contextMeter);
@@ -115,6 +144,7 @@ ChatSessionWidget::ChatSessionWidget(const QString &title, QWidget *parent) : QW
     });
     connect(m_folderEdit, &QLineEdit::returnPressed, this, [this] { loadModel(m_folderEdit->text()); });
     connect(m_folderEdit, &QLineEdit::textChanged, this, &ChatSessionWidget::showMemoryFit);
+    connect(m_contextSpin, &QSpinBox::valueChanged, this, &ChatSessionWidget::contextChosen);
     connect(m_controller, &ChatController::loadStarted, this, &ChatSessionWidget::handleLoadStarted);
     connect(m_controller, &ChatController::loadProgress, this, &ChatSessionWidget::handleLoadProgress);
     connect(m_controller, &ChatController::loaded, this, &ChatSessionWidget::handleLoaded);
@@ -164,6 +194,64 @@ bool ChatSessionWidget::isBusy() const
 QString ChatSessionWidget::modelFolder() const
 {
     return m_controller->hasModel() ? m_controller->model().folder : QString();
+}
+
+qint64 ChatSessionWidget::defaultContextLength(qint64 maxPositions)
+{
+    return std::clamp<qint64>(maxPositions, 1, 4096);
+}
+
+qint64 ChatSessionWidget::contextLength() const
+{
+    return hasModel() ? m_contextSpin->value() : 0;
+}
+
+void ChatSessionWidget::setContextLength(qint64 tokens)
+{
+    m_contextSpin->setValue(int(std::clamp<qint64>(tokens, m_contextSpin->minimum(), m_contextSpin->maximum())));
+}
+
+void ChatSessionWidget::showContextChoice()
+{
+    const ChatModelSummary &model = m_controller->model();
+    const qint64 most = std::max<qint64>(1, model.contextLength);
+    const QVariantMap saved =
+        QSettings(AppSettings::organization(), AppSettings::application()).value(kContextLengthsKey).toMap();
+    bool ok = false;
+    const qint64 remembered = saved.value(model.folder).toLongLong(&ok);
+    {
+        const QSignalBlocker block(m_contextSpin);
+        m_contextSpin->setRange(int(std::min<qint64>(most, 64)), int(std::min<qint64>(most, 1 << 30)));
+        m_contextSpin->setSingleStep(most >= 8192 ? 1024 : most >= 1024 ? 256 : 32);
+        m_contextSpin->setValue(int(ok && remembered > 0 ? std::min(remembered, most) : defaultContextLength(most)));
+    }
+    m_contextRow->setVisible(true);
+    showContextCost();
+}
+
+void ChatSessionWidget::showContextCost()
+{
+    const ChatModelSummary &model = m_controller->model();
+    // Keys and values of every layer for each token (fp32 on the CPU, fp16 on a GPU).
+    m_contextCostLabel->setText(tr("of %1 tokens · KV cache up to %2")
+                                    .arg(model.contextLength)
+                                    .arg(quantui::bytesText(quint64(m_contextSpin->value()) * model.kvCacheBytesPerToken)));
+}
+
+void ChatSessionWidget::contextChosen(int tokens)
+{
+    if (!hasModel())
+        return;
+    const ChatModelSummary &model = m_controller->model();
+    showContextCost();
+    QSettings settings(AppSettings::organization(), AppSettings::application());
+    QVariantMap saved = settings.value(kContextLengthsKey).toMap();
+    if (saved.value(model.folder).toLongLong() != tokens) {
+        saved.insert(model.folder, qint64(tokens));
+        settings.setValue(kContextLengthsKey, saved);
+    }
+    updateContextMeter(m_usedTokens);
+    Q_EMIT contextLengthChanged(tokens);
 }
 
 void ChatSessionWidget::setModelFolder(const QString &folder)
@@ -235,6 +323,7 @@ void ChatSessionWidget::handleLoadStarted(const QString &folder)
     m_transcript->setPlaceholder(tr("Loading the model…"));
     m_loadProgress->setRange(0, 0);
     m_loadProgress->setVisible(true);
+    m_contextRow->setVisible(false);
     updateContextMeter(0);
     updateButtons();
 }
@@ -262,6 +351,7 @@ void ChatSessionWidget::handleLoaded(const ChatModelSummary &summary)
     m_noticeLabel->setVisible(!summary.notice.isEmpty());
     m_transcript->setPlaceholder(tr("Type a message below to start."));
     m_fitLabel->setVisible(false);
+    showContextChoice();
     updateContextMeter(0);
     updateButtons();
     Q_EMIT modelLoaded(summary);
@@ -305,7 +395,9 @@ bool ChatSessionWidget::startReply(const QString &systemPrompt, const awq::chat:
     m_transcript->setTurns(m_turns);
     m_reply.clear();
     m_pending.clear();
-    if (m_controller->send(messagesFor(systemPrompt, m_turns), settings) == 0)
+    awq::chat::ChatSettings withContext = settings;
+    withContext.contextLength = contextLength();
+    if (m_controller->send(messagesFor(systemPrompt, m_turns), withContext) == 0)
         return false;
     m_transcript->beginReply();
     m_statsLabel->setText(tr("Generating…"));
@@ -417,13 +509,14 @@ void ChatSessionWidget::handleReplyFailed(const QString &message)
 
 void ChatSessionWidget::updateContextMeter(qint64 usedTokens)
 {
+    m_usedTokens = usedTokens;
     if (!hasModel()) {
         m_contextMeter->setRange(0, 1);
         m_contextMeter->setValue(0);
         m_contextMeter->setFormat(tr("Context: no model"));
         return;
     }
-    const qint64 context = m_controller->model().contextLength;
+    const qint64 context = contextLength();
     m_contextMeter->setRange(0, int(context));
     m_contextMeter->setValue(int(std::min(usedTokens, context)));
     m_contextMeter->setFormat(tr("Context: %1 / %2 tokens").arg(usedTokens).arg(context));
@@ -437,5 +530,6 @@ void ChatSessionWidget::updateButtons()
     m_loadButton->setEnabled(!generating);
     m_browseButton->setEnabled(!loading && !generating);
     m_deviceCombo->setEnabled(!loading && !generating);
+    m_contextSpin->setEnabled(!generating);
     m_folderEdit->setEnabled(!loading && !generating);
 }

@@ -22,6 +22,7 @@ class QLabel;
 class QLineEdit;
 class QProgressBar;
 class QPushButton;
+class QSpinBox;
 
 class ChatSessionWidget final : public QWidget
 {
@@ -39,6 +40,14 @@ public:
     const std::vector<awq::chat::ConversationTurn> &turns() const { return m_turns; }
     // The text of the reply being generated so far (empty when idle).
     QString pendingReply() const { return m_reply; }
+
+    // The context (tokens) replies work in: chosen per model, up to its
+    // max_position_embeddings, and remembered for that model folder in QSettings
+    // (chat/contextLengths). 0 while no model is loaded.
+    qint64 contextLength() const;
+    void setContextLength(qint64 tokens);
+    // A sensible context for a model with `maxPositions`: all of it up to 4096 tokens.
+    static qint64 defaultContextLength(qint64 maxPositions);
 
     // Prefills the folder field (does not load).
     void setModelFolder(const QString &folder);
@@ -63,6 +72,7 @@ Q_SIGNALS:
     void modelLoaded(const ChatModelSummary &summary);
     void replyFinished(const ChatReplyOutcome &outcome);
     void replyFailed(const QString &message);
+    void contextLengthChanged(qint64 tokens);
 
 private:
     bool startReply(const QString &systemPrompt, const awq::chat::ChatSettings &settings);
@@ -79,6 +89,11 @@ private:
     void handleReplyFinished(const ChatReplyOutcome &outcome);
     void handleReplyFailed(const QString &message);
     void updateContextMeter(qint64 usedTokens);
+    // The context row for the model loaded: its chosen length and the KV cache it costs.
+    void showContextChoice();
+    void showContextCost();
+    // The user chose `tokens`: remembered for the model, the meter follows.
+    void contextChosen(int tokens);
     void updateButtons();
 
     ChatController *m_controller = nullptr;
@@ -92,6 +107,10 @@ private:
     QProgressBar *m_loadProgress = nullptr;
     ChatTranscriptView *m_transcript = nullptr;
     QProgressBar *m_contextMeter = nullptr;
+    QWidget *m_contextRow = nullptr;
+    QSpinBox *m_contextSpin = nullptr;
+    QLabel *m_contextCostLabel = nullptr;
+    qint64 m_usedTokens = 0; // by the conversation shown, as the last reply counted them
     QLabel *m_statsLabel = nullptr;
 
     std::vector<awq::chat::ConversationTurn> m_turns;

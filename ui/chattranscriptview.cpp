@@ -30,6 +30,10 @@ ChatTranscriptView::ChatTranscriptView(QWidget *parent) : QTextBrowser(parent)
     connect(this, &QTextBrowser::anchorClicked, this, [this](const QUrl &link) {
         if (copyLink(link))
             return;
+        if (const int turn = editedTurn(link); turn >= 0) {
+            Q_EMIT editRequested(turn);
+            return;
+        }
         // Links in a reply open in the browser; nothing else is followed.
         if (link.scheme() == QLatin1String("http") || link.scheme() == QLatin1String("https"))
             QDesktopServices::openUrl(link);
@@ -97,6 +101,26 @@ void ChatTranscriptView::appendBody(const QString &text)
     cursor.insertText(text, plain);
 }
 
+int ChatTranscriptView::editedTurn(const QUrl &link) const
+{
+    const QString text = link.toString();
+    const QString prefix = QStringLiteral("edit:turn/");
+    if (!text.startsWith(prefix))
+        return -1;
+    bool ok = false;
+    const int turn = text.mid(prefix.size()).toInt(&ok);
+    return ok && turn >= 0 && turn < int(m_turns.size()) && m_turns[size_t(turn)].message.role == "user" ? turn : -1;
+}
+
+void ChatTranscriptView::setEditable(bool editable)
+{
+    if (m_editable == editable)
+        return;
+    m_editable = editable;
+    if (!m_streaming)
+        setTurns(m_turns);
+}
+
 bool ChatTranscriptView::copyLink(const QUrl &link)
 {
     const auto it = m_copyTexts.constFind(link.toString());
@@ -106,7 +130,8 @@ bool ChatTranscriptView::copyLink(const QUrl &link)
     return true;
 }
 
-void ChatTranscriptView::appendLinkLine(const QString &prefix, const QString &link, const QString &text)
+void ChatTranscriptView::appendLinkLine(const QString &prefix, const QString &link, const QString &text,
+                                        const QString &secondLink, const QString &secondText)
 {
     QTextCursor cursor(document());
     cursor.movePosition(QTextCursor::End);
@@ -125,6 +150,11 @@ void ChatTranscriptView::appendLinkLine(const QString &prefix, const QString &li
     anchor.setAnchorHref(link);
     anchor.setForeground(palette().color(QPalette::Link));
     cursor.insertText(text, anchor);
+    if (secondLink.isEmpty())
+        return;
+    cursor.insertText(QStringLiteral("  ·  "), muted);
+    anchor.setAnchorHref(secondLink);
+    cursor.insertText(secondText, anchor);
 }
 
 void ChatTranscriptView::appendMarkdown(const QString &markdown, int turn)
@@ -220,7 +250,10 @@ void ChatTranscriptView::setTurns(const std::vector<awq::chat::ConversationTurn>
             appendBody(content);
         const QString link = QStringLiteral("copy:turn/%1").arg(i);
         m_copyTexts.insert(link, content);
-        appendLinkLine(turn.stats ? statsText(*turn.stats) : QString(), link, tr("Copy"));
+        // A message the user wrote can be edited: that starts a new branch of the conversation.
+        const bool editable = m_editable && turn.message.role == "user";
+        appendLinkLine(turn.stats ? statsText(*turn.stats) : QString(), link, tr("Copy"),
+                       editable ? QStringLiteral("edit:turn/%1").arg(i) : QString(), tr("Edit"));
     }
     if (follow)
         scrollToBottom();

@@ -5,7 +5,8 @@
 // end as plain text, and the view follows it while scrolled to the bottom. Finished
 // replies are rendered as Markdown (QTextDocument's GitHub dialect, raw HTML off) with
 // code blocks in a fixed-pitch font on a shaded background; every message has a "Copy"
-// link and every code block a "Copy code" link (they put the text on the clipboard).
+// link and every code block a "Copy code" link (they put the text on the clipboard); the
+// user's messages also have an "Edit" link (editRequested: ChatPage branches the conversation).
 // GUI thread only.
 
 #include <vector>
@@ -38,6 +39,15 @@ public:
     QStringList copyLinks() const { return m_copyTexts.keys(); }
     // Puts the text of a copy link on the clipboard; false for a link that is not one.
     bool copyLink(const QUrl &link);
+    // The turn an "Edit" link ("edit:turn/2") asks to edit; -1 for any other link.
+    int editedTurn(const QUrl &link) const;
+    // Whether the user's messages carry an "Edit" link (default true; the compare side
+    // shows none: both sides are edited from the left).
+    void setEditable(bool editable);
+
+Q_SIGNALS:
+    // An "Edit" link under the user's message `turn` was clicked.
+    void editRequested(int turn);
 
 protected:
     // Colours come from the palette when the text is written: a theme change re-renders.
@@ -48,13 +58,15 @@ private:
     void appendBody(const QString &text);
     // Renders `markdown` at the end; code blocks are shaded and get a copy link each.
     void appendMarkdown(const QString &markdown, int turn);
-    void appendLinkLine(const QString &prefix, const QString &link, const QString &text);
+    void appendLinkLine(const QString &prefix, const QString &link, const QString &text,
+                        const QString &secondLink = QString(), const QString &secondText = QString());
     bool atBottom() const;
     void scrollToBottom();
 
     QString m_placeholder;
     bool m_empty = true;
     bool m_streaming = false; // between beginReply() and the next setTurns()
+    bool m_editable = true;
     std::vector<awq::chat::ConversationTurn> m_turns; // as last shown
     QHash<QString, QString> m_copyTexts;              // copy link -> the text it copies
 };

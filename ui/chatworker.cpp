@@ -39,6 +39,7 @@ void ChatWorker::load(const QString &folder, const QString &device, const awq::C
         summary.precision = QString::fromStdString(info.precision);
         summary.device = QString::fromStdString(info.device);
         summary.contextLength = info.contextLength;
+        summary.kvCacheBytesPerToken = info.kvCacheBytesPerToken;
         summary.hasTemplate = info.hasTemplate;
         summary.notice = QString::fromStdString(info.notice);
         summary.loadSeconds = info.loadSeconds;

@@ -26,7 +26,8 @@ struct ChatModelSummary {
     QString description;
     QString precision;
     QString device; // "cpu", "cuda:0", ...
-    qint64 contextLength = 0;
+    qint64 contextLength = 0; // max_position_embeddings
+    quint64 kvCacheBytesPerToken = 0;
     bool hasTemplate = false;
     QString notice;
     double loadSeconds = 0;

@@ -29,6 +29,7 @@
 #include "appsettings.h"
 #include "benchmarkpage.h"
 #include "chatpage.h"
+#include "jobindicator.h"
 #include "chatsessionwidget.h"
 #include "librarypage.h"
 #include "modelcontroller.h"
@@ -129,6 +130,9 @@ MainWindow::MainWindow(QWidget *parent) : QMainWindow(parent)
     m_statusModel = new QLabel;
     m_statusModel->setObjectName(QStringLiteral("statusModelLabel"));
     statusBar()->addPermanentWidget(m_statusModel);
+    m_jobs = new JobIndicator(this);
+    statusBar()->addPermanentWidget(m_jobs);
+    watchJobs();
     m_monitor = new ResourceMonitor(this);
     m_monitor->setCursor(Qt::PointingHandCursor);
     connect(m_monitor, &ResourceMonitor::clicked, this, &MainWindow::showMemoryChart);
@@ -271,6 +275,7 @@ void MainWindow::startQuantizeWizard(const QString &folder)
     });
     connect(wizard, &QuantizeWizard::chatRequested, this, &MainWindow::openInChat);
     connect(wizard, &QuantizeWizard::benchmarkRequested, this, &MainWindow::openInBenchmark);
+    watchWizard(wizard);
     showPage(Page::Quantize);
     wizard->show();
 }

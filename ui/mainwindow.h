@@ -15,6 +15,8 @@
 
 class BenchmarkPage;
 class ChatPage;
+class JobIndicator;
+class QuantizeWizard;
 class LibraryPage;
 class ModelController;
 class ModelPage;
@@ -51,6 +53,8 @@ public:
     QuantizeHomePage *quantizePage() const { return m_quantizeHome; }
     ChatPage *chatPage() const { return m_chatPage; }
     BenchmarkPage *benchmarkPage() const { return m_benchmarkPage; }
+    // The status bar's running-job indicator (mainwindowjobs.cpp).
+    JobIndicator *jobIndicator() const { return m_jobs; }
     Page currentPage() const;
     void showPage(Page page);
     // Most recent first, as persisted in QSettings.
@@ -95,6 +99,10 @@ private:
     // Closing with jobs running: asks; Yes stops them and closes once they have stopped.
     bool confirmStopJobs(const QStringList &jobs);
     void stopJobsThenClose();
+    // The job indicator follows the chat sessions and the benchmark (watchJobs) and each
+    // quantization wizard (watchWizard): what runs, its progress, where it is shown.
+    void watchJobs();
+    void watchWizard(QuantizeWizard *wizard);
 
     ModelController *m_controller = nullptr;
     QListWidget *m_navigation = nullptr;
@@ -112,4 +120,5 @@ private:
     QDialog *m_memoryWindow = nullptr; // created on first use
     bool m_restylingNavigation = false;
     QTimer *m_quitTimer = nullptr;     // while stopping jobs to quit: closes once they have stopped
+    JobIndicator *m_jobs = nullptr;
 };

@@ -183,7 +183,8 @@ void QuantModelPage::showMemoryEstimate(const awq::ModelInfo &info)
 {
     const awq::MemoryEstimate e = awq::estimateMemory(info.config);
     const awq::SystemMemory system = awq::systemMemory();
-    const bool fits = e.quantizeCpu < system.availableBytes;
+    // The estimate counts what this process holds already; what is available does not.
+    const bool fits = e.quantizeCpu < system.availableBytes + awq::currentRssBytes();
     QString html = tr("<b>Memory (estimated)</b><table cellspacing='0' cellpadding='2'>"
                       "<tr><td>Quantizing on this CPU:&nbsp;</td><td><b>%1</b> with the built-in calibration set "
                       "(about %2 tokens; the Calibration page updates it)%3</td></tr>"

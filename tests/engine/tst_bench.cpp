@@ -21,6 +21,8 @@
 #include "awq/bench/kernel_bench.h"
 #include "awq/bench/synthetic_model.h"
 #include "awq/core/error.h"
+#include "awq/core/memory.h"
+#include "awq/runtime/decoder_model.h"
 #include "awq/model/memory_estimate.h"
 #include "awq/nn/linear.h"
 #include "awq/nn/reference_model.h"
@@ -326,13 +328,15 @@ private Q_SLOTS:
     }
 
     // The wizard's memory figures against measured peaks (docs/benchmarks.md): quantizing
-    // TinyLlama-1.1B took 3.08 GiB, the demo model 672 MiB (`/usr/bin/time -v awq quantize`).
+    // TinyLlama-1.1B took 3.43 GiB, the demo model 637 MiB (`/usr/bin/time -v awq quantize`),
+    // in a process holding the baseline. The estimate is an upper bound, not far above.
     void memoryEstimatesMatchMeasuredPeaks()
     {
         const double gib = 1024.0 * 1024.0 * 1024.0;
         const ModelConfig tiny = syntheticConfig("tinyllama-1.1b");
-        const MemoryEstimate e = estimateMemory(tiny, 128, 18432);
-        QVERIFY2(std::abs(double(e.quantizeCpu) / gib / 3.43 - 1.0) < 0.10, qPrintable(QString::number(e.quantizeCpu / gib)));
+        const MemoryEstimate e = estimateMemory(tiny, 128, 18432, 0, kProcessBaselineBytes);
+        const double tinyRatio = double(e.quantizeCpu) / gib / 3.43;
+        QVERIFY2(tinyRatio >= 1.0 && tinyRatio < 1.2, qPrintable(QString::number(e.quantizeCpu / gib)));
         ModelConfig demo = tiny;
         demo.hiddenSize = 256;
         demo.intermediateSize = 768;
@@ -342,16 +346,59 @@ private Q_SLOTS:
         demo.headDim = 32;
         demo.vocabSize = 4096;
         demo.maxPositionEmbeddings = 256;
-        const MemoryEstimate d = estimateMemory(demo, 128, 17920);
-        QVERIFY2(std::abs(double(d.quantizeCpu) / double(637ull << 20) - 1.0) < 0.10,
-                 qPrintable(QString::number(d.quantizeCpu >> 20)));
+        const MemoryEstimate d = estimateMemory(demo, 128, 17920, 0, kProcessBaselineBytes);
+        const double demoRatio = double(d.quantizeCpu) / double(637ull << 20);
+        QVERIFY2(demoRatio >= 1.0 && demoRatio < 1.2, qPrintable(QString::number(d.quantizeCpu >> 20)));
         // Running: 4-bit well under full precision; fp16 on a GPU about 2 bytes a parameter.
         QVERIFY(e.int4Cpu < e.fp32Cpu / 3);
         QVERIFY(e.int4Gpu < e.fp16Gpu / 2);
         QVERIFY(std::abs(double(e.fp16Gpu) / (2.0 * double(tiny.parameterCount())) - 1.0) < 0.15);
         QCOMPARE(e.context, int64_t(2048));
         // More calibration data, more memory.
-        QVERIFY(estimateMemory(tiny, 128, 2 * 18432).quantizeCpu > e.quantizeCpu);
+        QVERIFY(estimateMemory(tiny, 128, 2 * 18432, 0, kProcessBaselineBytes).quantizeCpu > e.quantizeCpu);
+    }
+
+    // Issue 23, bug 6: the memory a build is checked against is an upper bound of the
+    // process's peak above what it held before, making the build included (the synthetic
+    // lm_head rounded to fp16 values, the decoder keeping it in fp16 and stacking q/k/v and
+    // gate/up), for each packing. A tiny shape with a large vocabulary, so that the lm_head
+    // is most of the model as it is of TinyLlama's int4 build; the runner's own sequence.
+    void memoryNeedBoundsTheMeasuredPeak_data()
+    {
+        QTest::addColumn<int>("variant");
+        QTest::newRow("gemm") << int(Variant::Gemm);
+        QTest::newRow("gemv") << int(Variant::Gemv);
+        QTest::newRow("fp32") << int(Variant::Fp32);
+    }
+    void memoryNeedBoundsTheMeasuredPeak()
+    {
+        QFETCH(int, variant);
+        const Variant v = Variant(variant);
+        ModelConfig c = syntheticConfig("tiny");
+        c.vocabSize = 32768; // lm_head 32 MiB in fp32
+        BenchPlan plan;
+        plan.syntheticShape = "tiny";
+        plan.variants = {v};
+        plan.prefillLengths = {64};
+        plan.decodeLength = 8;
+        const MemoryNeed need = estimatePlanMemory(plan, c, v);
+        releaseFreeMemory();
+        const uint64_t before = currentRssBytes();
+        if (!resetPeakRss())
+            QSKIP("the kernel does not let this process reset its peak RSS (/proc/self/clear_refs)");
+        {
+            auto model = buildSyntheticModel(c, v, plan.groupSize, 5);
+            const std::unique_ptr<DecoderModel> decoder = makeDecoder(std::move(model), DecoderKind::Fused, false, 1, 72);
+            decoder->prefill(at::randint(c.vocabSize, {1, 64}, at::kLong));
+            for (int i = 0; i < 8; ++i)
+                decoder->decodeStep(at::randint(c.vocabSize, {1, 1}, at::kLong));
+        }
+        const uint64_t peak = peakRssBytes() - before;
+        QVERIFY2(peak <= need.total(), qPrintable(QStringLiteral("peak %1 MiB above the start, estimate %2 MiB")
+                                                      .arg(double(peak) / (1 << 20), 0, 'f', 1)
+                                                      .arg(double(need.total()) / (1 << 20), 0, 'f', 1)));
+        qInfo("%s: peak %.1f MiB above the start, estimate %.1f MiB", variantName(v), double(peak) / (1 << 20),
+              double(need.total()) / (1 << 20));
     }
 
     void aFolderIsConvertedToEachBuild()

@@ -15,6 +15,7 @@
 #include "awq/chat/chat_model.h"
 #include "awq/chat/chat_prompt.h"
 #include "awq/io/json_file.h"
+#include "awq/model/config.h"
 #include "awq/runtime/devices.h"
 #include "awq/runtime/resources.h"
 #include "awq/tokenizer/bos_rule.h"
@@ -301,6 +302,44 @@ private Q_SLOTS:
         QVERIFY(contains(reply.promptText, "Answer in one line.")); // the system prompt stays
         QVERIFY(contains(reply.promptText, "And the last one?"));   // and the question
         QVERIFY(reply.stats.promptTokens + 16 <= m_model->info().contextLength);
+    }
+
+    // The chat window's context-length setting: the conversation is fitted to it (older
+    // turns dropped), the reply stops at its end, and the decoder's KV cache never holds
+    // more. Larger than the model's context or 0: the model's.
+    void theContextLengthSettingBoundsPromptAndReply()
+    {
+        std::vector<ChatMessage> messages;
+        for (int i = 0; i < 3; ++i) {
+            messages.push_back({"user", "What did the jury say about the city, question " + std::to_string(i) + "?"});
+            messages.push_back({"assistant", "It said the election was conducted well."});
+        }
+        messages.push_back({"user", "And then?"});
+        const int64_t full = m_model->promptTokens(messages);
+        QVERIFY(full < m_model->info().contextLength);
+        ChatSettings settings;
+        settings.temperature = 0;
+        settings.maxNewTokens = 200;
+        settings.contextLength = full; // room for no reply at all with every turn kept
+        QCOMPARE(m_model->contextFor(settings), full);
+        const Reply reply = m_model->reply(messages, settings);
+        QVERIFY(reply.droppedMessages >= 2);
+        QVERIFY(reply.stats.promptTokens + reply.stats.generatedTokens <= full);
+        QVERIFY(reply.stats.generatedTokens > 0);
+
+        settings.contextLength = 0;
+        QCOMPARE(m_model->contextFor(settings), m_model->info().contextLength);
+        settings.contextLength = m_model->info().contextLength * 4;
+        QCOMPARE(m_model->contextFor(settings), m_model->info().contextLength);
+        // 2 (keys, values) x layers x KV width x 4 bytes on the CPU.
+        const ModelConfig config = ModelConfig::load(m_demo);
+        QCOMPARE(m_model->info().kvCacheBytesPerToken, uint64_t(2 * config.numLayers * config.kvDim() * 4));
+
+        // complete() too: a prompt longer than the chosen context is refused with its size.
+        settings.contextLength = 4;
+        const auto tooLong = catchError([&] { m_model->complete("the city council met and the jury said", settings); });
+        QVERIFY(tooLong.thrown);
+        QVERIFY2(contains(tooLong.message, "the context holds 4"), tooLong.message.c_str());
     }
 
     // On a machine whose LibTorch sees a GPU (the GPU sessions), the same reply runs there:

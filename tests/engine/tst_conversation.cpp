@@ -151,6 +151,7 @@ private Q_SLOTS:
         c.settings.frequencyPenalty = -0.25;
         c.settings.randomSeed = true;
         c.settings.stopStrings = {"\nUser:", "###"};
+        c.settings.contextLength = 1536;
         c.turns[1].stats->seed = 987654321987ull;
         ConversationSide right;
         right.modelFolder = "/models/tiny-llama";
@@ -164,6 +165,7 @@ private Q_SLOTS:
         QCOMPARE(back.settings.frequencyPenalty, -0.25);
         QVERIFY(back.settings.randomSeed);
         QCOMPARE(back.settings.stopStrings, c.settings.stopStrings);
+        QCOMPARE(back.settings.contextLength, int64_t(1536));
         QCOMPARE(back.turns[1].stats->seed, uint64_t(987654321987ull));
         QVERIFY(back.compare.has_value());
         QCOMPARE(back.compare->modelFolder, std::string("/models/tiny-llama"));
@@ -176,22 +178,27 @@ private Q_SLOTS:
         QVERIFY(md.find("/models/tiny-llama`") != std::string::npos);
         QVERIFY(md.find("seed random") != std::string::npos);
         QVERIFY(md.find("min-p 0.05") != std::string::npos);
+        QVERIFY(md.find("context 1536 tokens") != std::string::npos);
 
         // A file written before these fields: it opens, with the defaults.
         nlohmann::json old = toJson(sampleConversation());
-        for (const char *key : {"minP", "presencePenalty", "frequencyPenalty", "randomSeed", "stopStrings"})
+        for (const char *key : {"minP", "presencePenalty", "frequencyPenalty", "randomSeed", "stopStrings", "contextLength"})
             old["settings"].erase(key);
         old["turns"][1]["stats"].erase("seed");
         const Conversation before = conversationFromJson(old, "old.json");
         QCOMPARE(before.settings.minP, 0.0);
         QVERIFY(!before.settings.randomSeed);
         QVERIFY(before.settings.stopStrings.empty());
+        QCOMPARE(before.settings.contextLength, int64_t(0));
         QVERIFY(!before.compare.has_value());
         QCOMPARE(before.turns[1].stats->seed, uint64_t(0));
 
         // Bad values name the field.
         nlohmann::json bad = toJson(c);
         bad["settings"]["randomSeed"] = "yes";
+        QVERIFY_THROWS_EXCEPTION(Error, conversationFromJson(bad, "bad.json"));
+        bad = toJson(c);
+        bad["settings"]["contextLength"] = -1;
         QVERIFY_THROWS_EXCEPTION(Error, conversationFromJson(bad, "bad.json"));
         bad = toJson(c);
         bad["compare"]["turns"][0]["role"] = "robot";

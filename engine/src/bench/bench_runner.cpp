@@ -273,6 +273,7 @@ MemoryNeed estimatePlanMemory(const BenchPlan &plan, const ModelConfig &config, 
                                                                        : Variant::Gemm;
         need.weightBytes = std::max(need.weightBytes, estimateWeightBytes(config, stored, group));
     }
+    need.buildBytes = estimateBuildBytes(config, variant, plan.groupSize, !plan.syntheticShape.empty());
     for (int64_t batch : plan.batchSizes)
         for (int64_t prefill : plan.prefillLengths) {
             const int64_t decode = decodeStepsFor(plan, prefill);
@@ -312,7 +313,8 @@ BenchReport runBenchmark(const BenchPlan &plan, const ProgressFn &progress, cons
         const uint64_t available = report.machine.memoryAvailableBytes;
         AWQ_CHECK(!plan.checkMemory || available == 0 || need.total() <= available, OutOfMemory, "the ",
                   variantLabel(v), " build of ", report.model, " needs about ", gib(need.total()), " (weights ",
-                  gib(need.weightBytes), ", KV cache ", gib(need.kvCacheBytes), " and activations ",
+                  gib(need.weightBytes), ", ", gib(need.buildBytes), " more while it is made, then KV cache ",
+                  gib(need.kvCacheBytes), " and activations ",
                   gib(need.activationBytes), " at batch ", need.batch, ", prefill ", need.prefillLength, " + decode ",
                   need.decodeLength, ") but ", gib(available), " of ", gib(report.machine.memoryTotalBytes),
                   " is available; drop it from the variants or use smaller batches or lengths");
@@ -323,6 +325,7 @@ BenchReport runBenchmark(const BenchPlan &plan, const ProgressFn &progress, cons
     at::Generator gen = at::detail::createCPUGenerator(plan.seed + 1);
     for (Variant v : plan.variants) {
         cancel.throwIfCancelled();
+        releaseFreeMemory(); // the previous build's heap, before this one is made
         const auto buildStart = Clock::now();
         auto [model, weightsNote] = buildModel(plan, report.config, v, progress, cancel);
         const int64_t firstPrefill = plan.prefillLengths.front();

@@ -157,6 +157,15 @@ at::Tensor randomNormal(at::IntArrayRef shape, at::Generator &gen)
     return at::randn(shape, gen, at::kFloat).mul_(0.02);
 }
 
+// Float32 values exactly representable in fp16, rounded in place: only an fp16 copy is
+// held meanwhile (t.to(kHalf).to(kFloat) held three full tensors at once: on TinyLlama's
+// lm_head that was 0.5 GiB above the finished model, the benchmark's peak).
+at::Tensor roundedToHalf(at::Tensor t)
+{
+    t.copy_(t.to(at::kHalf));
+    return t;
+}
+
 std::unique_ptr<QuantLinear> randomQuant(W4Packing packing, int64_t in, int64_t out, int64_t groupSize,
                                          at::Generator &gen)
 {
@@ -289,6 +298,34 @@ uint64_t estimateWeightBytes(const ModelConfig &c, Variant variant, int64_t grou
     return bytes + embed + lmHead + norms;
 }
 
+uint64_t estimateBuildBytes(const ModelConfig &c, Variant variant, int64_t groupSize, bool synthetic)
+{
+    // One layer's stacked q/k/v and gate/up, twice for int4 (the stack and its huge-page copy).
+    const auto part = [&](LinearRole role) {
+        const auto [in, out] = linearShape(c, role);
+        return linearBytes(in, out, variant, groupSize);
+    };
+    const std::vector<LinearRole> stackedParts = {LinearRole::Q, LinearRole::K, LinearRole::V, LinearRole::Gate,
+                                                  LinearRole::Up};
+    uint64_t stacked = 0;
+    for (const LinearSlot &slot : c.arch().linears)
+        if (std::find(stackedParts.begin(), stackedParts.end(), slot.role) != stackedParts.end())
+            stacked += part(slot.role);
+    if (variant != Variant::Fp32)
+        stacked *= 2;
+    const uint64_t vh = static_cast<uint64_t>(c.vocabSize * c.hiddenSize);
+    // An untied int4 lm_head: fp32 (4 bytes) until the decoder's fp16 copy (2) replaces it.
+    const uint64_t lmHead = c.tieWordEmbeddings ? 0 : variant == Variant::Fp32 ? 0 : 4 * vh;
+    // Synthetic embeddings and lm_head: the fp16 copy they are rounded through.
+    const uint64_t rounding = synthetic ? 2 * vh : 0;
+    // A folder's linears are converted one at a time: the largest, in fp32, plus its packing.
+    uint64_t largest = 0;
+    for (const auto &[in, out] : layerLinears(c))
+        largest = std::max(largest, 2 * 4 * static_cast<uint64_t>(in * out));
+    const uint64_t converting = synthetic ? 0 : largest;
+    return std::max({stacked + lmHead, rounding, converting});
+}
+
 uint64_t estimateKvCacheBytes(const ModelConfig &c, int64_t batch, int64_t maxSeqLen)
 {
     return 2 * 4 * static_cast<uint64_t>(c.numLayers * batch * maxSeqLen * c.kvDim());
@@ -343,10 +380,8 @@ std::unique_ptr<ReferenceModel> buildSyntheticModel(const ModelConfig &c, Varian
     cancel.throwIfCancelled();
     // Rounded to fp16 values, as in the fp16 checkpoints these shapes stand for (an int4
     // build then streams its lm_head as fp16, as it would for a real AWQ checkpoint).
-    at::Tensor embed = randomNormal({c.vocabSize, c.hiddenSize}, gen).to(at::kHalf).to(at::kFloat);
-    at::Tensor lmHead = c.tieWordEmbeddings
-                            ? embed
-                            : randomNormal({c.vocabSize, c.hiddenSize}, gen).to(at::kHalf).to(at::kFloat);
+    at::Tensor embed = roundedToHalf(randomNormal({c.vocabSize, c.hiddenSize}, gen));
+    at::Tensor lmHead = c.tieWordEmbeddings ? embed : roundedToHalf(randomNormal({c.vocabSize, c.hiddenSize}, gen));
     if (progress)
         progress({"build", c.numLayers, c.numLayers, what + ": done"});
     return ReferenceModel::fromParts(c, embed, std::move(layers), at::ones({c.hiddenSize}, at::kFloat), lmHead);

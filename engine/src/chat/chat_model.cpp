@@ -70,6 +70,8 @@ std::unique_ptr<ChatModel> ChatModel::load(const fs::path &folder, const Progres
     info.description = chat->m_model->describe();
     info.precision = inspected.precisionSummary();
     info.contextLength = loaded.config.maxPositionEmbeddings;
+    // Keys and values of every layer: float32 in the fused CPU decoder, fp16 on a GPU.
+    info.kvCacheBytesPerToken = 2 * static_cast<uint64_t>(loaded.config.numLayers * loaded.config.kvDim()) * (cpu ? 4 : 2);
     info.hasTemplate = chat->m_prompts->hasTemplate();
     info.notice = chat->m_prompts->notice();
     info.weightBytes = chat->m_model->memory().weightBytes;
@@ -84,6 +86,11 @@ int64_t ChatModel::promptTokens(const std::vector<ChatMessage> &messages, const 
     return static_cast<int64_t>(m_prompts->build(messages, true, options).ids.size());
 }
 
+int64_t ChatModel::contextFor(const ChatSettings &settings) const
+{
+    return settings.contextLength > 0 ? std::min(settings.contextLength, m_info.contextLength) : m_info.contextLength;
+}
+
 Reply ChatModel::reply(const std::vector<ChatMessage> &messages, const ChatSettings &settings, const TextSink &sink,
                        const CancelToken &cancel, const PromptOptions &options)
 {
@@ -92,7 +99,7 @@ Reply ChatModel::reply(const std::vector<ChatMessage> &messages, const ChatSetti
     AWQ_CHECK(!messages.empty(), InvalidArgument, "there is no message to answer");
     const SamplingParams sampling = samplingFor(settings);
     sampling.validate();
-    const int64_t context = m_info.contextLength;
+    const int64_t context = contextFor(settings);
     // Room kept for the reply when older turns have to go: what was asked for, at most half
     // the context (the generator stops at the context's end in any case).
     const int64_t reserve = std::min<int64_t>(sampling.maxNewTokens, context / 2);
@@ -117,7 +124,7 @@ Reply ChatModel::reply(const std::vector<ChatMessage> &messages, const ChatSetti
         prompt = m_prompts->build(kept, true, options);
     }
     AWQ_CHECK(static_cast<int64_t>(prompt.ids.size()) < context, InvalidArgument, "the message takes ",
-              prompt.ids.size(), " tokens; the model's context holds ", context);
+              prompt.ids.size(), " tokens; the context holds ", context);
 
     GenerationRequest request;
     request.promptIds = prompt.ids;
@@ -125,15 +132,15 @@ Reply ChatModel::reply(const std::vector<ChatMessage> &messages, const ChatSetti
     request.stopTokenIds = prompt.stopTokenIds;
     reply.promptText = prompt.text;
     reply.notice = prompt.notice;
-    generate(request, sink, cancel, start, reply);
+    generate(request, context, sink, cancel, start, reply);
     return reply;
 }
 
-void ChatModel::generate(const GenerationRequest &request, const TextSink &sink, const CancelToken &cancel,
-                         std::chrono::steady_clock::time_point start, Reply &reply)
+void ChatModel::generate(const GenerationRequest &request, int64_t context, const TextSink &sink,
+                         const CancelToken &cancel, std::chrono::steady_clock::time_point start, Reply &reply)
 {
     using Clock = std::chrono::steady_clock;
-    Generator generator(*m_model, *m_tokenizer, m_info.contextLength);
+    Generator generator(*m_model, *m_tokenizer, context);
     const double setupSeconds = std::chrono::duration<double>(Clock::now() - start).count();
     const GenerationResult result = generator.generate(request, sink, cancel);
     reply.text = result.text;
@@ -159,12 +166,12 @@ Reply ChatModel::complete(const std::string &prompt, const ChatSettings &setting
     request.promptIds = m_tokenizer->encode(prompt);
     AWQ_CHECK(!request.promptIds.empty(), InvalidArgument, "the prompt is empty");
     request.sampling = sampling;
-    const int64_t context = m_info.contextLength;
+    const int64_t context = contextFor(settings);
     AWQ_CHECK(static_cast<int64_t>(request.promptIds.size()) < context, InvalidArgument, "the prompt takes ",
-              request.promptIds.size(), " tokens; the model's context holds ", context);
+              request.promptIds.size(), " tokens; the context holds ", context);
     Reply reply;
     reply.promptText = prompt;
-    generate(request, sink, cancel, start, reply);
+    generate(request, context, sink, cancel, start, reply);
     return reply;
 }
 

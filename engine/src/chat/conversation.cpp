@@ -80,7 +80,8 @@ nlohmann::json toJson(const Conversation &c)
                              {"maxNewTokens", s.maxNewTokens},
                              {"seed", s.seed},
                              {"randomSeed", s.randomSeed},
-                             {"stopStrings", s.stopStrings}}},
+                             {"stopStrings", s.stopStrings},
+                             {"contextLength", s.contextLength}}},
                            {"turns", turnsToJson(c.turns)}};
     if (c.compare)
         json["compare"] = {{"modelFolder", c.compare->modelFolder}, {"turns", turnsToJson(c.compare->turns)}};
@@ -259,6 +260,7 @@ Conversation conversationFromJson(const nlohmann::json &json, const std::string 
         s.readNumber("frequencyPenalty", c.settings.frequencyPenalty, -2.0, 2.0);
         s.readBool("randomSeed", c.settings.randomSeed);
         s.readStringList("stopStrings", c.settings.stopStrings);
+        s.readInteger<int64_t>("contextLength", c.settings.contextLength, 0, kMaxNewTokens);
     }
     c.turns = turnsFromJson(*doc.find("turns", true), sourceName, "turns");
     if (const nlohmann::json *compare = doc.find("compare", false); compare && !compare->is_null()) {
@@ -354,6 +356,8 @@ std::string toMarkdown(const Conversation &c)
         md += ", presence penalty " + formatShort(s.presencePenalty);
     if (s.frequencyPenalty != 0)
         md += ", frequency penalty " + formatShort(s.frequencyPenalty);
+    if (s.contextLength > 0)
+        md += ", context " + std::to_string(s.contextLength) + " tokens";
     md += "\n";
     if (!c.systemPrompt.empty())
         md += "\n**System**\n\n" + c.systemPrompt + "\n";

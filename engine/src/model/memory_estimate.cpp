@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "awq/bench/synthetic_model.h"
+#include "awq/core/memory.h"
 
 namespace awq {
 
@@ -39,9 +40,11 @@ uint64_t expertActivationBytes(const ModelConfig &c, int64_t tokens)
 
 } // namespace
 
-MemoryEstimate estimateMemory(const ModelConfig &c, int64_t groupSize, int64_t calibrationTokens, int64_t context)
+MemoryEstimate estimateMemory(const ModelConfig &c, int64_t groupSize, int64_t calibrationTokens, int64_t context,
+                              uint64_t processBytes)
 {
     MemoryEstimate e;
+    e.processBytes = processBytes > 0 ? processBytes : std::max(kProcessBaselineBytes, currentRssBytes());
     e.calibrationTokens = calibrationTokens;
     e.context = context > 0 ? context : std::min<int64_t>(2048, c.maxPositionEmbeddings);
     const int64_t group = groupSize > 0 ? groupSize : 128;
@@ -54,9 +57,12 @@ MemoryEstimate estimateMemory(const ModelConfig &c, int64_t groupSize, int64_t c
     const int64_t blocks = seqLen > 0 ? (calibrationTokens + seqLen - 1) / seqLen : 0;
     const uint64_t scores = std::min<uint64_t>(256ull << 20, 4 * u(blocks) * u(c.numHeads) * u(seqLen) * u(seqLen));
     const uint64_t embedFp32 = 4 * u(c.vocabSize) * u(c.hiddenSize);
-    e.quantizeCpu = kProcessBaselineBytes + std::max(4 * layerWeights + activations + scores, embedFp32 + activations);
+    const uint64_t working = std::max(4 * layerWeights + activations + scores, embedFp32 + activations);
+    e.quantizeCpu =
+        e.processBytes + kQuantizeRunBytes + static_cast<uint64_t>(kQuantizeMargin * static_cast<double>(working));
 
-    // Running on the CPU: the fused decoder's own accounting (what `awq bench` reports).
+    // Running on the CPU: the fused decoder's own accounting (what `awq bench` reports), in a
+    // process of its own (compared with the memory available, which excludes this one).
     const uint64_t kvFp32 = bench::estimateKvCacheBytes(c, 1, e.context);
     const uint64_t act = bench::estimateActivationBytes(c, 1, std::min<int64_t>(512, e.context));
     e.fp32Cpu = kProcessBaselineBytes + bench::estimateWeightBytes(c, bench::Variant::Fp32, group) + kvFp32 + act;

@@ -468,6 +468,9 @@ QuantizeReport quantizeInto(OutputFolder &output, const QuantOptions &opt, const
 QuantizeReport quantizeModel(const QuantOptions &requested, const QuantEventFn &onEvent, const CancelToken &cancel)
 {
     const auto start = Clock::now();
+    // The peak recorded is this run's (with what the process held when it started), not the
+    // process's lifetime peak: a GUI may have run a benchmark or held a chat model before.
+    resetPeakRss();
     configureThreads(requested.threads);
     const fs::path source = requested.modelFolder;
     AWQ_CHECK(fs::is_directory(source), NotFound, source.string(), ": model folder not found");

@@ -10,6 +10,7 @@
 // results are plain values. Output: formatTable (AutoAWQ's columns), toJson (everything,
 // for the dashboard), toCsv (one line per row).
 
+#include <algorithm>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -135,15 +136,23 @@ BenchReport newReport();
 // "build"/"convert" while a variant is made, "bench" per timed run.
 BenchReport runBenchmark(const BenchPlan &plan, const ProgressFn &progress = {}, const CancelToken &cancel = {});
 
-// The memory a variant of the plan needs: its weights (or, if more, what loading a folder
-// takes: a full-precision one is loaded in fp32) plus the KV cache and activations of the
-// row that needs the most.
+// The memory a variant of the plan needs above what the process holds: its weights (or, if
+// more, what loading a folder takes: a full-precision one is loaded in fp32) plus the more
+// of what making the build holds besides (estimateBuildBytes) and the KV cache and
+// activations of the row that needs the most (they come after the build is made). An upper
+// bound of the peak: tst_bench checks it against the measured one.
 struct MemoryNeed {
     uint64_t weightBytes = 0;
+    uint64_t buildBytes = 0;
     uint64_t kvCacheBytes = 0;
     uint64_t activationBytes = 0;
     int64_t batch = 0, prefillLength = 0, decodeLength = 0; // that row
-    uint64_t total() const { return weightBytes + kvCacheBytes + activationBytes; }
+    // The allocator's and the threads' share on top: 5 % and 32 MiB.
+    uint64_t total() const
+    {
+        const uint64_t held = weightBytes + std::max(buildBytes, kvCacheBytes + activationBytes);
+        return held + held / 20 + (uint64_t(32) << 20);
+    }
 };
 MemoryNeed estimatePlanMemory(const BenchPlan &plan, const ModelConfig &config, Variant variant);
 

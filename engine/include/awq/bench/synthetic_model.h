@@ -42,6 +42,12 @@ ModelConfig syntheticConfig(const std::string &shape);
 // Bytes of weights a build holds in memory: linears (fp32, or int4 codes + fp16 scales +
 // int4 zeros in the given packing), fp32 embeddings, lm_head (unless tied) and norms.
 uint64_t estimateWeightBytes(const ModelConfig &config, Variant variant, int64_t groupSize);
+// Bytes held above the finished build's weights while it is made (before any KV cache or
+// activation exists): the fused decoder stacks a layer's q/k/v and gate/up (a copy, and for
+// int4 a second one into huge pages) before it frees the parts; an int4 build's lm_head is
+// fp32 until the decoder keeps it in fp16; a synthetic lm_head is rounded to fp16 values
+// through an fp16 copy; a folder is loaded before it is converted one linear at a time.
+uint64_t estimateBuildBytes(const ModelConfig &config, Variant variant, int64_t groupSize, bool synthetic);
 // Bytes of the fp32 KV cache for `batch` sequences of `maxSeqLen` positions.
 uint64_t estimateKvCacheBytes(const ModelConfig &config, int64_t batch, int64_t maxSeqLen);
 // The fused decoder's activation buffers for one forward over batch x tokens positions

@@ -30,7 +30,8 @@ struct ChatModelInfo {
     std::string description;  // DecoderModel::describe(): architecture, layers, linears
     std::string precision;    // "AWQ int4 (GEMV packing, group 128)" or "float32"
     std::string device = "cpu"; // where it runs (availableDevices() id)
-    int64_t contextLength = 0; // max_position_embeddings
+    int64_t contextLength = 0; // max_position_embeddings: the most ChatSettings::contextLength may ask for
+    uint64_t kvCacheBytesPerToken = 0; // what each token of context costs in the decoder's KV cache
     bool hasTemplate = false;
     std::string notice;       // PromptBuilder::notice()
     double loadSeconds = 0;
@@ -62,9 +63,13 @@ public:
 
     // Tokens the prompt for `messages` takes (with the generation prompt and `options`).
     int64_t promptTokens(const std::vector<ChatMessage> &messages, const PromptOptions &options = {}) const;
+    // The context a reply with `settings` works in: settings.contextLength, within
+    // [1, info().contextLength]; info().contextLength when it is 0.
+    int64_t contextFor(const ChatSettings &settings) const;
 
     // Generates the assistant's next message for `messages` (the system prompt first, when
-    // any, and ending with the user's message). When the prompt leaves too little room,
+    // any, and ending with the user's message), within contextFor(settings) tokens (the KV
+    // cache never holds more). When the prompt leaves too little room,
     // the oldest turns after the system prompt are left out (keeping room for
     // min(maxNewTokens, context / 2) tokens); the reply stops at the context's end.
     // Stop with `cancel` (checked between tokens) or by returning false from `sink`.
@@ -82,7 +87,7 @@ public:
 private:
     ChatModel() = default;
     // Runs `request` and fills reply's text and stats (timed from `start`).
-    void generate(const GenerationRequest &request, const TextSink &sink, const CancelToken &cancel,
+    void generate(const GenerationRequest &request, int64_t context, const TextSink &sink, const CancelToken &cancel,
                   std::chrono::steady_clock::time_point start, Reply &reply);
     ChatModelInfo m_info;
     std::shared_ptr<const Tokenizer> m_tokenizer;

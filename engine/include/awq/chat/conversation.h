@@ -3,7 +3,7 @@
 // prompt, the sampling settings and the turns, with timing statistics under each reply.
 // Saved as versioned JSON ({"format": "awq-studio-conversation", "version": 1, ...});
 // exported as Markdown. Fields added later (min-p, the penalties, the random-seed option,
-// stop strings, each reply's seed, the compare side) are optional when read, so files
+// stop strings, the context length, each reply's seed, the compare side) are optional when read, so files
 // saved before them open with the defaults.
 
 #include <cstdint>
@@ -45,6 +45,9 @@ struct ChatSettings
     uint64_t seed = 0;              // used when randomSeed is false
     bool randomSeed = false;        // draw a new seed for every reply (ReplyStats::seed says which)
     std::vector<std::string> stopStrings;
+    // Tokens the conversation may take (prompt and reply: the decoder's KV cache holds at
+    // most this many); 0 or more than the model's max_position_embeddings: the model's.
+    int64_t contextLength = 0;
 };
 
 // The second model's side of a conversation held in compare mode: the same user messages,

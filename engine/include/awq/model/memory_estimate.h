@@ -5,12 +5,15 @@
 //
 // Running figures are the weights as each engine keeps them plus a KV cache for `context`
 // tokens at batch 1 plus activations, plus the process baseline. The quantization figure
-// is a fit to measured peaks (docs/benchmarks.md, "Quantization time and memory"): the
-// baseline, the layer being searched held four times (weights, their scaled copy, and
-// room the TinyLlama peak needed once BLAS ran on OpenMP threads: +0.35 GiB, cause not
-// isolated), the captured calibration activations (about 5 x hidden + 4 x intermediate
-// floats per token) and the attention scores of one slice. Measured with OpenBLAS's OpenMP
-// build: demo model 637 MiB (estimate 634), TinyLlama-1.1B 3.43 GiB (estimate 3.33).
+// is an upper bound of the process's peak resident set while it quantizes: what the
+// process holds when asked (at least the baseline: a GUI holding Qt and a chat model holds
+// more, and keeps it while quantizing), 32 MiB for the run itself, plus, with a 15 % margin,
+// the layer being searched
+// held four times (weights, their scaled copy, and room the TinyLlama peak needed once BLAS
+// ran on OpenMP threads: +0.35 GiB, cause not isolated), the captured calibration
+// activations (about 5 x hidden + 4 x intermediate floats per token) and the attention
+// scores of one slice. Measured peaks (docs/benchmarks.md, "Quantization time and memory"):
+// demo model 637 MiB, TinyLlama-1.1B 3.43 GiB from the command line.
 
 #include <cstdint>
 
@@ -24,6 +27,11 @@ namespace awq {
 inline constexpr int64_t kTypicalCalibrationTokens = 18432;
 // Resident memory of an AWQ Studio process with LibTorch loaded, before any model.
 inline constexpr uint64_t kProcessBaselineBytes = 185ull << 20;
+// The margin on the model-dependent part of the quantization figure.
+inline constexpr double kQuantizeMargin = 1.15;
+// What a quantization run allocates besides the model-dependent terms, whatever the model
+// (its tokenizer, the calibration text and blocks, the threads' allocator arenas).
+inline constexpr uint64_t kQuantizeRunBytes = 32ull << 20;
 
 struct MemoryEstimate {
     uint64_t quantizeCpu = 0; // peak while quantizing (one decoder layer at a time)
@@ -33,12 +41,15 @@ struct MemoryEstimate {
     uint64_t int4Gpu = 0;     // device memory: int4 linears, fp16 embeddings and KV cache
     int64_t calibrationTokens = 0;
     int64_t context = 0;
+    uint64_t processBytes = 0; // the process's own share of quantizeCpu
 };
 
 // groupSize: of the int4 builds (128 when unsure). calibrationTokens: what the calibration
 // data yields (kTypicalCalibrationTokens before it is chosen). context: KV-cache tokens
-// (0: min(2048, max_position_embeddings)).
+// (0: min(2048, max_position_embeddings)). processBytes: what the process that will quantize
+// holds besides (0: this process's resident set now, at least kProcessBaselineBytes).
 MemoryEstimate estimateMemory(const ModelConfig &config, int64_t groupSize = 128,
-                              int64_t calibrationTokens = kTypicalCalibrationTokens, int64_t context = 0);
+                              int64_t calibrationTokens = kTypicalCalibrationTokens, int64_t context = 0,
+                              uint64_t processBytes = 0);
 
 } // namespace awq
