@@ -71,7 +71,7 @@ std::unique_ptr<ChatModel> ChatModel::load(const fs::path &folder, const Progres
     info.precision = inspected.precisionSummary();
     info.contextLength = loaded.config.maxPositionEmbeddings;
     // Keys and values of every layer: float32 in the fused CPU decoder, fp16 on a GPU.
-    info.kvCacheBytesPerToken = 2 * static_cast<uint64_t>(loaded.config.numLayers * loaded.config.kvDim()) * (cpu ? 4 : 2);
+    info.kvCacheBytesPerToken = 2 * static_cast<uint64_t>(loaded.config.numLayers * loaded.config.kvDim()) * (device == "cpu" ? 4 : 2);
     info.hasTemplate = chat->m_prompts->hasTemplate();
     info.notice = chat->m_prompts->notice();
     info.weightBytes = chat->m_model->memory().weightBytes;

@@ -142,6 +142,11 @@ CudaDecoder::CudaDecoder(std::unique_ptr<ReferenceModel> model, int device, int6
     const ModelConfig &c = m->config;
     AWQ_CHECK(c.headDim % 2 == 0 && c.headDim <= 256, UnsupportedModel, "the CUDA attention kernels take head_dim up to 256 (even), not ",
               c.headDim);
+    AWQ_CHECK(c.moe.numExperts == 0, UnsupportedModel, "the CUDA decoder does not run mixture-of-experts models (",
+              c.modelType, ") yet; run it on the CPU (--device cpu)");
+    for (int64_t l = 0; l < c.numLayers; ++l)
+        AWQ_CHECK(!c.localRope(l), UnsupportedModel, "the CUDA decoder has one RoPE table; ", c.modelType,
+                  "'s sliding layers rotate with their own base (rope_local_base_freq): run it on the CPU (--device cpu)");
     m->select();
     check(cudaStreamCreateWithFlags(&m->stream, cudaStreamNonBlocking), "cudaStreamCreate");
     check(cublasCreate(&m->cublas), "cublasCreate");
@@ -159,7 +164,7 @@ CudaDecoder::CudaDecoder(std::unique_ptr<ReferenceModel> model, int device, int6
 
     for (int64_t i = 0; i < c.numLayers; ++i) {
         DecoderLayer &src = model->layer(i);
-        const std::string prefix = c.arch().layerName(i);
+        const std::string prefix = c.names().layerName(i);
         Impl::Layer layer;
         for (size_t r = 0; r < kNormRoleCount; ++r)
             if (src.norms[r].defined())
