@@ -12,7 +12,7 @@ controls, raise_exception, strftime_now, tojson without ASCII escaping; `tools` 
   content and as reasoning_content) and tool calls (one per turn, or two at once), tool
   responses, a final answer and a new question, and the same exchange cut after the tool
   responses ("-pending"; Qwen3 also with enable_thinking true and false); the templates
-  that handle tools: Qwen3, Llama 3.1, DeepSeek V3;
+  that handle tools: Qwen3, Qwen2.5, Llama 3.1, DeepSeek V3;
 - "thinking": the basic conversation with enable_thinking true and false (Qwen3);
 - "parts": content as a list of {"type": "text"} / {"type": "image"} parts, the system
   message merged into the first user turn (Gemma 3).
@@ -45,13 +45,14 @@ TOKENS = {  # bos, eos as the models' tokenizer_config.json give them
     "llama-3.1-instruct": ("<|begin_of_text|>", "<|eot_id|>"),
     "qwen2-instruct": ("", "<|im_end|>"),
     "qwen3": ("", "<|im_end|>"),
+    "qwen2.5-instruct": ("", "<|im_end|>"),
     "chatml-openhermes": ("", ""),
     "zephyr-7b-beta": ("<s>", "</s>"),
     "gemma-7b-it": ("<bos>", "<eos>"),
     "gemma-3-it": ("<bos>", "<end_of_turn>"),
     "deepseek-v3": ("<\uff5cbegin\u2581of\u2581sentence\uff5c>", "<\uff5cend\u2581of\u2581sentence\uff5c>"),
 }
-TOOL_TEMPLATES = {"qwen3", "llama-3.1-instruct", "deepseek-v3"}
+TOOL_TEMPLATES = {"qwen3", "qwen2.5-instruct", "llama-3.1-instruct", "deepseek-v3"}
 STRING_ARGUMENTS = {"deepseek-v3"}  # concatenates the arguments: needs the JSON text
 THINKING_TEMPLATES = {"qwen3"}
 PARTS_TEMPLATES = {"gemma-3-it"}
