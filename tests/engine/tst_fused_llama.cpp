@@ -13,6 +13,7 @@
 #include "awq/kernels/half.h"
 #include "awq/nn/fused_cpu_decoder.h"
 #include "awq/nn/half_linear.h"
+#include "awq/nn/int8_linear.h"
 #include "awq/nn/kv_cache.h"
 #include "awq/nn/reference_model.h"
 #include "awq/nn/quant_linear.h"
@@ -265,6 +266,78 @@ private Q_SLOTS:
             }
         }
         QuantLinear::setIsa(saved);
+    }
+
+    // The --lm-head int8 weight (per 128 inputs, s = max|w| / 127) against float64: the product
+    // of its own weights within the fixed-point activations' rounding, and the source weight
+    // within half a step per element.
+    void int8LinearMatchesItsWeights()
+    {
+        const at::Tensor w = at::randn({200, 256}) * 0.05;
+        Int8Linear linear(w);
+        QCOMPARE(linear.weightBytes(), uint64_t{200 * 256 + 200 * 2 * 4});
+        QVERIFY2(contains(linear.describe(), "int8 b128 [256 -> 200]"), linear.describe().c_str());
+        const at::Tensor deq = linear.dequantized();
+        const at::Tensor step = w.abs().view({200, 2, 128}).amax(-1, true) / 127.0;
+        QVERIFY(((deq - w).view({200, 2, 128}).abs() <= step * 0.5 + 1e-7).all().item<bool>());
+        const kernels::CpuIsa saved = QuantLinear::isa();
+        for (kernels::CpuIsa isa : kernels::kAllCpuIsas) {
+            if (!kernels::cpuIsaSupported(isa))
+                continue;
+            QuantLinear::setIsa(isa);
+            for (int rows : {1, 3, 9}) {
+                const at::Tensor x = at::randn({rows, 256});
+                const at::Tensor want = at::linear(x.to(at::kDouble), deq.to(at::kDouble));
+                QVERIFY2(relativeError(linear.forward(x), want) < 1e-4,
+                         (std::string(kernels::cpuIsaName(isa)) + " rows " + std::to_string(rows)).c_str());
+            }
+        }
+        QuantLinear::setIsa(saved);
+        QVERIFY_THROWS_EXCEPTION(Error, Int8Linear(at::randn({8, 100})));
+        QCOMPARE(parseLmHeadFormat("int8"), LmHeadFormat::Int8);
+        QVERIFY_THROWS_EXCEPTION(Error, parseLmHeadFormat("int4"));
+    }
+
+    // With --lm-head int8 a quantized model's decoder holds its lm_head as int8 where the CPU has
+    // VNNI (as stored elsewhere, and always for a full-precision model), and its logits stay within
+    // the weight's rounding of the source head's.
+    void int8LmHeadKeepsTheLogits()
+    {
+        test::FixtureSpec spec;
+        spec.hiddenSize = 128;
+        spec.intermediateSize = 256;
+        const fs::path fp = test::makeFixtureModel(m_root / "h128-fp", spec);
+        QuantOptions o;
+        o.modelFolder = fp;
+        o.outputFolder = m_root / "h128-rtn";
+        o.method = QuantMethod::Rtn;
+        o.version = "gemv";
+        o.calibration.source = {CalibrationSource::Kind::TextFile, m_root / "calib.txt", "text"};
+        o.calibration.nSamples = 8;
+        o.calibration.seqLen = 64;
+        o.threads = 1;
+        quantizeModel(o);
+        const LmHeadFormat saved = lmHeadFormat();
+        setLmHeadFormat(LmHeadFormat::Source);
+        FusedCpuDecoder source(loadModel(o.outputFolder).model, 1, 32);
+        setLmHeadFormat(LmHeadFormat::Int8);
+        FusedCpuDecoder int8(loadModel(o.outputFolder).model, 1, 32);
+        FusedCpuDecoder fullPrecision(loadModel(fp).model, 1, 32);
+        setLmHeadFormat(saved);
+        QVERIFY2(!contains(source.describe(), "int8"), source.describe().c_str());
+        QVERIFY2(!contains(fullPrecision.describe(), "int8"), fullPrecision.describe().c_str());
+        if (!Int8Linear::int8Available(128)) {
+            QVERIFY2(!contains(int8.describe(), "int8"), int8.describe().c_str());
+            QSKIP("no AVX-512 VNNI: the int8 lm_head is not used here");
+        }
+        QVERIFY2(contains(int8.describe(), "lm_head int8"), int8.describe().c_str());
+        QVERIFY(int8.tokenWeightBytes() < source.tokenWeightBytes());
+        const at::Tensor ids = randomIds(1, 12, 256, 3);
+        const at::Tensor want = source.score(ids).clone(), got = int8.score(ids).clone();
+        const double err = relativeError(got, want);
+        qInfo("int8 lm_head vs source: max |dlogit| / max |logit| = %.2e", err);
+        QVERIFY2(err > 0 && err < 2e-2, std::to_string(err).c_str());
+        QCOMPARE(got.argmax(-1).eq(want.argmax(-1)).sum().item<int64_t>(), int64_t{12});
     }
 
     void quantizedCheckpointsLoadAsQuantLinear()

@@ -12,6 +12,7 @@
 #include "awq/core/memory.h"
 #include "awq/kernels/cpu_ops.h"
 #include "awq/nn/half_linear.h"
+#include "awq/nn/int8_linear.h"
 #include "awq/nn/decoder_block.h"
 #include "awq/nn/reference_model.h"
 #include "awq/nn/quant_linear.h"
@@ -112,11 +113,15 @@ FusedCpuDecoder::FusedCpuDecoder(std::unique_ptr<ReferenceModel> model, int64_t 
     m_embed = model->embedWeight().contiguous();
     m_finalNorm = normWeight(m_config, model->finalNormWeight());
     // A quantized model's lm_head comes from an fp16 checkpoint: when its float32 copy is
-    // exactly fp16, keep it as fp16 (half the bytes per token, identical products).
+    // exactly fp16, keep it as fp16 (half the bytes per token, identical products), or as
+    // int8 when asked (lmHeadFormat(), `--lm-head int8`: a quarter of float32's bytes, the
+    // logits moved by the rounding docs/quality.md measures) and the CPU has VNNI.
     bool quantized = false;
     for (int64_t i = 0; i < m_config.numLayers && !quantized; ++i)
         quantized = dynamic_cast<const QuantLinear *>(model->layer(i).linear(LinearRole::O)) != nullptr;
-    if (quantized && HalfLinear::isExactlyHalf(model->lmHeadWeight()))
+    if (quantized && lmHeadFormat() == LmHeadFormat::Int8 && Int8Linear::int8Available(m_config.hiddenSize))
+        m_lmHead = std::make_unique<Int8Linear>(model->lmHeadWeight());
+    else if (quantized && HalfLinear::isExactlyHalf(model->lmHeadWeight()))
         m_lmHead = std::make_unique<HalfLinear>(model->lmHeadWeight());
     else
         m_lmHead = std::make_unique<DenseLinear>(model->lmHeadWeight().contiguous());

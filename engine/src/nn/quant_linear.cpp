@@ -11,12 +11,12 @@
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
-#include <sys/mman.h>
 
 #include "awq/core/error.h"
 #include "awq/kernels/awq_format.h"
 #include "awq/kernels/awq_unpack.h"
 #include "awq/kernels/w4_int8_gemm.h"
+#include "huge_pages.h"
 
 namespace awq {
 
@@ -65,26 +65,6 @@ void *int8Scratch(size_t bytes)
         scratch.resize(bytes + 64);
     const auto address = reinterpret_cast<uintptr_t>(scratch.data());
     return scratch.data() + (64 - address % 64) % 64;
-}
-
-// A contiguous copy of t in memory backed by transparent huge pages where the kernel
-// allows it (THP "madvise" mode, Debian's default). The GEMM packing's decode kernel walks
-// K rows of a 64-byte column block with a stride of N/2 bytes: with 4 KiB pages nearly
-// every load is a TLB miss.
-at::Tensor hugePageCopy(const at::Tensor &t)
-{
-    constexpr size_t kHuge = size_t{2} << 20;
-    const size_t bytes = t.nbytes();
-    if (bytes < kHuge)
-        return t.contiguous();
-    const size_t rounded = (bytes + kHuge - 1) / kHuge * kHuge;
-    void *p = std::aligned_alloc(kHuge, rounded);
-    if (!p)
-        return t.contiguous();
-    madvise(p, rounded, MADV_HUGEPAGE); // advice only: without THP this is an ordinary buffer
-    auto out = at::from_blob(p, t.sizes(), [](void *q) { std::free(q); }, t.options());
-    out.copy_(t);
-    return out;
 }
 
 void checkPacked(const at::Tensor &t, const char *name, at::ScalarType dtype, std::vector<int64_t> shape)
