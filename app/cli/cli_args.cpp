@@ -170,4 +170,20 @@ BosMode bosMode(const ArgParser &args)
     return args.has("bos") ? BosMode::Add : args.has("no-bos") ? BosMode::Omit : BosMode::ModelDefault;
 }
 
+void addLmHeadOption(ArgParser &args)
+{
+    args.option("lm-head", "FORM",
+                "source (the checkpoint's fp16) or int8 (quantized per 128 inputs at load: half the lm_head "
+                "bytes per decode step; logits move by the rounding, docs/quality.md; needs AVX-512 VNNI, "
+                "else source)",
+                lmHeadFormatName(lmHeadFormat()));
+}
+
+LmHeadFormat applyLmHeadOption(const ArgParser &args)
+{
+    const LmHeadFormat format = parseLmHeadFormat(args.get("lm-head"));
+    setLmHeadFormat(format);
+    return format;
+}
+
 } // namespace awq::cli

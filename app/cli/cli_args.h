@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "awq/nn/int8_linear.h"
 #include "awq/tokenizer/bos_rule.h"
 
 namespace awq::cli {
@@ -52,5 +53,11 @@ private:
 // (awq/tokenizer/bos_rule.h). addBosFlags declares them; bosMode reads them, refusing both.
 void addBosFlags(ArgParser &args);
 BosMode bosMode(const ArgParser &args);
+
+// --lm-head source|int8: the form the fused CPU decoder keeps a quantized model's lm_head in
+// (awq/nn/int8_linear.h). addLmHeadOption declares it (default: AWQ_CPU_LM_HEAD, else source);
+// applyLmHeadOption sets it for the process and returns it.
+void addLmHeadOption(ArgParser &args);
+LmHeadFormat applyLmHeadOption(const ArgParser &args);
 
 } // namespace awq::cli

@@ -124,6 +124,7 @@ int runBench(int argc, char **argv, int first)
     args.option("repeats", "N", "timed runs per row; the best is reported", "3");
     args.option("threads", "N", "CPU threads; 0 = all cores", "0");
     args.option("device", "ID", "cpu (the fused CPU decoder), or cuda:N (the CUDA decoder: FP16 instead of FP32)", "cpu");
+    addLmHeadOption(args);
     args.option("group-size", "N", "group size of synthetic and RTN int4 builds", "128");
     args.option("seed", "N", "seed of the random weights and token ids", "0");
     args.flag("no-memory-check", "run even when the estimated memory exceeds what is available");
@@ -170,6 +171,7 @@ int runBench(int argc, char **argv, int first)
     kernelOptions.seed = plan.seed;
 
     plan.threads = configureThreads(static_cast<int>(args.getInt("threads", 0, 1024)));
+    applyLmHeadOption(args);
     CancelToken cancel;
     cancelOnInterrupt(cancel);
     ProgressLine progress(::isatty(STDERR_FILENO) != 0);

@@ -31,6 +31,7 @@ int runGenerate(int argc, char **argv, int first)
     args.option("threads", "N", "CPU threads; 0 = all cores", "0");
     args.option("engine", "NAME", "fused (the fused CPU decoder, or the CUDA decoder on a GPU) or reference (layer by layer, the oracle)", "fused");
     args.option("device", "ID", "cpu, or cuda:N (the CUDA decoder: fp16, int4 kernels)", "cpu");
+    addLmHeadOption(args);
     addBosFlags(args);
     args.flag("ignore-eos", "keep generating after the end-of-sequence token");
     if (!args.parse(argc, argv, first)) {
@@ -48,6 +49,7 @@ int runGenerate(int argc, char **argv, int first)
     sampling.stopStrings = args.getAll("stop");
     sampling.validate();
     const int threads = configureThreads(static_cast<int>(args.getInt("threads", 0, 1024)));
+    applyLmHeadOption(args);
 
     const std::string engine = args.get("engine");
     AWQ_CHECK(engine == "fused" || engine == "reference", InvalidArgument, "--engine must be fused or reference, not '",

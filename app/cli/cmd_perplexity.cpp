@@ -26,8 +26,12 @@ int runPerplexity(int argc, char **argv, int first)
     args.option("text", "FILE", "the evaluation text (UTF-8)");
     args.option("seqlen", "N", "window length in tokens; 0 = min(2048, the model's maximum)", "0");
     args.option("threads", "N", "CPU threads; 0 = all cores", "0");
-    args.option("device", "ID", "cpu (the reference forward, as AutoAWQ measures), or cuda:N (the CUDA decoder, fp16)",
-                "cpu");
+    args.option("device", "ID", "cpu, or cuda:N (the CUDA decoder, fp16)", "cpu");
+    args.option("engine", "NAME",
+                "on the CPU: reference (layer by layer, exact, as AutoAWQ measures) or fused (the decoder chat and "
+                "generate run, with its --lm-head)",
+                "reference");
+    addLmHeadOption(args);
     args.option("unigram-baseline", "FILE", "also print the perplexity of a unigram model counted on FILE");
     addBosFlags(args);
     if (!args.parse(argc, argv, first)) {
@@ -42,14 +46,18 @@ int runPerplexity(int argc, char **argv, int first)
     text << in.rdbuf();
     AWQ_CHECK(!text.str().empty(), InvalidArgument, path, ": the file is empty");
     configureThreads(static_cast<int>(args.getInt("threads", 0, 1024)));
+    applyLmHeadOption(args);
+    const std::string engine = args.get("engine");
+    AWQ_CHECK(engine == "fused" || engine == "reference", InvalidArgument, "--engine must be fused or reference, not '",
+              engine, "'");
     const BosMode bos = bosMode(args);
 
     const std::string device = args.get("device");
     checkDevice(device);
     LoadedModel loaded = loadModel(args.positionalValue("MODEL"), loadTargetFor(device, DecoderKind::Fused));
-    // The CPU: exact, the reference forward, as AutoAWQ measures. A GPU: the CUDA decoder.
+    // The CPU: by default exact, the reference forward, as AutoAWQ measures. A GPU: the CUDA decoder.
     std::unique_ptr<DecoderModel> model;
-    if (device == "cpu")
+    if (device == "cpu" && engine == "reference")
         model = std::make_unique<ReferenceDecoder>(std::move(loaded.model), 1, 1);
     else
         model = makeDecoderOn(device, std::move(loaded.model), DecoderKind::Fused);

@@ -48,6 +48,7 @@ int runServe(int argc, char **argv, int first)
     args.option("queue", "N", "requests that may wait for a slot; more are answered 429", "16");
     args.option("max-body", "BYTES", "largest request body accepted; larger ones are answered 413", "1048576");
     args.option("device", "ID", "cpu, or cuda:N", "cpu");
+    addLmHeadOption(args);
     args.flag("quiet", "do not log each request to stderr");
     if (!args.parse(argc, argv, first)) {
         std::cout << args.help();
@@ -64,6 +65,7 @@ int runServe(int argc, char **argv, int first)
     const int64_t context = args.getInt("context", 0, int64_t(1) << 24);
     const size_t parallel = static_cast<size_t>(args.getInt("parallel", 1, 64));
     const int threads = configureThreads(static_cast<int>(args.getInt("threads", 0, 1024)));
+    applyLmHeadOption(args);
     std::mutex logMutex;
     if (!args.has("quiet"))
         options.log = [&logMutex](const std::string &line) {

@@ -121,6 +121,14 @@ if(NOT OUT MATCHES "AWQ 4-bit, group 32, zero point, GEMM")
     message(FATAL_ERROR "awq info on the quantized model: ${OUT}")
 endif()
 run_ok(${AWQ} perplexity "${WORK}/awq" --text "${WORK}/eval.txt" --seqlen 32)
+# The fused decoder (what chat and generate run) scores the same windows; --lm-head int8 is
+# accepted (this model's hidden size of 64 keeps the fp16 head: int8 needs multiples of 128).
+run_ok(${AWQ} perplexity "${WORK}/awq" --text "${WORK}/eval.txt" --seqlen 32 --engine fused --lm-head int8)
+if(NOT OUT MATCHES "perplexity: [0-9.]+ \\([0-9]+ windows of 32 tokens")
+    message(FATAL_ERROR "awq perplexity --engine fused output: ${OUT}")
+endif()
+run_fails(2 "unknown lm_head format 'int4' \\(expected source or int8\\)" ${AWQ} generate "${WORK}/awq" --prompt hi
+          --lm-head int4)
 run_ok(${AWQ} quantize ${model} --out "${WORK}/rtn-w3" --method rtn --w-bit 3 --group-size 32 --fake-quant)
 
 # The benchmark on a synthetic model of the "tiny" shape: AutoAWQ's table on stdout, the

@@ -25,6 +25,9 @@ PerplexityResult evaluatePerplexity(DecoderModel &model, const std::vector<int32
               " tokens; use a longer text or a shorter window (--seqlen)");
 
     c10::InferenceMode inference;
+    // score() runs a window through the decoder's context: one sequence of seqLen positions.
+    if (model.batch() != 1 || model.maxSeqLen() < seqLen)
+        model.reset(1, seqLen);
     const auto start = std::chrono::steady_clock::now();
     PerplexityResult result;
     result.windows = windows;

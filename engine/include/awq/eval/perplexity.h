@@ -28,7 +28,8 @@ struct PerplexityResult {
     std::vector<double> windowNll; // mean cross-entropy per window
 };
 
-// seqLen 0: min(2048, max_position_embeddings). Throws Error(InvalidArgument) when the
+// seqLen 0: min(2048, max_position_embeddings). Resets the model to (1, seqLen) when its
+// cache is smaller (the context is lost). Throws Error(InvalidArgument) when the
 // text holds fewer than seqLen tokens (the message says how many it has).
 PerplexityResult evaluatePerplexity(DecoderModel &model, const std::vector<int32_t> &tokens, int64_t seqLen = 0,
                                     const ProgressFn &progress = {}, const CancelToken &cancel = {});
