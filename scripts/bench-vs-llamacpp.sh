@@ -12,7 +12,8 @@
 # 3. quantizes the same checkpoint with `awq quantize --method rtn --version gemv`;
 # 4. checks that nothing else is using the cores, then runs llama-bench (-p 512 -n 64) on
 #    each GGUF and `awq bench` on the AWQ checkpoint (batch 1: prefill 512 and decode 64
-#    after 16 tokens, with the streaming bandwidth; batch 8 decode) interleaved, --rounds
+#    after 16 tokens, with the streaming bandwidth, once with the checkpoint's fp16 lm_head and
+#    once with --lm-head int8; batch 8 decode with int8) interleaved, --rounds
 #    times, and prints medians, ratios and the decode roofline fraction
 #    (scripts/bench/summarize_vs_llamacpp.py). Raw JSON stays in SCRATCH/results-<date>/.
 #
@@ -152,15 +153,19 @@ for r in $(seq 1 "$ROUNDS"); do
     log "round $r/$ROUNDS: llama-bench $type"
     "$LLAMA_BIN/llama-bench" -m "$GGUF/tinyllama-$type.gguf" -t "$THREADS" -p "$P" -n "$N" -r 1 -o json \
       >"$RESULTS/llama-$type-r$r.json" 2>"$RESULTS/llama-$type-r$r.log"
-    "$PYTHON" -c 'import json,sys; [print(f"  {t[\"n_prompt\"]:>4} prompt {t[\"n_gen\"]:>3} gen: {t[\"avg_ts\"]:.1f} tok/s") for t in json.load(open(sys.argv[1]))]' \
-      "$RESULTS/llama-$type-r$r.json"
+    "$PYTHON" -c 'import json, sys
+for t in json.load(open(sys.argv[1])):
+    print("  %4d prompt %3d gen: %.1f tok/s" % (t["n_prompt"], t["n_gen"], t["avg_ts"]))' "$RESULTS/llama-$type-r$r.json"
   done
-  log "round $r/$ROUNDS: awq bench, batch 1 (prefill, decode, bandwidth)"
-  "$AWQ" bench "$AWQ_MODEL" --variants gemv --batch 1 --prefill "$AWQ_PREFILL" --decode "$AWQ_DECODE" --warmup 1 \
-    --repeats 1 --threads "$THREADS" --bandwidth --json "$RESULTS/awq-b1-r$r.json" 2>"$RESULTS/awq-b1-r$r.log"
-  log "round $r/$ROUNDS: awq bench, batch 8 decode"
+  for head in source int8; do
+    log "round $r/$ROUNDS: awq bench, batch 1 (prefill, decode, bandwidth), lm_head $head"
+    "$AWQ" bench "$AWQ_MODEL" --variants gemv --batch 1 --prefill "$AWQ_PREFILL" --decode "$AWQ_DECODE" --warmup 1 \
+      --repeats 1 --threads "$THREADS" --lm-head "$head" --bandwidth --json "$RESULTS/awq-b1-$head-r$r.json" \
+      2>"$RESULTS/awq-b1-$head-r$r.log"
+  done
+  log "round $r/$ROUNDS: awq bench, batch 8 decode, lm_head int8"
   "$AWQ" bench "$AWQ_MODEL" --variants gemv --batch 8 --prefill 16 --decode "$AWQ_DECODE" --warmup 1 \
-    --repeats 1 --threads "$THREADS" --json "$RESULTS/awq-b8-r$r.json" 2>"$RESULTS/awq-b8-r$r.log"
+    --repeats 1 --threads "$THREADS" --lm-head int8 --json "$RESULTS/awq-b8-int8-r$r.json" 2>"$RESULTS/awq-b8-int8-r$r.log"
 done
 
 log "summary ($(date -u '+%Y-%m-%d %H:%M UTC'), $THREADS threads, $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo '?'))"
