@@ -433,6 +433,9 @@ private Q_SLOTS:
         QLabel *result = child<QLabel>(&wizard, "runResultLabel");
         QTRY_VERIFY_WITH_TIMEOUT(!wizard.isRunning(), 60000);
         QVERIFY2(result->text().contains(QStringLiteral("Cancelled")), qPrintable(result->text()));
+        // Issue 23, bug 14: the stopped run's progress and time left do not stay on the page.
+        QCOMPARE(child<QProgressBar>(&wizard, "runProgress")->value(), 0);
+        QVERIFY2(child<QLabel>(&wizard, "runEtaLabel")->text().isEmpty(), qPrintable(child<QLabel>(&wizard, "runEtaLabel")->text()));
         QVERIFY(!wizard.button(QWizard::FinishButton)->isEnabled());
         QVERIFY(child<QPushButton>(&wizard, "startButton")->isEnabled());
         QVERIFY(!fs::exists(out));
