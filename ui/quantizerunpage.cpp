@@ -399,6 +399,7 @@ void QuantRunPage::handleFinished(const QuantizeSummary &summary)
 void QuantRunPage::handleFailed(const QString &engineMessage)
 {
     const QString message = userMessage(engineMessage);
+    m_etaLabel->clear(); // the bar stays where the run stopped; no time is left
     setStatus(m_resultLabel, tr("Quantization failed: %1").arg(message), true);
     m_log->appendPlainText(tr("failed: %1").arg(message));
     setRunning(false);
@@ -406,6 +407,10 @@ void QuantRunPage::handleFailed(const QString &engineMessage)
 
 void QuantRunPage::handleCancelled()
 {
+    // Nothing of the run is kept, so neither are its progress and time left.
+    m_progress->setValue(0);
+    for (QLabel *label : {m_phaseLabel, m_layerLabel, m_detailLabel, m_etaLabel})
+        label->clear();
     setStatus(m_resultLabel, tr("Cancelled. Nothing was written."), false);
     m_log->appendPlainText(tr("cancelled"));
     setRunning(false);

@@ -8,6 +8,7 @@
 // With AWQ_SCREENSHOT_DIR set, saves the page after the tiny run as
 // <dir>/benchmark-dashboard.png (docs/screenshots).
 
+#include <algorithm>
 #include <cmath>
 
 #include <QAbstractButton>
@@ -130,6 +131,21 @@ const BenchRow &rowOf(const awq::bench::BenchReport &report, Variant variant, in
         if (row.variant == variant && row.prefillLength == prefill)
             return row;
     qFatal("no row for prefill %lld", static_cast<long long>(prefill));
+}
+
+// Whether every bar set's colour appears in the top `band` rows of `image`: the builds'
+// legend (coloured squares above the charts) is in the picture.
+bool showsLegend(const QImage &image, int band, const QList<QBarSet *> &sets)
+{
+    for (QBarSet *set : sets) { // QBarSet::color() is not const
+        bool found = false;
+        for (int y = 0; y < std::min(band, image.height()) && !found; ++y)
+            for (int x = 0; x < image.width() && !found; ++x)
+                found = image.pixelColor(x, y).rgb() == set->color().rgb();
+        if (!found)
+            return false;
+    }
+    return !sets.isEmpty();
 }
 
 } // namespace
@@ -389,6 +405,10 @@ private Q_SLOTS:
         const QString one = path(QStringLiteral("decode.png"));
         QVERIFY2(charts()->exportPng(Kind::DecodeRate, one, &error), qPrintable(error));
         QCOMPARE(QImage(one).size(), QSize(900, 600));
+        // Both show the legend in a line above the charts (the charts' titles come below it).
+        const int band = child<QLabel>(m_page.get(), "chartLegendLabel")->fontMetrics().height() + 2;
+        QVERIFY2(showsLegend(image, band, charts()->barSets(Kind::DecodeRate)), "no legend in the charts' PNG");
+        QVERIFY2(showsLegend(QImage(one), band, charts()->barSets(Kind::DecodeRate)), "no legend in the chart's PNG");
     }
 
     // Issue 23, bug 5: category labels fit under their bars (no "b1 · …"), the builds'

@@ -5,6 +5,9 @@
 #include <filesystem>
 #include <fstream>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <QAbstractButton>
 #include <QApplication>
 #include <QCheckBox>
@@ -19,6 +22,7 @@
 #include <QProgressBar>
 #include <QPushButton>
 #include <QRadioButton>
+#include <QScopeGuard>
 #include <QSpinBox>
 #include <QSettings>
 #include <QtTest>
@@ -109,6 +113,24 @@ class TestQuantizeWizard : public QObject
     Q_OBJECT
 
     fs::path m_root, m_model, m_bigModel, m_calib;
+
+    // Model page -> Calibration (built-in) -> Configuration (group size 32) -> Output.
+    static void walkToOutputPage(QuantizeWizard &wizard)
+    {
+        wizard.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&wizard));
+        QAbstractButton *next = wizard.button(QWizard::NextButton);
+        QTRY_VERIFY(next->isEnabled());
+        QTest::mouseClick(next, Qt::LeftButton);
+        QTRY_VERIFY(next->isEnabled());
+        QTest::mouseClick(next, Qt::LeftButton);
+        QComboBox *groupSize = child<QComboBox>(&wizard, "groupSizeCombo");
+        groupSize->setFocus();
+        QTest::keyClick(groupSize, Qt::Key_Home);
+        QTRY_VERIFY(next->isEnabled());
+        QTest::mouseClick(next, Qt::LeftButton);
+        QCOMPARE(wizard.currentId(), int(QuantizeWizard::OutputPageId));
+    }
 
     // Fills every page through its widgets and stops on the Run page.
     void walkToRunPage(QuantizeWizard &wizard, const fs::path &model, const fs::path &out)
@@ -411,6 +433,9 @@ private Q_SLOTS:
         QLabel *result = child<QLabel>(&wizard, "runResultLabel");
         QTRY_VERIFY_WITH_TIMEOUT(!wizard.isRunning(), 60000);
         QVERIFY2(result->text().contains(QStringLiteral("Cancelled")), qPrintable(result->text()));
+        // Issue 23, bug 14: the stopped run's progress and time left do not stay on the page.
+        QCOMPARE(child<QProgressBar>(&wizard, "runProgress")->value(), 0);
+        QVERIFY2(child<QLabel>(&wizard, "runEtaLabel")->text().isEmpty(), qPrintable(child<QLabel>(&wizard, "runEtaLabel")->text()));
         QVERIFY(!wizard.button(QWizard::FinishButton)->isEnabled());
         QVERIFY(child<QPushButton>(&wizard, "startButton")->isEnabled());
         QVERIFY(!fs::exists(out));
@@ -530,19 +555,10 @@ private Q_SLOTS:
     void outputFolderMustBeWritable()
     {
         QuantizeWizard wizard(qpath(m_model));
-        wizard.show();
-        QVERIFY(QTest::qWaitForWindowExposed(&wizard));
+        walkToOutputPage(wizard);
+        if (QTest::currentTestFailed())
+            return;
         QAbstractButton *next = wizard.button(QWizard::NextButton);
-        QTRY_VERIFY(next->isEnabled());
-        QTest::mouseClick(next, Qt::LeftButton);
-        QTRY_VERIFY(next->isEnabled());
-        QTest::mouseClick(next, Qt::LeftButton);
-        QComboBox *groupSize = child<QComboBox>(&wizard, "groupSizeCombo");
-        groupSize->setFocus();
-        QTest::keyClick(groupSize, Qt::Key_Home);
-        QTRY_VERIFY(next->isEnabled());
-        QTest::mouseClick(next, Qt::LeftButton);
-        QCOMPARE(wizard.currentId(), int(QuantizeWizard::OutputPageId));
         QVERIFY(next->isEnabled()); // the default, beside the (writable) model folder
         QVERIFY(child<QLineEdit>(&wizard, "outputPathEdit")->text().startsWith(qpath(m_root)));
 
@@ -557,6 +573,27 @@ private Q_SLOTS:
         const QString fallback = quantui::defaultOutputParent(QStringLiteral("/proc/1/demo-llama"));
         QVERIFY2(!fallback.startsWith(QStringLiteral("/proc")), qPrintable(fallback));
         QCOMPARE(quantui::defaultOutputParent(qpath(m_model)), qpath(m_root));
+    }
+
+    // Issue 23, bug 11: the Output page's default for a model beside which nothing can be
+    // written (the bundled demo in a read-only data folder) is elsewhere, and Next is on.
+    // The model is reached as /proc/self/fd/N: its parent takes no files, even from root.
+    void defaultOutputAvoidsAReadOnlyModelFolder()
+    {
+        const int fd = ::open(m_model.c_str(), O_RDONLY | O_DIRECTORY);
+        QVERIFY(fd >= 0);
+        const auto closeFd = qScopeGuard([fd] { ::close(fd); });
+        const QString model = QStringLiteral("/proc/self/fd/%1").arg(fd);
+        QVERIFY(!quantui::canCreateIn(QStringLiteral("/proc/self/fd")));
+        QuantizeWizard wizard(model);
+        walkToOutputPage(wizard);
+        if (QTest::currentTestFailed())
+            return;
+        const QString out = child<QLineEdit>(&wizard, "outputPathEdit")->text();
+        QVERIFY2(!out.startsWith(QStringLiteral("/proc")), qPrintable(out));
+        QVERIFY2(out.endsWith(QStringLiteral("/%1-awq-w4-g32").arg(fd)), qPrintable(out));
+        QVERIFY2(wizard.button(QWizard::NextButton)->isEnabled(),
+                 qPrintable(child<QLabel>(&wizard, "outputStatusLabel")->text()));
     }
 };
 
