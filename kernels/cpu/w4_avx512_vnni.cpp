@@ -109,14 +109,14 @@ void gemvVnniRows(const W4Matrix& w, const Prepared& p, int m0, float* y, int ld
 // of the same bytes in the same calls gets 27-31 GB/s).
 class Group128RowTerms {
 public:
-    // Row m of the prepared activations; scratch: scratchFloats(K) floats owned by the caller.
-    Group128RowTerms(const Prepared& p, int m, int K, float* scratch)
+    // One row of prepared activations (its word sums Σ v s and block scales, of the fixed-point
+    // or the int8 copy); scratch: scratchFloats(K) floats owned by the caller.
+    Group128RowTerms(const float* wordSums, const float* blockScales, int K, float* scratch)
         : m_G(K / 128), m_paddedG((m_G + 15) / 16 * 16), m_groupSum(scratch), m_xScale(scratch + m_paddedG) {
         std::fill(scratch, scratch + scratchFloats(K), 0.0f);
-        const float* wordSums = p.fixedWordSumsOf(m);
         for (int c = 0; c < K / 8; ++c)
             m_groupSum[c / 16] += wordSums[c];
-        std::copy(p.blockScalesOf(m), p.blockScalesOf(m) + m_G, m_xScale);
+        std::copy(blockScales, blockScales + m_G, m_xScale);
     }
     static std::size_t scratchFloats(int K) { return 2 * static_cast<std::size_t>((K / 128 + 15) / 16 * 16); }
     int paddedGroups() const { return m_paddedG; }
@@ -186,7 +186,7 @@ void gemvVnniGroup128OneRow(const W4Matrix& w, const Prepared& p, float* y, int 
     const GemvPackedRows rows(w);
     thread_local std::vector<float> termScratch, rowScales;  // grown once, then reused
     termScratch.resize(Group128RowTerms::scratchFloats(w.K));
-    const Group128RowTerms terms(p, 0, w.K, termScratch.data());
+    const Group128RowTerms terms(p.fixedWordSumsOf(0), p.blockScalesOf(0), w.K, termScratch.data());
     rowScales.resize(static_cast<std::size_t>(kChannels) * terms.paddedGroups());
     const int8_t* bytes = p.fixedBytesOf(0);
     for (int n = n0; n < n1; n += kChannels)
@@ -197,33 +197,79 @@ void gemvVnniGroup128OneRow(const W4Matrix& w, const Prepared& p, float* y, int 
 // per row, each chunk's weights unpacked once for the R rows. Against gemvVnniRows, whose
 // per-chunk scale and zero-point work per row made 8 rows cost 4.4x one row, the scales
 // and zero-point terms are computed once per output channel and row.
-template <int R>
+//
+// Note [K blocking]: the channels are taken 16 at a time and their rows walked in passes of
+// kWordsPerPass words (1024 inputs), the R rows' accumulators kept per channel between
+// passes. A pass touches 16 x 512 bytes of weights and R x 2 KiB of activations, all in L1.
+// Walking each channel's whole row instead, the down projection (K = 5632: 11 KiB of
+// fixed-point activations per row, 4 rows 45 KiB) read its activations from L2 and ran at
+// half the rate of gate/up (K = 2048) at 8 rows (docs/benchmarks.md, issue 26).
+//
+// Note [int8 activations for batches]: from kInt8ActivationRows rows the kernel multiplies
+// the int8 copy (s = max|x| / 127 per 128 inputs, as llama.cpp's Q8 activations and the
+// int8 prefill) instead of the 16-bit fixed point: two vpdpbusd per chunk and row instead of
+// four and half the activation loads. Batched decode is compute-bound here (8 rows: the
+// fixed-point kernel ran at ~280-340 GFLOP/s, about one vpdpbusd per cycle of the one
+// physical core both vCPUs share). One row, memory-bound, keeps the finer fixed point.
+constexpr int kChannelsPerPass = 16;
+constexpr int kWordsPerPass = 128;
+
+// Σ q v per lane for a chunk and its int8 activation bytes [even | odd].
+inline __m512i int8Dot(const ChunkCodes& q, const int8_t* xb) {
+    const __m512i dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q.even, _mm512_loadu_si512(xb));
+    return _mm512_dpbusd_epi32(dot, q.odd, _mm512_loadu_si512(xb + 64));
+}
+
+template <int R, bool Int8>
 void gemvVnniGroup128Rows(const GemvPackedRows& rows, const Group128RowTerms* terms, const Prepared& p, int m0,
                           int W, float* rowScales, float* y, int ldy, int n0, int n1) {
     const int paddedG = terms[0].paddedGroups();
+    constexpr int kBlockBytes = Int8 ? 128 : 256;
     const int8_t* bytes[R];
     for (int r = 0; r < R; ++r)
-        bytes[r] = p.fixedBytesOf(m0 + r);
-    for (int n = n0; n < n1; ++n) {
-        const GemvPackedRow packed = rows.row(n);
-        float zeroTerm[R];
-        for (int r = 0; r < R; ++r)
-            zeroTerm[r] = terms[m0 + r].compute(packed, rowScales + static_cast<std::size_t>(r) * paddedG);
-        __m512 total[R];
-        for (int r = 0; r < R; ++r)
-            total[r] = _mm512_setzero_ps();
-        for (int c = 0, b = 0; c < W; c += 16, ++b) {
-            _mm_prefetch(reinterpret_cast<const char*>(packed.codes + c) + kPrefetchBytes, _MM_HINT_T1);
-            const ChunkCodes codes(packed.codes + c);
+        bytes[r] = Int8 ? p.int8BytesOf(m0 + r) : p.fixedBytesOf(m0 + r);
+    alignas(64) __m512 partial[kChannelsPerPass][R];
+    float zeroTerm[kChannelsPerPass][R];
+    const int32_t* codes[kChannelsPerPass];
+    // One pass when the R rows' activations fit in half of L1 (K up to 2048 at 4 rows).
+    const int wordsPerPass = R * W * (kBlockBytes / 16) <= 16384 ? W : kWordsPerPass;
+    for (int s0 = n0; s0 < n1; s0 += kChannelsPerPass) {
+        const int C = std::min(kChannelsPerPass, n1 - s0);
+        for (int ch = 0; ch < C; ++ch) {
+            const GemvPackedRow packed = rows.row(s0 + ch);
+            codes[ch] = packed.codes;
             for (int r = 0; r < R; ++r) {
-                const __m512i dotq = fixedPointDot(codes, bytes[r] + 256 * b);
-                total[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dotq),
-                                           _mm512_set1_ps(rowScales[static_cast<std::size_t>(r) * paddedG + b]),
-                                           total[r]);
+                zeroTerm[ch][r] = terms[m0 + r].compute(
+                    packed, rowScales + (static_cast<std::size_t>(ch) * R + r) * paddedG);
+                partial[ch][r] = _mm512_setzero_ps();
             }
         }
-        for (int r = 0; r < R; ++r)
-            y[static_cast<std::size_t>(m0 + r) * ldy + n] = _mm512_reduce_add_ps(total[r]) - zeroTerm[r];
+        for (int k0 = 0; k0 < W; k0 += wordsPerPass) {
+            const int k1 = std::min(W, k0 + wordsPerPass);
+            for (int ch = 0; ch < C; ++ch) {
+                const float* scale = rowScales + static_cast<std::size_t>(ch) * R * paddedG;
+                __m512 total[R];
+                for (int r = 0; r < R; ++r)
+                    total[r] = partial[ch][r];
+                for (int c = k0, b = k0 / 16; c < k1; c += 16, ++b) {
+                    _mm_prefetch(reinterpret_cast<const char*>(codes[ch] + c) + kPrefetchBytes, _MM_HINT_T1);
+                    const ChunkCodes q(codes[ch] + c);
+                    for (int r = 0; r < R; ++r) {
+                        const __m512i dotq = Int8 ? int8Dot(q, bytes[r] + kBlockBytes * b)
+                                                  : fixedPointDot(q, bytes[r] + kBlockBytes * b);
+                        total[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dotq),
+                                                   _mm512_set1_ps(scale[static_cast<std::size_t>(r) * paddedG + b]),
+                                                   total[r]);
+                    }
+                }
+                for (int r = 0; r < R; ++r)
+                    partial[ch][r] = total[r];
+            }
+        }
+        for (int ch = 0; ch < C; ++ch)
+            for (int r = 0; r < R; ++r)
+                y[static_cast<std::size_t>(m0 + r) * ldy + s0 + ch] =
+                    _mm512_reduce_add_ps(partial[ch][r]) - zeroTerm[ch][r];
     }
 }
 
@@ -235,12 +281,18 @@ void gemvVnniGroup128(const W4Matrix& w, const Prepared& p, int M, float* y, int
     thread_local std::vector<Group128RowTerms> terms;
     termScratch.resize(perRow * static_cast<std::size_t>(M));
     terms.clear();
+    const bool int8 = M >= kInt8ActivationRows;
     for (int m = 0; m < M; ++m)
-        terms.emplace_back(p, m, w.K, termScratch.data() + perRow * static_cast<std::size_t>(m));
-    rowScales.resize(static_cast<std::size_t>(kMaxRows) * terms[0].paddedGroups());
+        terms.emplace_back(int8 ? p.int8WordSumsOf(m) : p.fixedWordSumsOf(m),
+                           int8 ? p.int8ScalesOf(m) : p.blockScalesOf(m), w.K,
+                           termScratch.data() + perRow * static_cast<std::size_t>(m));
+    rowScales.resize(static_cast<std::size_t>(kChannelsPerPass) * kMaxRows * terms[0].paddedGroups());
     forRowBlocks<kMaxRows>(M, n0, n1, [&](auto block, int m, int c0, int c1) {
-        gemvVnniGroup128Rows<decltype(block)::value>(rows, terms.data(), p, m, w.K / 8, rowScales.data(), y, ldy, c0,
-                                                     c1);
+        constexpr int R = decltype(block)::value;
+        if (int8)
+            gemvVnniGroup128Rows<R, true>(rows, terms.data(), p, m, w.K / 8, rowScales.data(), y, ldy, c0, c1);
+        else
+            gemvVnniGroup128Rows<R, false>(rows, terms.data(), p, m, w.K / 8, rowScales.data(), y, ldy, c0, c1);
     });
 }
 

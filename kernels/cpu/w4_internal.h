@@ -29,6 +29,15 @@ struct Prepared {
     const float* blockScales = nullptr;  // [M][B]
     const float* fixedWordSums = nullptr;  // [M][W]
     const int8_t* fixedBytes = nullptr;   // [M][B][256]
+    // int8 copy (B > 0 and M >= kInt8ActivationRows; Note [int8 activations for batches] in
+    // w4_avx512_vnni.cpp): per block s = max|x| / 127, v = round(x / s), per word Σ v · s, and
+    // 128 bytes [even | odd] x 64 in the order of the fixed-point copy's high bytes.
+    const float* int8Scales = nullptr;    // [M][B]
+    const float* int8WordSums = nullptr;  // [M][W]
+    const int8_t* int8Bytes = nullptr;    // [M][B][128]
+    const float* int8ScalesOf(int m) const { return int8Scales + static_cast<std::size_t>(m) * B; }
+    const float* int8WordSumsOf(int m) const { return int8WordSums + static_cast<std::size_t>(m) * W; }
+    const int8_t* int8BytesOf(int m) const { return int8Bytes + static_cast<std::size_t>(m) * B * 128; }
     const float* blockScalesOf(int m) const { return blockScales + static_cast<std::size_t>(m) * B; }
     const float* fixedWordSumsOf(int m) const { return fixedWordSums + static_cast<std::size_t>(m) * W; }
     const int8_t* fixedBytesOf(int m) const { return fixedBytes + static_cast<std::size_t>(m) * B * 256; }
@@ -37,6 +46,10 @@ struct Prepared {
     const float* groupSumsOf(int m) const { return groupSums + static_cast<std::size_t>(m) * G; }
 };
 Prepared preparedView(const float* work, int M, int K, int group);
+
+// Rows from which w4_prepare also writes the int8 copy and the VNNI kernel multiplies on it
+// (batched decode; one row keeps the 16-bit fixed point).
+inline constexpr int kInt8ActivationRows = 2;
 
 // The GEMV packing's per-output-row pointers ([N][K/8] codes, [N][ZW] zeros, [N][ZW*8] scales).
 struct GemvPackedRow {
@@ -104,7 +117,7 @@ void gemv_scalar(const W4Matrix& w, const float* x, int ldx, int M, float* y, in
 
 // w4_prepare's planes, word sums and fixed-point copy of row m (p.B > 0: K % 128 == 0);
 // bit for bit the scalar path's output. The group sums are the caller's.
-void prepare_row_avx512(const float* xr, const Prepared& p, int m);
+void prepare_row_avx512(const float* xr, const Prepared& p, int m, bool int8Copy);
 
 // Quantized activation rows of the int8 path (awq/kernels/w4_int8_gemm.h): per row, K int8
 // values in octets [x0 x2 x4 x6 | x1 x3 x5 x7] (the GEMV packing's low and high nibbles of

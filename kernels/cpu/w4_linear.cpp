@@ -75,6 +75,9 @@ Prepared preparedView(const float* work, int M, int K, int group) {
     p.blockScales = p.groupSums + static_cast<std::size_t>(M) * p.G;
     p.fixedWordSums = p.blockScales + static_cast<std::size_t>(M) * p.B;
     p.fixedBytes = reinterpret_cast<const int8_t*>(p.fixedWordSums + static_cast<std::size_t>(M) * p.W);
+    p.int8Scales = reinterpret_cast<const float*>(p.fixedBytes + static_cast<std::size_t>(M) * p.B * 256);
+    p.int8WordSums = p.int8Scales + static_cast<std::size_t>(M) * p.B;
+    p.int8Bytes = reinterpret_cast<const int8_t*>(p.int8WordSums + static_cast<std::size_t>(M) * p.W);
     return p;
 }
 
@@ -198,12 +201,38 @@ void prepareFixedPoint(const float* xr, const detail::Prepared& p, int m) {
     }
 }
 
+// The int8 copy (w4_internal.h): s = max|x| / 127 per block of 128, v = round(x / s).
+void prepareInt8(const float* xr, const detail::Prepared& p, int m) {
+    float* scales = const_cast<float*>(p.int8ScalesOf(m));
+    float* wordSums = const_cast<float*>(p.int8WordSumsOf(m));
+    int8_t* bytes = const_cast<int8_t*>(p.int8BytesOf(m));
+    for (int b = 0; b < p.B; ++b) {
+        const float* xb = xr + 128 * b;
+        float maxAbs = 0.0f;
+        for (int k = 0; k < 128; ++k)
+            maxAbs = std::max(maxAbs, std::abs(xb[k]));
+        const float s = maxAbs > 0.0f && std::isfinite(maxAbs) ? maxAbs / 127.0f : 1.0f;
+        scales[b] = s;
+        const float inv = 1.0f / s;
+        for (int c = 0; c < 16; ++c) {
+            int sum = 0;
+            for (int i = 0; i < 8; ++i) {
+                const int v = std::clamp(static_cast<int>(std::lrint(xb[8 * c + i] * inv)), -127, 127);
+                sum += v;
+                bytes[128 * b + 64 * (i & 1) + 4 * c + i / 2] = static_cast<int8_t>(v);
+            }
+            wordSums[16 * b + c] = static_cast<float>(sum) * s;
+        }
+    }
+}
+
 }  // namespace
 
 std::size_t w4_prepare_floats(int M, int K, int group) {
     const std::size_t W = static_cast<std::size_t>(K / 8), G = static_cast<std::size_t>(K / group);
     const std::size_t B = K % 128 == 0 ? static_cast<std::size_t>(K / 128) : 0;
-    const std::size_t fixed = B > 0 ? B + W + 64 * B : 0;  // scales, word sums, 256 bytes per block
+    // fixed point: scales, word sums, 256 bytes per block; int8: scales, word sums, 128 bytes per block
+    const std::size_t fixed = B > 0 ? (B + W + 64 * B) + (B + W + 32 * B) : 0;
     return static_cast<std::size_t>(M) * (8 * W + W + G + fixed);
 }
 
@@ -214,12 +243,13 @@ void w4_prepare(const float* x, int M, int K, int ldx, int group, float* work) {
 #else
     const bool vector = false;
 #endif
+    const bool int8Copy = p.B > 0 && M >= detail::kInt8ActivationRows;
     for (int m = 0; m < M; ++m) {
         const float* xr = x + static_cast<std::size_t>(m) * ldx;
         float* wordSums = const_cast<float*>(p.wordSumsOf(m));
         float* groupSums = const_cast<float*>(p.groupSumsOf(m));
         if (vector) {
-            detail::prepare_row_avx512(xr, p, m);
+            detail::prepare_row_avx512(xr, p, m, int8Copy);
         } else {
             float* planes = const_cast<float*>(p.planesOf(m));
             for (int c = 0; c < p.W; ++c) {
@@ -232,6 +262,8 @@ void w4_prepare(const float* x, int M, int K, int ldx, int group, float* work) {
             }
             if (p.B > 0)
                 prepareFixedPoint(xr, p, m);
+            if (int8Copy)
+                prepareInt8(xr, p, m);
         }
         const int wordsPerGroup = group / 8;
         for (int gi = 0; gi < p.G; ++gi) {

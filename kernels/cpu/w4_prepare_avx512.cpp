@@ -60,9 +60,36 @@ void fixedPointBlock(const __m512 x[8], float* scale, float* wordSums, int8_t* o
     _mm512_storeu_ps(wordSums, _mm512_mul_ps(_mm512_cvtepi32_ps(words), _mm512_set1_ps(s)));
 }
 
+// The int8 copy of one block (w4_internal.h), as prepareInt8 in w4_linear.cpp writes it.
+void int8Block(const __m512 x[8], float* scale, float* wordSums, int8_t* out) {
+    __m512 maxAbs = _mm512_abs_ps(x[0]);
+    for (int j = 1; j < 8; ++j)
+        maxAbs = _mm512_max_ps(maxAbs, _mm512_abs_ps(x[j]));
+    const float m = _mm512_reduce_max_ps(maxAbs);
+    const float s = m > 0.0f && std::isfinite(m) ? m / 127.0f : 1.0f;
+    *scale = s;
+    const __m512 inv = _mm512_set1_ps(1.0f / s);
+    const __m512i evenLanes = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    const __m512i oddLanes = _mm512_add_epi32(evenLanes, _mm512_set1_epi32(1));
+    const __m512i lo = _mm512_set1_epi32(-127), hi = _mm512_set1_epi32(127);
+    __m512i pairSums[4];
+    for (int t = 0; t < 4; ++t) {  // inputs 32t .. 32t + 31
+        const __m512i v0 = _mm512_min_epi32(hi, _mm512_max_epi32(lo, _mm512_cvtps_epi32(_mm512_mul_ps(x[2 * t], inv))));
+        const __m512i v1 =
+            _mm512_min_epi32(hi, _mm512_max_epi32(lo, _mm512_cvtps_epi32(_mm512_mul_ps(x[2 * t + 1], inv))));
+        const __m512i even = _mm512_permutex2var_epi32(v0, evenLanes, v1);
+        const __m512i odd = _mm512_permutex2var_epi32(v0, oddLanes, v1);
+        pairSums[t] = _mm512_add_epi32(even, odd);
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 16 * t), _mm512_cvtepi32_epi8(even));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 64 + 16 * t), _mm512_cvtepi32_epi8(odd));
+    }
+    const __m512i words = sumLaneQuads(pairSums[0], pairSums[1], pairSums[2], pairSums[3]);
+    _mm512_storeu_ps(wordSums, _mm512_mul_ps(_mm512_cvtepi32_ps(words), _mm512_set1_ps(s)));
+}
+
 }  // namespace
 
-void prepare_row_avx512(const float* xr, const Prepared& p, int m) {
+void prepare_row_avx512(const float* xr, const Prepared& p, int m, bool int8Copy) {
     float* planes = const_cast<float*>(p.planesOf(m));
     float* wordSums = const_cast<float*>(p.wordSumsOf(m));
     const __m512i wordStarts = _mm512_set_epi32(120, 112, 104, 96, 88, 80, 72, 64, 56, 48, 40, 32, 24, 16, 8, 0);
@@ -82,6 +109,9 @@ void prepare_row_avx512(const float* xr, const Prepared& p, int m) {
         fixedPointBlock(x, const_cast<float*>(p.blockScalesOf(m)) + b,
                         const_cast<float*>(p.fixedWordSumsOf(m)) + 16 * b,
                         const_cast<int8_t*>(p.fixedBytesOf(m)) + 256 * b);
+        if (int8Copy)
+            int8Block(x, const_cast<float*>(p.int8ScalesOf(m)) + b, const_cast<float*>(p.int8WordSumsOf(m)) + 16 * b,
+                      const_cast<int8_t*>(p.int8BytesOf(m)) + 128 * b);
     }
 }
 

@@ -208,7 +208,13 @@ private Q_SLOTS:
         const at::Tensor x = at::randn({rows, 256});
         const at::Tensor want = at::linear(x.to(at::kDouble), linear->dequantized().to(at::kDouble),
                                            linear->bias().to(at::kDouble));
-        QVERIFY(relativeError(linear->forward(x), want) < 1e-4);
+        // The float paths (the int8-activation one, default on VNNI, has its own bound:
+        // prefillKernelChoiceDoesNotChangeResults and tst_w4_kernels).
+        const bool savedInt8 = QuantLinear::int8Prefill();
+        QuantLinear::setInt8Prefill(false);
+        const double err = relativeError(linear->forward(x), want);
+        QuantLinear::setInt8Prefill(savedInt8);
+        QVERIFY2(err < 1e-4, std::to_string(err).c_str());
         // 3-D input keeps its leading shape.
         QCOMPARE(test::shape(linear->forward(x.view({1, rows, 256}))), (test::Shape{1, rows, 136}));
     }
@@ -377,7 +383,9 @@ private Q_SLOTS:
             QCOMPARE(gemv->packing(), W4Packing::Gemv);
             QVERIFY(at::equal(gemv->dequantized(), gemm->dequantized()));
             QVERIFY(at::equal(gemv->bias(), gemm->bias()));
-            const at::Tensor x = at::randn({3, 256});
+            // One row: the GEMV packing's batched rows multiply int8 activations on VNNI, the
+            // GEMM packing's do not (the weights are what is compared here).
+            const at::Tensor x = at::randn({1, 256});
             QVERIFY(relativeError(gemv->forward(x), gemm->forward(x)) < 1e-4);
             QVERIFY(!repackedAsGemv(*gemv)); // already GEMV
         }

@@ -18,6 +18,7 @@
 #include "awq/model/consistency.h"
 #include "awq/model/model_info.h"
 #include "awq/nn/fused_cpu_decoder.h"
+#include "awq/nn/quant_linear.h"
 #include "awq/nn/kv_cache.h"
 #include "awq/nn/reference_model.h"
 #include "awq/quant/quantize_job.h"
@@ -107,6 +108,11 @@ class TestMoe : public QObject
 private Q_SLOTS:
     void initTestCase()
     {
+        // These compare the fused decoder and packed checkpoints with float references, and
+        // group rows by expert differently from them: the prefill's int8-activation path
+        // (default on VNNI; its own bounds are in tst_w4_kernels and tst_fused_llama) is
+        // left out so that a tolerance of 2e-4 keeps its meaning.
+        QuantLinear::setInt8Prefill(false);
         m_root = test::makeTempDir("moe");
         m_calib = m_root / "calib.txt";
         test::writeFile(m_calib, test::fixtureCorpus());

@@ -24,12 +24,13 @@ namespace {
 
 std::atomic<int64_t> g_gemvMaxRows{-1}; // -1: QuantLinear::gemvRowLimit() decides
 std::atomic<int> g_isa{-1}; // -1: the best the CPU has
-// Many rows on int8 activations where the CPU has VNNI: opt-in (AWQ_CPU_PREFILL=int8 in the
-// environment, or setInt8Prefill(true)) until its perplexity and speed are measured on the
-// idle machine (docs/benchmarks.md, issue 26); off, the dequantize + BLAS path runs.
+// Many rows on int8 activations where the CPU has VNNI (the default since issue 26 measured it:
+// prefill-512 3.9x the dequantize + BLAS path on TinyLlama, demo perplexity +0.012 %,
+// docs/benchmarks.md); AWQ_CPU_PREFILL=float in the environment, or setInt8Prefill(false),
+// keeps dequantize + BLAS.
 std::atomic<bool> g_int8Prefill{[] {
     const char *env = std::getenv("AWQ_CPU_PREFILL");
-    return env && std::string(env) == "int8";
+    return !(env && std::string(env) == "float");
 }()};
 
 // Channels per parallel task: one AVX-512 GEMM-packing block (16 words), enough work per

@@ -57,8 +57,9 @@ public:
     static void setIsa(kernels::CpuIsa isa); // must be supported (tests compare the paths)
     // Rows past gemvRowLimit() on the AVX-512 VNNI path multiply the int4 codes with
     // int8-quantized activations (awq/kernels/w4_int8_gemm.h) instead of dequantizing for
-    // BLAS; off by default (not yet measured end to end), on with AWQ_CPU_PREFILL=int8 or
-    // setInt8Prefill(true).
+    // BLAS: on by default (3.9x the BLAS path for TinyLlama's prefill-512, docs/benchmarks.md);
+    // off with AWQ_CPU_PREFILL=float or setInt8Prefill(false). Batched decode rows (2..16) on
+    // that path multiply int8 activations too, inside the GEMV kernel (w4_avx512_vnni.cpp).
     static bool int8Prefill();
     static void setInt8Prefill(bool on);
     bool usesInt8Prefill() const; // enabled, and this CPU, ISA and geometry allow it
