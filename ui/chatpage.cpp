@@ -13,10 +13,12 @@
 #include <QPlainTextEdit>
 #include <QPushButton>
 #include <QSaveFile>
+#include <QScrollArea>
 #include <QSettings>
 #include <QShortcut>
 #include <QSpinBox>
 #include <QSplitter>
+#include <QStyle>
 #include <QVBoxLayout>
 
 #include <cmath>
@@ -210,8 +212,16 @@ ChatPage::ChatPage(QWidget *parent) : QWidget(parent)
     sideLayout->addWidget(samplingBox);
     m_serverPanel = new ServerPanel;
     sideLayout->addWidget(m_serverPanel);
-    side->setMinimumWidth(220);
-    side->setMaximumWidth(320);
+    // In a low window the panel scrolls instead of making the window taller than the screen.
+    auto *sideScroll = new QScrollArea;
+    sideScroll->setObjectName(QStringLiteral("chatSidePanel"));
+    sideScroll->setWidget(side);
+    sideScroll->setWidgetResizable(true);
+    sideScroll->setFrameShape(QFrame::NoFrame);
+    sideScroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    const int scrollBar = sideScroll->style()->pixelMetric(QStyle::PM_ScrollBarExtent);
+    sideScroll->setMinimumWidth(220 + scrollBar);
+    sideScroll->setMaximumWidth(320 + scrollBar);
 
     m_conversations = new ConversationList;
     m_conversations->setObjectName(QStringLiteral("chatConversations"));
@@ -222,7 +232,7 @@ ChatPage::ChatPage(QWidget *parent) : QWidget(parent)
     auto *body = new QSplitter(Qt::Horizontal);
     body->addWidget(m_conversations);
     body->addWidget(chatColumn);
-    body->addWidget(side);
+    body->addWidget(sideScroll);
     body->setStretchFactor(1, 1);
     body->setSizes({200, 800, 260});
     body->setChildrenCollapsible(false);

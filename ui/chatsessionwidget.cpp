@@ -22,6 +22,7 @@
 #include "chattranscriptview.h"
 #include "memoryfit.h"
 #include "quantizepagehelpers.h"
+#include "theme.h"
 
 namespace {
 
@@ -116,9 +117,7 @@ ChatSessionWidget::ChatSessionWidget(const QString &title, QWidget *parent) : QW
     m_statsLabel = new QLabel;
     m_statsLabel->setObjectName(QStringLiteral("chatStatsLabel"));
     m_statsLabel->setWordWrap(true);
-    QPalette muted = m_statsLabel->palette();
-    muted.setColor(QPalette::WindowText, palette().color(QPalette::PlaceholderText));
-    m_statsLabel->setPalette(muted);
+    Theme::setTone(m_statsLabel, Theme::Tone::Muted);
 
     auto *layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
@@ -271,7 +270,7 @@ void ChatSessionWidget::showMemoryFit()
     }
     try {
         const awq::ModelConfig config = awq::ModelConfig::load(quantui::toPath(folder));
-        m_fitLabel->setText(tr("Memory: %1").arg(memoryfit::describe(memoryfit::estimate(config))));
+        Theme::setTonedText(m_fitLabel, tr("Memory: %1").arg(memoryfit::describe(memoryfit::estimate(config))));
         m_fitLabel->setVisible(true);
     } catch (const std::exception &) {
         m_fitLabel->setVisible(false); // Load says what is wrong with it

@@ -3,9 +3,11 @@
 #include <algorithm>
 
 #include <QFile>
+#include <QGuiApplication>
 #include <QKeyEvent>
 #include <QMessageBox>
 #include <QPushButton>
+#include <QScreen>
 #include <QSettings>
 #include <QStringList>
 
@@ -19,7 +21,9 @@ QuantizeWizard::QuantizeWizard(const QString &modelFolder, QWidget *parent) : QW
     setWindowTitle(tr("Quantize Model"));
     setWizardStyle(QWizard::ClassicStyle);
     setOption(QWizard::NoBackButtonOnStartPage, true);
-    setMinimumSize(900, 660);
+    // 900x660, or on a smaller screen its free area (less the frame and title bar).
+    if (const QScreen *screen = parent ? parent->screen() : QGuiApplication::primaryScreen())
+        resize(QSize(900, 660).boundedTo(screen->availableGeometry().size() - QSize(16, 48)));
 
     m_controller = new QuantizeController(this);
     m_modelPage = new QuantModelPage(modelFolder, this);
