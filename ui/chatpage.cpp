@@ -298,8 +298,10 @@ ChatPage::ChatPage(QWidget *parent) : QWidget(parent)
     });
     connect(m_modelDefaultsButton, &QPushButton::clicked, this, &ChatPage::applyModelDefaults);
     connect(m_conversations, &ConversationList::renamed, this, [this](const QString &id, const QString &title) {
-        if (id == m_currentId)
+        if (id == m_currentId) {
             m_title = title;
+            m_branchUnnamed = false; // the user's name stays
+        }
     });
     connect(m_conversations, &ConversationList::currentRemoved, this, [this] {
         m_currentId.clear(); // nothing to save the page's turns into: New Chat starts afresh
@@ -404,6 +406,8 @@ void ChatPage::send()
         return;
     if (!m_sessions[0]->ask(text, systemPrompt(), settings()))
         return;
+    if (m_branchUnnamed)
+        nameBranchAfter(text);
     m_input->clear();
     m_statusLabel->clear();
     if (compareMode() && m_sessions[1]->hasModel()) {
@@ -471,6 +475,7 @@ void ChatPage::newChat()
     m_currentId = m_conversations->newId();
     m_conversations->setCurrentId(QString());
     m_title.clear();
+    m_branchUnnamed = false;
     m_savedFolders[0].clear();
     m_savedFolders[1].clear();
     m_createdAt = QDateTime::currentDateTimeUtc().toString(Qt::ISODate);

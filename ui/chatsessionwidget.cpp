@@ -170,6 +170,7 @@ ChatSessionWidget::ChatSessionWidget(const QString &title, QWidget *parent) : QW
             m_flushTimer.start();
     });
     connect(m_controller, &ChatController::replyFinished, this, &ChatSessionWidget::handleReplyFinished);
+    connect(m_controller, &ChatController::tokensCounted, this, &ChatSessionWidget::updateContextMeter);
     connect(m_controller, &ChatController::replyFailed, this, &ChatSessionWidget::handleReplyFailed);
     connect(m_controller, &ChatController::busyChanged, this, [this](bool busy) {
         updateButtons();
@@ -351,7 +352,7 @@ void ChatSessionWidget::handleLoaded(const ChatModelSummary &summary)
     m_transcript->setPlaceholder(tr("Type a message below to start."));
     m_fitLabel->setVisible(false);
     showContextChoice();
-    updateContextMeter(0);
+    measureContext(); // a conversation restored before the model loaded counts now
     updateButtons();
     Q_EMIT modelLoaded(summary);
 }
@@ -391,6 +392,7 @@ bool ChatSessionWidget::regenerate(const QString &systemPrompt, const awq::chat:
 
 bool ChatSessionWidget::startReply(const QString &systemPrompt, const awq::chat::ChatSettings &settings)
 {
+    m_systemPrompt = systemPrompt;
     m_transcript->setTurns(m_turns);
     m_reply.clear();
     m_pending.clear();
@@ -447,6 +449,12 @@ void ChatSessionWidget::setTurns(const std::vector<awq::chat::ConversationTurn> 
 {
     m_turns = turns;
     m_transcript->setTurns(m_turns);
+    measureContext();
+    showReplyFacts();
+}
+
+void ChatSessionWidget::measureContext()
+{
     qint64 used = 0;
     for (auto it = m_turns.rbegin(); it != m_turns.rend(); ++it)
         if (it->stats) {
@@ -454,7 +462,9 @@ void ChatSessionWidget::setTurns(const std::vector<awq::chat::ConversationTurn> 
             break;
         }
     updateContextMeter(used);
-    showReplyFacts();
+    // Those statistics may be another model's (or absent): the loaded model counts.
+    if (!m_turns.empty())
+        m_controller->countTokens(messagesFor(m_systemPrompt, m_turns));
 }
 
 void ChatSessionWidget::flushPending()
