@@ -26,6 +26,7 @@ class QLabel;
 class QPlainTextEdit;
 class QPushButton;
 class QSpinBox;
+class QSplitter;
 class ServerPanel;
 
 class ChatPage final : public QWidget
@@ -81,8 +82,13 @@ public Q_SLOTS:
     void editMessage(int turn);
     void newChat();
 
+protected:
+    void resizeEvent(QResizeEvent *event) override;
+
 private:
     void setCompareMode(bool on);
+    // The two sessions side by side when the chat column is wide enough, else stacked.
+    void arrangeSessions();
     void applyConversation(const awq::chat::Conversation &conversation, bool loadModels);
     // The edited message of a branch was sent: the branch takes its title from it.
     void nameBranchAfter(const QString &message);
@@ -102,6 +108,8 @@ private:
 
     ChatSessionWidget *m_sessions[2] = {nullptr, nullptr};
     ServerPanel *m_serverPanel = nullptr;
+    QSplitter *m_sessionSplitter = nullptr;
+    QWidget *m_chatColumn = nullptr;
     QCheckBox *m_compareCheck = nullptr;
     QPlainTextEdit *m_input = nullptr;
     QPushButton *m_sendButton = nullptr;

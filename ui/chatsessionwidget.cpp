@@ -528,7 +528,13 @@ void ChatSessionWidget::updateContextMeter(qint64 usedTokens)
     const qint64 context = contextLength();
     m_contextMeter->setRange(0, int(context));
     m_contextMeter->setValue(int(std::min(usedTokens, context)));
-    m_contextMeter->setFormat(tr("Context: %1 / %2 tokens").arg(usedTokens).arg(context));
+    // A conversation counted whole (opened, restored) may be longer than the context.
+    m_contextMeter->setFormat(usedTokens > context
+                                  ? tr("Context: full (the conversation takes %1 tokens of %2: the oldest messages "
+                                       "are left out)")
+                                        .arg(usedTokens)
+                                        .arg(context)
+                                  : tr("Context: %1 / %2 tokens").arg(usedTokens).arg(context));
 }
 
 void ChatSessionWidget::updateButtons()
@@ -541,4 +547,9 @@ void ChatSessionWidget::updateButtons()
     m_deviceCombo->setEnabled(!loading && !generating);
     m_contextSpin->setEnabled(!generating);
     m_folderEdit->setEnabled(!loading && !generating);
+}
+
+void ChatSessionWidget::setCompact(bool compact)
+{
+    m_statsLabel->setVisible(!compact);
 }

@@ -71,6 +71,9 @@ public:
     // The system prompt the conversation shown goes with (ask() and regenerate() take theirs):
     // the context meter counts it.
     void setSystemPrompt(const QString &systemPrompt) { m_systemPrompt = systemPrompt; }
+    // Compact (two sessions stacked in a low window): the last reply's statistics line is
+    // left out, since the transcript shows them under each reply.
+    void setCompact(bool compact);
 
 Q_SIGNALS:
     void busyChanged(bool busy);

@@ -13,6 +13,8 @@
 #include <QLineEdit>
 #include <QMenu>
 #include <QScreen>
+#include <QScrollArea>
+#include <QSplitter>
 #include <QSettings>
 #include <QStandardPaths>
 #include <QStatusBar>
@@ -204,7 +206,7 @@ private Q_SLOTS:
         window.show();
         QVERIFY(QTest::qWaitForWindowExposed(&window));
         const auto check = [&](const QString &where) {
-            QCoreApplication::processEvents();
+            QTest::qWait(100); // the layouts settle (posted LayoutRequest events)
             const QSize hint = window.minimumSizeHint();
             QVERIFY2(hint.width() <= 1024 && hint.height() <= 640,
                      qPrintable(QStringLiteral("%1 needs at least %2x%3").arg(where).arg(hint.width()).arg(hint.height())));
@@ -219,8 +221,23 @@ private Q_SLOTS:
             check(QStringLiteral("page %1").arg(int(page)));
         }
         window.showPage(MainWindow::Page::Chat);
+        // The side panel (system prompt, sampling) scrolls, and is never cut at its side.
+        auto *side = child<QScrollArea>(&window, "chatSidePanel");
+        QVERIFY2(side->widget()->width() <= side->viewport()->width(),
+                 qPrintable(QStringLiteral("%1 in %2").arg(side->widget()->width()).arg(side->viewport()->width())));
         child<QCheckBox>(&window, "chatCompareCheck")->setChecked(true);
         check(QStringLiteral("Chat in compare mode"));
+        // Two models fit as one above the other; side by side again once the window is wide.
+        auto *sessions = child<QSplitter>(&window, "chatSessionSplitter");
+        QCOMPARE(sessions->orientation(), Qt::Vertical);
+        // Stacked, each leaves out its statistics line (the transcript has them under each reply).
+        QVERIFY(!child<QLabel>(window.chatPage()->compareSession(), "chatStatsLabel")->isVisible());
+        window.resize(1600, 900);
+        QTRY_COMPARE(sessions->orientation(), Qt::Horizontal);
+        QVERIFY(child<QLabel>(window.chatPage()->compareSession(), "chatStatsLabel")->isVisible());
+        window.resize(1024, 640);
+        QTRY_COMPARE(sessions->orientation(), Qt::Vertical);
+        check(QStringLiteral("Chat in compare mode, narrowed again"));
     }
 
     // The quantization wizard (a window of its own) too, on every step.
