@@ -100,12 +100,15 @@ void ChatPage::applyConversation(const awq::chat::Conversation &c, bool loadMode
     m_createdAt = QString::fromStdString(c.createdAt);
     m_title = QString::fromStdString(c.title);
     m_branchUnnamed = false;
-    if (loadModels)
-        for (int side = 0; side < 2; ++side) {
-            const QString folder = m_savedFolders[side];
-            if (!m_sessions[side]->hasModel() && !folder.isEmpty() && QFileInfo(folder).isDir())
-                m_sessions[side]->loadModel(folder);
-        }
+    for (int side = 0; side < 2; ++side) {
+        const QString folder = m_savedFolders[side];
+        if (m_sessions[side]->hasModel() || m_sessions[side]->isBusy() || folder.isEmpty())
+            continue;
+        if (loadModels && QFileInfo(folder).isDir())
+            m_sessions[side]->loadModel(folder);
+        else
+            m_sessions[side]->setModelFolder(folder); // one click on Load away
+    }
     m_statusLabel->clear();
     updateButtons();
 }

@@ -529,12 +529,12 @@ void ChatSessionWidget::updateContextMeter(qint64 usedTokens)
     m_contextMeter->setRange(0, int(context));
     m_contextMeter->setValue(int(std::min(usedTokens, context)));
     // A conversation counted whole (opened, restored) may be longer than the context.
-    m_contextMeter->setFormat(usedTokens > context
-                                  ? tr("Context: full (the conversation takes %1 tokens of %2: the oldest messages "
-                                       "are left out)")
-                                        .arg(usedTokens)
-                                        .arg(context)
-                                  : tr("Context: %1 / %2 tokens").arg(usedTokens).arg(context));
+    const bool full = usedTokens > context;
+    m_contextMeter->setFormat(full ? tr("Context: full (%1 / %2 tokens)").arg(usedTokens).arg(context)
+                                   : tr("Context: %1 / %2 tokens").arg(usedTokens).arg(context));
+    m_contextMeter->setToolTip(full ? tr("The conversation is longer than the context: the next reply leaves its "
+                                         "oldest messages out of the prompt.")
+                                    : QString());
 }
 
 void ChatSessionWidget::updateButtons()
