@@ -11,6 +11,7 @@ mkdir -p "$out"
 config="$(mktemp -d)"
 trap 'rm -rf "$config"' EXIT
 export XDG_CONFIG_HOME="$config" # a fresh settings file: no recent models or remembered choices
+export XDG_DATA_HOME="$config/data" # and no saved conversations from earlier runs
 xvfb=(xvfb-run -a -s "-screen 0 1600x1000x24")
 
 for page in library quantize chat benchmark; do

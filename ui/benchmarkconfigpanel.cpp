@@ -28,6 +28,7 @@
 #include "awq/core/memory.h"
 #include "awq/model/model_info.h"
 #include "resourcepaths.h"
+#include "theme.h"
 
 using awq::bench::Variant;
 
@@ -462,10 +463,5 @@ void BenchmarkConfigPanel::setStatus(const QString &text, bool error)
 {
     m_statusLabel->setText(text);
     m_statusLabel->setProperty("error", error);
-    QPalette palette = this->palette();
-    if (error) {
-        const bool dark = palette.color(QPalette::Window).lightness() < 128;
-        palette.setColor(QPalette::WindowText, dark ? QColor(0xff, 0x8a, 0x80) : QColor(0xb0, 0x00, 0x20));
-    }
-    m_statusLabel->setPalette(palette);
+    Theme::setTone(m_statusLabel, error ? Theme::Tone::Error : Theme::Tone::Normal);
 }

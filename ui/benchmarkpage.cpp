@@ -20,6 +20,7 @@
 #include "benchmarkconfigpanel.h"
 #include "benchmarktablemodel.h"
 #include "benchmarkworker.h"
+#include "theme.h"
 
 namespace {
 
@@ -409,12 +410,7 @@ void BenchmarkPage::showMessage(const QString &text, bool error)
 {
     m_messageLabel->setText(text);
     m_messageLabel->setProperty("error", error);
-    QPalette palette = this->palette();
-    if (error) {
-        const bool dark = palette.color(QPalette::Window).lightness() < 128;
-        palette.setColor(QPalette::WindowText, dark ? QColor(0xff, 0x8a, 0x80) : QColor(0xb0, 0x00, 0x20));
-    }
-    m_messageLabel->setPalette(palette);
+    Theme::setTone(m_messageLabel, error ? Theme::Tone::Error : Theme::Tone::Normal);
 }
 
 QString BenchmarkPage::suggestedPath(const QString &suffix) const

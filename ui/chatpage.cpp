@@ -1,5 +1,7 @@
 #include "chatpage.h"
 
+#include <algorithm>
+
 #include <QCheckBox>
 #include <QDateTime>
 #include <QDoubleSpinBox>
@@ -13,10 +15,12 @@
 #include <QPlainTextEdit>
 #include <QPushButton>
 #include <QSaveFile>
+#include <QScrollArea>
 #include <QSettings>
 #include <QShortcut>
 #include <QSpinBox>
 #include <QSplitter>
+#include <QStyle>
 #include <QVBoxLayout>
 
 #include <cmath>
@@ -100,10 +104,11 @@ ChatPage::ChatPage(QWidget *parent) : QWidget(parent)
     m_sessions[1] = new ChatSessionWidget(tr("Compare with"));
     m_sessions[1]->setObjectName(QStringLiteral("chatSessionB"));
     m_sessions[1]->setVisible(false);
-    auto *sessions = new QSplitter(Qt::Horizontal);
-    sessions->addWidget(m_sessions[0]);
-    sessions->addWidget(m_sessions[1]);
-    sessions->setChildrenCollapsible(false);
+    m_sessionSplitter = new QSplitter(Qt::Horizontal);
+    m_sessionSplitter->setObjectName(QStringLiteral("chatSessionSplitter"));
+    m_sessionSplitter->addWidget(m_sessions[0]);
+    m_sessionSplitter->addWidget(m_sessions[1]);
+    m_sessionSplitter->setChildrenCollapsible(false);
 
     // Message box.
     m_input = new QPlainTextEdit;
@@ -137,10 +142,10 @@ ChatPage::ChatPage(QWidget *parent) : QWidget(parent)
     m_statusLabel->setObjectName(QStringLiteral("chatStatusLabel"));
     m_statusLabel->setWordWrap(true);
 
-    auto *chatColumn = new QWidget;
-    auto *chatLayout = new QVBoxLayout(chatColumn);
+    m_chatColumn = new QWidget;
+    auto *chatLayout = new QVBoxLayout(m_chatColumn);
     chatLayout->setContentsMargins(0, 0, 0, 0);
-    chatLayout->addWidget(sessions, 1);
+    chatLayout->addWidget(m_sessionSplitter, 1);
     chatLayout->addLayout(inputRow);
     chatLayout->addWidget(m_statusLabel);
 
@@ -210,8 +215,16 @@ ChatPage::ChatPage(QWidget *parent) : QWidget(parent)
     sideLayout->addWidget(samplingBox);
     m_serverPanel = new ServerPanel;
     sideLayout->addWidget(m_serverPanel);
-    side->setMinimumWidth(220);
-    side->setMaximumWidth(320);
+    // In a low window the panel scrolls instead of making the window taller than the screen.
+    auto *sideScroll = new QScrollArea;
+    sideScroll->setObjectName(QStringLiteral("chatSidePanel"));
+    sideScroll->setWidget(side);
+    sideScroll->setWidgetResizable(true);
+    sideScroll->setFrameShape(QFrame::NoFrame);
+    sideScroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    const int scrollBar = sideScroll->style()->pixelMetric(QStyle::PM_ScrollBarExtent);
+    sideScroll->setMinimumWidth(std::max(220, side->minimumSizeHint().width()) + scrollBar);
+    sideScroll->setMaximumWidth(320 + scrollBar);
 
     m_conversations = new ConversationList;
     m_conversations->setObjectName(QStringLiteral("chatConversations"));
@@ -221,11 +234,12 @@ ChatPage::ChatPage(QWidget *parent) : QWidget(parent)
 
     auto *body = new QSplitter(Qt::Horizontal);
     body->addWidget(m_conversations);
-    body->addWidget(chatColumn);
-    body->addWidget(side);
+    body->addWidget(m_chatColumn);
+    body->addWidget(sideScroll);
     body->setStretchFactor(1, 1);
     body->setSizes({200, 800, 260});
     body->setChildrenCollapsible(false);
+    connect(body, &QSplitter::splitterMoved, this, &ChatPage::arrangeSessions);
 
     auto *layout = new QVBoxLayout(this);
     layout->setContentsMargins(12, 10, 12, 10);
@@ -288,8 +302,10 @@ ChatPage::ChatPage(QWidget *parent) : QWidget(parent)
     });
     connect(m_modelDefaultsButton, &QPushButton::clicked, this, &ChatPage::applyModelDefaults);
     connect(m_conversations, &ConversationList::renamed, this, [this](const QString &id, const QString &title) {
-        if (id == m_currentId)
+        if (id == m_currentId) {
             m_title = title;
+            m_branchUnnamed = false; // the user's name stays
+        }
     });
     connect(m_conversations, &ConversationList::currentRemoved, this, [this] {
         m_currentId.clear(); // nothing to save the page's turns into: New Chat starts afresh
@@ -355,6 +371,28 @@ QString ChatPage::systemPrompt() const
     return m_systemEdit->toPlainText();
 }
 
+void ChatPage::arrangeSessions()
+{
+    // Side by side where the column has room for both, else one above the other (a small
+    // screen): the column asks only for the wider of the two, so the window never has to
+    // grow past the screen when compare mode is turned on.
+    const int a = m_sessions[0]->minimumSizeHint().width(), b = m_sessions[1]->minimumSizeHint().width();
+    m_sessionSplitter->setMinimumWidth(std::max(a, b));
+    const bool sideBySide = !compareMode() || m_chatColumn->width() >= a + b + m_sessionSplitter->handleWidth();
+    const Qt::Orientation orientation = sideBySide ? Qt::Horizontal : Qt::Vertical;
+    if (m_sessionSplitter->orientation() != orientation) {
+        m_sessionSplitter->setOrientation(orientation);
+        for (ChatSessionWidget *session : m_sessions)
+            session->setCompact(orientation == Qt::Vertical);
+    }
+}
+
+void ChatPage::resizeEvent(QResizeEvent *event)
+{
+    QWidget::resizeEvent(event);
+    arrangeSessions();
+}
+
 void ChatPage::setCompareMode(bool on)
 {
     if (m_compareCheck->isChecked() != on) {
@@ -364,6 +402,7 @@ void ChatPage::setCompareMode(bool on)
     if (!on)
         m_sessions[1]->stop();
     m_sessions[1]->setVisible(on);
+    arrangeSessions(); // before the layout asks for room for both
     QStringList notes;
     // Turned on mid-conversation: both models must see the same history, or their
     // answers are not comparable. The right side starts from the left's turns, and says so.
@@ -375,7 +414,7 @@ void ChatPage::setCompareMode(bool on)
                     nullptr, int(m_sessions[0]->turns().size()));
     }
     if (on && !m_sessions[1]->hasModel() && !m_sessions[1]->isBusy())
-        notes << tr("Load a second model on the right to compare the two.");
+        notes << tr("Load a second model under \"Compare with\" to compare the two.");
     if (on || !notes.isEmpty())
         m_statusLabel->setText(notes.join(QLatin1Char(' ')));
     updateButtons();
@@ -394,6 +433,8 @@ void ChatPage::send()
         return;
     if (!m_sessions[0]->ask(text, systemPrompt(), settings()))
         return;
+    if (m_branchUnnamed)
+        nameBranchAfter(text);
     m_input->clear();
     m_statusLabel->clear();
     if (compareMode() && m_sessions[1]->hasModel()) {
@@ -461,6 +502,7 @@ void ChatPage::newChat()
     m_currentId = m_conversations->newId();
     m_conversations->setCurrentId(QString());
     m_title.clear();
+    m_branchUnnamed = false;
     m_savedFolders[0].clear();
     m_savedFolders[1].clear();
     m_createdAt = QDateTime::currentDateTimeUtc().toString(Qt::ISODate);

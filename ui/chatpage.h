@@ -26,6 +26,7 @@ class QLabel;
 class QPlainTextEdit;
 class QPushButton;
 class QSpinBox;
+class QSplitter;
 class ServerPanel;
 
 class ChatPage final : public QWidget
@@ -74,15 +75,23 @@ public Q_SLOTS:
     void regenerate();
     void editLast();
     // Edits an earlier message of the user (turn index on the left side): the conversation
-    // as it is stays in the list, and a new one (a branch, titled "… (edited)") starts from
-    // the turns before that message, with its text in the message box; sending it answers
-    // there. In compare mode both sides are cut at the same message.
+    // as it is stays in the list, and a new one (a branch) starts from the turns before that
+    // message, with its text in the message box; sending it answers there. The branch is
+    // titled after the edited message as sent, "<message> (edited)" (until then, after the
+    // conversation it came from). In compare mode both sides are cut at the same message.
     void editMessage(int turn);
     void newChat();
 
+protected:
+    void resizeEvent(QResizeEvent *event) override;
+
 private:
     void setCompareMode(bool on);
+    // The two sessions side by side when the chat column is wide enough, else stacked.
+    void arrangeSessions();
     void applyConversation(const awq::chat::Conversation &conversation, bool loadModels);
+    // The edited message of a branch was sent: the branch takes its title from it.
+    void nameBranchAfter(const QString &message);
     // A model loaded on the left: max new tokens within its context, its recommended sampling.
     void adaptToModel(const ChatModelSummary &model);
     // Max new tokens within `context` (at most half of it); a note when it had to change.
@@ -99,6 +108,8 @@ private:
 
     ChatSessionWidget *m_sessions[2] = {nullptr, nullptr};
     ServerPanel *m_serverPanel = nullptr;
+    QSplitter *m_sessionSplitter = nullptr;
+    QWidget *m_chatColumn = nullptr;
     QCheckBox *m_compareCheck = nullptr;
     QPlainTextEdit *m_input = nullptr;
     QPushButton *m_sendButton = nullptr;
@@ -126,7 +137,8 @@ private:
     QString m_createdAt;
     ConversationList *m_conversations = nullptr;
     QString m_currentId;         // what the conversation shown is autosaved under
-    QString m_title;             // a title given by renaming (else the first message)
+    QString m_title;             // a title given by renaming or branching (else the first message)
+    bool m_branchUnnamed = false; // a branch whose edited message is not sent yet
     QString m_savedFolders[2];   // the models a reopened conversation was held with
     bool m_errorDialogs = true;
 };

@@ -32,6 +32,15 @@ QString titleFor(const std::vector<awq::chat::ConversationTurn> &turns)
     return QObject::tr("Empty conversation");
 }
 
+// A branch's title: `title` marked as edited (once).
+QString branchTitle(QString title)
+{
+    const QString suffix = QObject::tr(" (edited)");
+    if (title.endsWith(suffix))
+        title.chop(suffix.size());
+    return title + suffix;
+}
+
 } // namespace
 
 awq::chat::Conversation ChatPage::conversation() const
@@ -77,6 +86,8 @@ bool ChatPage::saveConversationTo(const QString &file)
 
 void ChatPage::applyConversation(const awq::chat::Conversation &c, bool loadModels)
 {
+    for (ChatSessionWidget *session : m_sessions)
+        session->setSystemPrompt(QString::fromStdString(c.systemPrompt)); // the context meters count it
     m_sessions[0]->setTurns(c.turns);
     m_sessions[1]->clearConversation();
     setCompareMode(c.compare.has_value());
@@ -88,12 +99,16 @@ void ChatPage::applyConversation(const awq::chat::Conversation &c, bool loadMode
     setSettings(c.settings);
     m_createdAt = QString::fromStdString(c.createdAt);
     m_title = QString::fromStdString(c.title);
-    if (loadModels)
-        for (int side = 0; side < 2; ++side) {
-            const QString folder = m_savedFolders[side];
-            if (!m_sessions[side]->hasModel() && !folder.isEmpty() && QFileInfo(folder).isDir())
-                m_sessions[side]->loadModel(folder);
-        }
+    m_branchUnnamed = false;
+    for (int side = 0; side < 2; ++side) {
+        const QString folder = m_savedFolders[side];
+        if (m_sessions[side]->hasModel() || m_sessions[side]->isBusy() || folder.isEmpty())
+            continue;
+        if (loadModels && QFileInfo(folder).isDir())
+            m_sessions[side]->loadModel(folder);
+        else
+            m_sessions[side]->setModelFolder(folder); // one click on Load away
+    }
     m_statusLabel->clear();
     updateButtons();
 }
@@ -176,10 +191,7 @@ void ChatPage::editMessage(int turn)
         return;
     // The conversation as it is stays in the list, untouched from here on.
     autosave();
-    QString title = QString::fromStdString(conversation().title);
-    const QString suffix = tr(" (edited)");
-    if (title.endsWith(suffix))
-        title.chop(suffix.size());
+    const QString title = QString::fromStdString(conversation().title);
 
     // The branch: what came before the message. The compare side is cut before the same
     // user message (the n-th), so both models see the same history.
@@ -198,7 +210,9 @@ void ChatPage::editMessage(int turn)
     }
     m_currentId = m_conversations->newId();
     m_conversations->setCurrentId(QString());
-    m_title = title + suffix;
+    // Until the edited message is sent (nameBranchAfter), the branch is named after its origin.
+    m_title = branchTitle(title);
+    m_branchUnnamed = true;
     m_createdAt = QDateTime::currentDateTimeUtc().toString(Qt::ISODate);
 
     m_input->setPlainText(QString::fromStdString(left[size_t(turn)].message.content));
@@ -209,6 +223,15 @@ void ChatPage::editMessage(int turn)
                                .arg(nth + 1)
                                .arg(title));
     updateButtons();
+}
+
+void ChatPage::nameBranchAfter(const QString &message)
+{
+    awq::chat::ConversationTurn edited;
+    edited.message.role = "user";
+    edited.message.content = message.toStdString();
+    m_title = branchTitle(titleFor({edited}));
+    m_branchUnnamed = false;
 }
 
 bool ChatPage::exportMarkdownTo(const QString &file)

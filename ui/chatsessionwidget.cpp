@@ -22,6 +22,7 @@
 #include "chattranscriptview.h"
 #include "memoryfit.h"
 #include "quantizepagehelpers.h"
+#include "theme.h"
 
 namespace {
 
@@ -116,9 +117,7 @@ ChatSessionWidget::ChatSessionWidget(const QString &title, QWidget *parent) : QW
     m_statsLabel = new QLabel;
     m_statsLabel->setObjectName(QStringLiteral("chatStatsLabel"));
     m_statsLabel->setWordWrap(true);
-    QPalette muted = m_statsLabel->palette();
-    muted.setColor(QPalette::WindowText, palette().color(QPalette::PlaceholderText));
-    m_statsLabel->setPalette(muted);
+    Theme::setTone(m_statsLabel, Theme::Tone::Muted);
 
     auto *layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
@@ -171,6 +170,7 @@ ChatSessionWidget::ChatSessionWidget(const QString &title, QWidget *parent) : QW
             m_flushTimer.start();
     });
     connect(m_controller, &ChatController::replyFinished, this, &ChatSessionWidget::handleReplyFinished);
+    connect(m_controller, &ChatController::tokensCounted, this, &ChatSessionWidget::updateContextMeter);
     connect(m_controller, &ChatController::replyFailed, this, &ChatSessionWidget::handleReplyFailed);
     connect(m_controller, &ChatController::busyChanged, this, [this](bool busy) {
         updateButtons();
@@ -271,7 +271,7 @@ void ChatSessionWidget::showMemoryFit()
     }
     try {
         const awq::ModelConfig config = awq::ModelConfig::load(quantui::toPath(folder));
-        m_fitLabel->setText(tr("Memory: %1").arg(memoryfit::describe(memoryfit::estimate(config))));
+        Theme::setTonedText(m_fitLabel, tr("Memory: %1").arg(memoryfit::describe(memoryfit::estimate(config))));
         m_fitLabel->setVisible(true);
     } catch (const std::exception &) {
         m_fitLabel->setVisible(false); // Load says what is wrong with it
@@ -352,7 +352,7 @@ void ChatSessionWidget::handleLoaded(const ChatModelSummary &summary)
     m_transcript->setPlaceholder(tr("Type a message below to start."));
     m_fitLabel->setVisible(false);
     showContextChoice();
-    updateContextMeter(0);
+    measureContext(); // a conversation restored before the model loaded counts now
     updateButtons();
     Q_EMIT modelLoaded(summary);
 }
@@ -392,6 +392,7 @@ bool ChatSessionWidget::regenerate(const QString &systemPrompt, const awq::chat:
 
 bool ChatSessionWidget::startReply(const QString &systemPrompt, const awq::chat::ChatSettings &settings)
 {
+    m_systemPrompt = systemPrompt;
     m_transcript->setTurns(m_turns);
     m_reply.clear();
     m_pending.clear();
@@ -448,6 +449,12 @@ void ChatSessionWidget::setTurns(const std::vector<awq::chat::ConversationTurn> 
 {
     m_turns = turns;
     m_transcript->setTurns(m_turns);
+    measureContext();
+    showReplyFacts();
+}
+
+void ChatSessionWidget::measureContext()
+{
     qint64 used = 0;
     for (auto it = m_turns.rbegin(); it != m_turns.rend(); ++it)
         if (it->stats) {
@@ -455,7 +462,9 @@ void ChatSessionWidget::setTurns(const std::vector<awq::chat::ConversationTurn> 
             break;
         }
     updateContextMeter(used);
-    showReplyFacts();
+    // Those statistics may be another model's (or absent): the loaded model counts.
+    if (!m_turns.empty())
+        m_controller->countTokens(messagesFor(m_systemPrompt, m_turns));
 }
 
 void ChatSessionWidget::flushPending()
@@ -519,7 +528,13 @@ void ChatSessionWidget::updateContextMeter(qint64 usedTokens)
     const qint64 context = contextLength();
     m_contextMeter->setRange(0, int(context));
     m_contextMeter->setValue(int(std::min(usedTokens, context)));
-    m_contextMeter->setFormat(tr("Context: %1 / %2 tokens").arg(usedTokens).arg(context));
+    // A conversation counted whole (opened, restored) may be longer than the context.
+    const bool full = usedTokens > context;
+    m_contextMeter->setFormat(full ? tr("Context: full (%1 / %2 tokens)").arg(usedTokens).arg(context)
+                                   : tr("Context: %1 / %2 tokens").arg(usedTokens).arg(context));
+    m_contextMeter->setToolTip(full ? tr("The conversation is longer than the context: the next reply leaves its "
+                                         "oldest messages out of the prompt.")
+                                    : QString());
 }
 
 void ChatSessionWidget::updateButtons()
@@ -532,4 +547,9 @@ void ChatSessionWidget::updateButtons()
     m_deviceCombo->setEnabled(!loading && !generating);
     m_contextSpin->setEnabled(!generating);
     m_folderEdit->setEnabled(!loading && !generating);
+}
+
+void ChatSessionWidget::setCompact(bool compact)
+{
+    m_statsLabel->setVisible(!compact);
 }

@@ -65,7 +65,15 @@ public:
     QString takeLastUserMessage();
     void stop();
     void clearConversation();
+    // Shows `turns` (a conversation opened, cut or restored); the context meter counts them
+    // with the loaded model (now, or once a model loads).
     void setTurns(const std::vector<awq::chat::ConversationTurn> &turns);
+    // The system prompt the conversation shown goes with (ask() and regenerate() take theirs):
+    // the context meter counts it.
+    void setSystemPrompt(const QString &systemPrompt) { m_systemPrompt = systemPrompt; }
+    // Compact (two sessions stacked in a low window): the last reply's statistics line is
+    // left out, since the transcript shows them under each reply.
+    void setCompact(bool compact);
 
 Q_SIGNALS:
     void busyChanged(bool busy);
@@ -89,6 +97,9 @@ private:
     void handleReplyFinished(const ChatReplyOutcome &outcome);
     void handleReplyFailed(const QString &message);
     void updateContextMeter(qint64 usedTokens);
+    // The meter for the turns shown: at once from the last reply's statistics, then as the
+    // loaded model counts them (ChatController::countTokens).
+    void measureContext();
     // The context row for the model loaded: its chosen length and the KV cache it costs.
     void showContextChoice();
     void showContextCost();
@@ -114,6 +125,7 @@ private:
     QLabel *m_statsLabel = nullptr;
 
     std::vector<awq::chat::ConversationTurn> m_turns;
+    QString m_systemPrompt;
     QString m_reply;   // streamed so far
     QString m_pending; // streamed but not yet shown
     QTimer m_flushTimer;

@@ -84,6 +84,18 @@ void ChatWorker::reply(quint64 replyId, const std::vector<awq::chat::ChatMessage
     }
 }
 
+void ChatWorker::countTokens(quint64 countId, const std::vector<awq::chat::ChatMessage> &messages)
+{
+    qint64 tokens = -1;
+    try {
+        if (m_model)
+            tokens = m_model->promptTokens(messages);
+    } catch (const std::exception &) {
+        tokens = -1; // a template that rejects the conversation: the reply will say so
+    }
+    Q_EMIT tokensCounted(countId, tokens);
+}
+
 void ChatWorker::unload()
 {
     m_model.reset();
@@ -150,6 +162,13 @@ ChatController::ChatController(QObject *parent) : QObject(parent)
             Q_EMIT replyFailed(message);
         },
         Qt::QueuedConnection);
+    connect(
+        m_worker, &ChatWorker::tokensCounted, this,
+        [this](quint64 id, qint64 tokens) {
+            if (id == m_countId && m_hasModel && tokens >= 0)
+                Q_EMIT tokensCounted(tokens);
+        },
+        Qt::QueuedConnection);
     m_thread.start();
 }
 
@@ -175,6 +194,7 @@ void ChatController::load(const QString &folder, const QString &device)
         return;
     m_hasModel = false;
     m_model = ChatModelSummary();
+    ++m_countId; // a count in flight was for the previous model
     m_cancel = awq::CancelToken();
     setState(true, false);
     Q_EMIT loadStarted(folder);
@@ -190,6 +210,7 @@ quint64 ChatController::send(const std::vector<awq::chat::ChatMessage> &messages
     if (!m_hasModel || m_loading || m_generating)
         return 0;
     const quint64 id = ++m_replyId;
+    ++m_countId; // the reply's statistics count from here
     m_cancel = awq::CancelToken();
     setState(false, true);
     ChatWorker *worker = m_worker;
@@ -204,4 +225,15 @@ void ChatController::stop()
 {
     if (m_loading || m_generating)
         m_cancel.cancel();
+}
+
+bool ChatController::countTokens(const std::vector<awq::chat::ChatMessage> &messages)
+{
+    if (!m_hasModel || m_loading || m_generating)
+        return false;
+    const quint64 id = ++m_countId;
+    ChatWorker *worker = m_worker;
+    QMetaObject::invokeMethod(
+        worker, [worker, id, messages] { worker->countTokens(id, messages); }, Qt::QueuedConnection);
+    return true;
 }

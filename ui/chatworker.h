@@ -60,6 +60,9 @@ public:
     void load(const QString &folder, const QString &device, const awq::CancelToken &cancel);
     void reply(quint64 replyId, const std::vector<awq::chat::ChatMessage> &messages,
                const awq::chat::ChatSettings &settings, const awq::CancelToken &cancel);
+    // Emits tokensCounted() with the tokens `messages` take as a prompt (-1 when they
+    // cannot be counted: no model, or the template rejects them). Never throws.
+    void countTokens(quint64 countId, const std::vector<awq::chat::ChatMessage> &messages);
     void unload();
 
 Q_SIGNALS:
@@ -70,6 +73,7 @@ Q_SIGNALS:
     void replyText(quint64 replyId, const QString &text);
     void replyFinished(quint64 replyId, const ChatReplyOutcome &outcome);
     void replyFailed(quint64 replyId, const QString &message);
+    void tokensCounted(quint64 countId, qint64 tokens);
 
 private:
     std::unique_ptr<awq::chat::ChatModel> m_model;
@@ -97,6 +101,10 @@ public:
     quint64 send(const std::vector<awq::chat::ChatMessage> &messages, const awq::chat::ChatSettings &settings);
     // Stops the load or the reply in flight; the reply ends with what it has so far.
     void stop();
+    // Counts the tokens `messages` take as a prompt for the loaded model (its template and
+    // tokenizer, on the worker: milliseconds); tokensCounted() follows unless a load or a
+    // reply starts first. False (nothing counted) with no model or while busy.
+    bool countTokens(const std::vector<awq::chat::ChatMessage> &messages);
 
 Q_SIGNALS:
     void loadStarted(const QString &folder);
@@ -108,6 +116,7 @@ Q_SIGNALS:
     void replyFinished(const ChatReplyOutcome &outcome);
     void replyFailed(const QString &message);
     void busyChanged(bool busy);
+    void tokensCounted(qint64 tokens);
 
 private:
     void setState(bool loading, bool generating);
@@ -117,6 +126,7 @@ private:
     awq::CancelToken m_cancel;
     ChatModelSummary m_model;
     quint64 m_replyId = 0;
+    quint64 m_countId = 0; // the count whose result is still wanted
     bool m_loading = false;
     bool m_generating = false;
     bool m_hasModel = false;

@@ -46,6 +46,9 @@ ConversationList::ConversationList(const QString &folder, QWidget *parent)
     m_list = new QListWidget;
     m_list->setObjectName(QStringLiteral("chatConversationList"));
     m_list->setToolTip(tr("Saved automatically after every reply. Double-click to rename."));
+    // Long titles end in "…" (the whole title is the item's tooltip), not in a sideways scroll.
+    m_list->setTextElideMode(Qt::ElideRight);
+    m_list->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
     m_renameButton = new QPushButton(tr("Rename…"));
     m_renameButton->setObjectName(QStringLiteral("chatRenameButton"));
     m_deleteButton = new QPushButton(tr("Delete"));

@@ -20,6 +20,7 @@
 #include <QMessageBox>
 #include <QMimeData>
 #include <QPushButton>
+#include <QScreen>
 #include <QSettings>
 #include <QStackedWidget>
 #include <QStatusBar>
@@ -67,6 +68,13 @@ QString droppedFolder(const QMimeData *mime)
     if (info.isDir())
         return info.absoluteFilePath();
     return info.isFile() ? info.absolutePath() : QString();
+}
+
+// 1180x760, or on a smaller screen its free area less the window frame and title bar.
+QSize defaultWindowSize(const QScreen *screen)
+{
+    const QSize preferred(1180, 760);
+    return screen ? preferred.boundedTo(screen->availableGeometry().size() - QSize(16, 48)) : preferred;
 }
 
 } // namespace
@@ -141,7 +149,7 @@ MainWindow::MainWindow(QWidget *parent) : QMainWindow(parent)
 
     setAcceptDrops(true);
     updateTitle(QString());
-    resize(1180, 760);
+    resize(defaultWindowSize(screen()));
     const QSettings settings(AppSettings::organization(), AppSettings::application());
     restoreGeometry(settings.value(kGeometryKey).toByteArray());
     m_quantizeHome->setResults(settings.value(kResultsKey).toList());

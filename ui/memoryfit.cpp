@@ -7,6 +7,7 @@
 #include "awq/core/memory.h"
 #include "awq/model/memory_estimate.h"
 #include "quantizepagehelpers.h"
+#include "theme.h"
 
 namespace memoryfit {
 
@@ -48,9 +49,9 @@ QString describe(const std::vector<Line> &lines)
     for (const Line &line : lines) {
         QString verdict;
         switch (line.verdict) {
-        case Verdict::Fits: verdict = QObject::tr("<span style='color:#2e7d32'>fits</span>"); break;
-        case Verdict::Tight: verdict = QObject::tr("<span style='color:#ef6c00'>tight</span>"); break;
-        case Verdict::DoesNotFit: verdict = QObject::tr("<span style='color:#c62828'>does not fit</span>"); break;
+        case Verdict::Fits: verdict = Theme::toned(QObject::tr("fits"), Theme::Tone::Ok); break;
+        case Verdict::Tight: verdict = Theme::toned(QObject::tr("tight"), Theme::Tone::Warning); break;
+        case Verdict::DoesNotFit: verdict = Theme::toned(QObject::tr("does not fit"), Theme::Tone::Error); break;
         case Verdict::Unknown: verdict = QObject::tr("free memory unknown"); break;
         }
         parts << QObject::tr("%1: %2 (needs about %3, %4 free)")

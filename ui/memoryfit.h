@@ -25,7 +25,8 @@ Verdict verdictFor(quint64 needBytes, quint64 freeBytes);
 // One line for the CPU and one per GPU, for running `config` with a KV cache of `context`
 // tokens (0: min(2048, max_position_embeddings)).
 std::vector<Line> estimate(const awq::ModelConfig &config, qint64 context = 0);
-// "CPU: fits (needs about 1.2 GiB of 20.1 GiB free) · GPU 0: ..." as rich text, verdicts coloured.
+// "CPU: fits (needs about 1.2 GiB of 20.1 GiB free) · GPU 0: ..." as rich text, the verdicts
+// toned (Theme::toned): show it with Theme::setTonedText.
 QString describe(const std::vector<Line> &lines);
 
 } // namespace memoryfit

@@ -1,5 +1,6 @@
 #include "modelfactswidget.h"
 #include "memoryfit.h"
+#include "theme.h"
 
 #include <QAction>
 #include <QApplication>
@@ -14,9 +15,6 @@
 #include <QVBoxLayout>
 
 namespace {
-
-const char *const kErrorColor = "#c62828";
-const char *const kOkColor = "#2e7d32";
 
 QString qs(const std::string &s)
 {
@@ -177,11 +175,14 @@ void ModelFactsWidget::setModelInfo(const awq::ModelInfo &info)
     if (info.loadable()) {
         verdict->setText(tr("✓ Loadable: a supported config.json, every expected tensor with the right shape, "
                             "and a tokenizer."));
-        verdict->setStyleSheet(QStringLiteral("color: %1;").arg(QLatin1String(kOkColor)));
+        Theme::setTone(verdict, Theme::Tone::Ok);
     } else {
         verdict->setText(tr("✗ This folder cannot be loaded: %1, listed below.")
                              .arg(counted(static_cast<qint64>(info.problems.size()), tr("problem"), tr("problems"))));
-        verdict->setStyleSheet(QStringLiteral("color: %1; font-weight: bold;").arg(QLatin1String(kErrorColor)));
+        Theme::setTone(verdict, Theme::Tone::Error);
+        QFont bold = verdict->font();
+        bold.setBold(true);
+        verdict->setFont(bold);
     }
     auto *header = new QVBoxLayout;
     header->setSpacing(4);
@@ -192,9 +193,10 @@ void ModelFactsWidget::setModelInfo(const awq::ModelInfo &info)
     header->addWidget(verdict);
     if (info.loadable()) {
         // Before loading it anywhere: does it fit, on the CPU and on each GPU?
-        auto *fit = new QLabel(tr("Memory to run it: %1").arg(memoryfit::describe(memoryfit::estimate(c))));
+        auto *fit = new QLabel;
         fit->setObjectName(QStringLiteral("modelFitLabel"));
         fit->setTextFormat(Qt::RichText);
+        Theme::setTonedText(fit, tr("Memory to run it: %1").arg(memoryfit::describe(memoryfit::estimate(c))));
         fit->setWordWrap(true);
         header->addWidget(fit);
         m_rows.append({tr("Memory"), QString(fit->text()).remove(QRegularExpression(QStringLiteral("<[^>]*>")))});
@@ -283,7 +285,7 @@ void ModelFactsWidget::addProblems(const awq::ModelInfo &info)
         label->setTextFormat(Qt::PlainText);
         label->setWordWrap(true);
         label->setTextInteractionFlags(Qt::TextSelectableByMouse | Qt::TextSelectableByKeyboard);
-        label->setStyleSheet(QStringLiteral("color: %1;").arg(QLatin1String(kErrorColor)));
+        Theme::setTone(label, Theme::Tone::Error);
         list->addWidget(label);
         m_problems << qs(problem);
     }

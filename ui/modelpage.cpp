@@ -10,6 +10,7 @@
 #include <QVBoxLayout>
 
 #include "modelfactswidget.h"
+#include "theme.h"
 
 namespace {
 
@@ -97,7 +98,7 @@ ModelPage::ModelPage(QWidget *parent) : QWidget(parent)
         m_errorMessage = makeText(QString());
         m_errorMessage->setObjectName(QStringLiteral("modelError"));
         m_errorMessage->setTextFormat(Qt::PlainText);
-        m_errorMessage->setStyleSheet(QStringLiteral("color: #c62828;"));
+        Theme::setTone(m_errorMessage, Theme::Tone::Error);
         m_errorMessage->setTextInteractionFlags(Qt::TextSelectableByMouse | Qt::TextSelectableByKeyboard);
         auto *button = new QPushButton(tr("Open Another Folder…"));
         connect(button, &QPushButton::clicked, this, &ModelPage::openRequested);

@@ -16,6 +16,7 @@
 #include <QTemporaryFile>
 
 #include "awq/model/model_info.h"
+#include "theme.h"
 
 namespace quantui {
 inline std::filesystem::path toPath(const QString &path)
@@ -52,7 +53,7 @@ inline void setStatus(QLabel *label, const QString &text, bool error)
 {
     label->setText(text);
     label->setProperty("error", error);
-    label->setStyleSheet(error ? QStringLiteral("color: #b00020;") : QString());
+    Theme::setTone(label, error ? Theme::Tone::Error : Theme::Tone::Normal);
 }
 
 inline QLabel *makeStatusLabel(const QString &objectName, QWidget *parent)

@@ -37,6 +37,7 @@
 #include "awq/runtime/resources.h"
 #include "quantizewizard.h"
 #include "quantizeworker.h"
+#include "theme.h"
 
 using namespace quantui;
 
@@ -194,8 +195,9 @@ void QuantModelPage::showMemoryEstimate(const awq::ModelInfo &info)
                        .arg(bytesText(e.quantizeCpu))
                        .arg(e.calibrationTokens)
                        .arg(fits ? tr("; %1 available now").arg(bytesText(system.availableBytes))
-                                 : tr(" — <span style='color:#c62828'>more than the %1 available now</span>")
-                                       .arg(bytesText(system.availableBytes)))
+                                 : tr(" — %1").arg(Theme::toned(tr("more than the %1 available now")
+                                                                    .arg(bytesText(system.availableBytes)),
+                                                                Theme::Tone::Error)))
                        .arg(bytesText(e.fp32Cpu), bytesText(e.int4Cpu))
                        .arg(e.context)
                        .arg(bytesText(e.fp16Gpu), bytesText(e.int4Gpu));
@@ -209,7 +211,7 @@ void QuantModelPage::showMemoryEstimate(const awq::ModelInfo &info)
                      .arg(m_deviceBox->currentText().toHtmlEscaped(), bytesText(e.quantizeCpu));
     else if (!awq::queryGpuMemory().empty() && m_deviceBox->count() == 1)
         device += tr(" A GPU is present, but this build's LibTorch has no CUDA: it quantizes on the CPU.");
-    m_memoryLabel->setText(html + QStringLiteral("<p>") + device + QStringLiteral("</p>"));
+    Theme::setTonedText(m_memoryLabel, html + QStringLiteral("<p>") + device + QStringLiteral("</p>"));
 }
 
 // ---------------------------------------------------------------------------- Calibration

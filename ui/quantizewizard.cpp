@@ -3,9 +3,11 @@
 #include <algorithm>
 
 #include <QFile>
+#include <QGuiApplication>
 #include <QKeyEvent>
 #include <QMessageBox>
 #include <QPushButton>
+#include <QScreen>
 #include <QSettings>
 #include <QStringList>
 
@@ -19,7 +21,6 @@ QuantizeWizard::QuantizeWizard(const QString &modelFolder, QWidget *parent) : QW
     setWindowTitle(tr("Quantize Model"));
     setWizardStyle(QWizard::ClassicStyle);
     setOption(QWizard::NoBackButtonOnStartPage, true);
-    setMinimumSize(900, 660);
 
     m_controller = new QuantizeController(this);
     m_modelPage = new QuantModelPage(modelFolder, this);
@@ -38,6 +39,9 @@ QuantizeWizard::QuantizeWizard(const QString &modelFolder, QWidget *parent) : QW
     for (int i = 0; i < ids.size(); ++i)
         page(ids[i])->setTitle(tr("Step %1 of %2 — %3").arg(i + 1).arg(ids.size()).arg(page(ids[i])->title()));
     restoreSettings();
+    // At least 900x660, or on a smaller screen its free area (less the frame and title bar).
+    if (const QScreen *screen = parent ? parent->screen() : QGuiApplication::primaryScreen())
+        setMinimumSize(QSize(900, 660).boundedTo(screen->availableGeometry().size() - QSize(16, 48)));
 
     auto closeIfAsked = [this] {
         if (m_closeWhenStopped) {

@@ -2,10 +2,15 @@
 // driven as a user would (offscreen) on the bundled demo model: the context is chosen per
 // model and remembered, bounds the replies and shows what its KV cache costs; editing an
 // earlier message keeps the conversation as it was and starts a branch from that message
-// (both sides in compare mode), and both are in the conversation list.
+// (both sides in compare mode), and both are in the conversation list, the branch named after
+// the edited message; a conversation shown again fills the context meter at once.
 
 #include <QCheckBox>
 #include <QDir>
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QLabel>
 #include <QLineEdit>
 #include <QPlainTextEdit>
@@ -201,8 +206,10 @@ private Q_SLOTS:
         QCOMPARE(kept->compare->turns.size(), size_t(6));
         const auto edited = list->load(branch, &error);
         QVERIFY2(edited.has_value(), qPrintable(error));
-        QCOMPARE(edited->title, std::string("Who met the zebra? (edited)"));
+        // Named after the edited message as sent, not after the conversation it came from.
+        QCOMPARE(edited->title, std::string("Why did they meet? (edited)"));
         QCOMPARE(edited->compare->turns.size(), size_t(4));
+        QCOMPARE(QString::fromStdString(kept->title), QStringLiteral("Who met the zebra?"));
 
         // Editing the first message of the branch starts from nothing; the title gets no second suffix.
         Q_EMIT transcript->anchorClicked(QUrl(QStringLiteral("edit:turn/0")));
@@ -212,8 +219,76 @@ private Q_SLOTS:
         say(page, QStringLiteral("Who met the lion?"));
         const auto again = list->load(page.currentConversationId(), &error);
         QVERIFY2(again.has_value(), qPrintable(error));
-        QCOMPARE(again->title, std::string("Who met the zebra? (edited)"));
+        QCOMPARE(again->title, std::string("Who met the lion? (edited)"));
         QCOMPARE(int(list->shownIds().size()), listedBefore + 3);
+        // The branch it came from keeps its name.
+        const auto branchKept = list->load(branch, &error);
+        QVERIFY2(branchKept.has_value(), qPrintable(error));
+        QCOMPARE(branchKept->title, std::string("Why did they meet? (edited)"));
+    }
+
+    // A conversation shown again (restored at start-up before its model loads, or opened
+    // from a file saved without statistics) fills the context meter at once, counted with
+    // the model loaded: not "0 / 256" until the next reply.
+    void aRestoredConversationFillsTheContextMeter()
+    {
+        QSettings(AppSettings::organization(), AppSettings::application()).clear(); // the whole 256-token context
+        const QString file = m_tmp.filePath(QStringLiteral("no-stats.json"));
+        qint64 usedBefore = 0;
+        {
+            ChatPage page;
+            page.setErrorDialogs(false);
+            page.show();
+            loadDemo(page.primarySession());
+            // Short replies: the whole conversation stays within the context, as the last reply counted it.
+            auto *maxTokens = child<QSpinBox>(&page, "chatMaxTokensSpin");
+            maxTokens->setValue(12);
+            say(page, QStringLiteral("Who met the zebra in the city?"));
+            say(page, QStringLiteral("And then?"));
+            usedBefore = child<QProgressBar>(page.primarySession(), "chatContextMeter")->value();
+            QVERIFY(usedBefore > 0);
+            QVERIFY2(page.saveConversationTo(file), qPrintable(page.lastError()));
+        }
+        {
+            ChatPage again; // as after a restart
+            again.show();
+            again.restoreLastConversation();
+            QCOMPARE(again.primarySession()->turns().size(), size_t(4));
+            loadDemo(again.primarySession());
+            auto *meter = child<QProgressBar>(again.primarySession(), "chatContextMeter");
+            // The prompt the next message would extend: the two exchanges, as the model counts them.
+            QTRY_VERIFY2(meter->value() > 0, qPrintable(meter->format()));
+            QTRY_VERIFY2(qAbs(meter->value() - usedBefore) <= 16,
+                         qPrintable(QStringLiteral("%1 (the last reply's statistics: %2)").arg(meter->format()).arg(usedBefore)));
+        }
+        // The same conversation without its replies' statistics, opened from the file.
+        QFile in(file);
+        QVERIFY(in.open(QIODevice::ReadOnly));
+        QJsonObject doc = QJsonDocument::fromJson(in.readAll()).object();
+        in.close();
+        QJsonArray turns = doc.value(QStringLiteral("turns")).toArray();
+        QVERIFY(!turns.isEmpty());
+        for (qsizetype i = 0; i < turns.size(); ++i) {
+            QJsonObject turn = turns.at(i).toObject();
+            turn.remove(QStringLiteral("stats"));
+            turns.replace(i, turn);
+        }
+        doc.insert(QStringLiteral("turns"), turns);
+        QFile out(file);
+        QVERIFY(out.open(QIODevice::WriteOnly | QIODevice::Truncate));
+        out.write(QJsonDocument(doc).toJson());
+        out.close();
+
+        ChatPage page;
+        page.setErrorDialogs(false);
+        page.show();
+        loadDemo(page.primarySession());
+        auto *meter = child<QProgressBar>(page.primarySession(), "chatContextMeter");
+        QCOMPARE(meter->value(), 0);
+        QVERIFY2(page.openConversationFrom(file), qPrintable(page.lastError()));
+        QTRY_VERIFY2(qAbs(meter->value() - usedBefore) <= 16,
+                     qPrintable(QStringLiteral("%1 (with statistics: %2)").arg(meter->format()).arg(usedBefore)));
+        QVERIFY2(meter->format().contains(QStringLiteral("/ 256 tokens")), qPrintable(meter->format()));
     }
 };
 
