@@ -12,6 +12,7 @@
 #include "awq/runtime/devices.h"
 #include "awq/runtime/loaded_model.h"
 #include "awq/runtime/threads.h"
+#include "awq/nn/quant_linear.h"
 #include "cli_args.h"
 #include "commands.h"
 
@@ -28,7 +29,7 @@ int runPerplexity(int argc, char **argv, int first)
     args.option("threads", "N", "CPU threads; 0 = all cores", "0");
     args.option("device", "ID", "cpu, or cuda:N (the CUDA decoder, fp16)", "cpu");
     args.option("engine", "NAME",
-                "on the CPU: reference (layer by layer, exact, as AutoAWQ measures) or fused (the decoder chat and "
+                "on the CPU: reference (layer by layer, exact: float32 activations, as AutoAWQ measures) or fused (the decoder chat and "
                 "generate run, with its --lm-head)",
                 "reference");
     addLmHeadOption(args);
@@ -57,8 +58,12 @@ int runPerplexity(int argc, char **argv, int first)
     LoadedModel loaded = loadModel(args.positionalValue("MODEL"), loadTargetFor(device, DecoderKind::Fused));
     // The CPU: by default exact, the reference forward, as AutoAWQ measures. A GPU: the CUDA decoder.
     std::unique_ptr<DecoderModel> model;
-    if (device == "cpu" && engine == "reference")
+    if (device == "cpu" && engine == "reference") {
+        // Exact: the int4 linears dequantize for BLAS instead of rounding the activations to
+        // int8 (the default prefill path on VNNI; --engine fused measures that one).
+        QuantLinear::setInt8Prefill(false);
         model = std::make_unique<ReferenceDecoder>(std::move(loaded.model), 1, 1);
+    }
     else
         model = makeDecoderOn(device, std::move(loaded.model), DecoderKind::Fused);
     DecoderModel &decoder = *model;

@@ -170,6 +170,15 @@ CpuIsa bestCpuIsa() {
 
 namespace {
 
+// The step of a block of 128 activations rounded to `levels` steps each side of zero:
+// max|x| / levels, and 1 for an all-zero block or one holding a non-finite value.
+float blockScale(const float* xb, float levels) {
+    float maxAbs = 0.0f;
+    for (int k = 0; k < 128; ++k)
+        maxAbs = std::max(maxAbs, std::abs(xb[k]));
+    return maxAbs > 0.0f && std::isfinite(maxAbs) ? maxAbs / levels : 1.0f;
+}
+
 // Note [fixed-point activations] (see w4_avx512_vnni.cpp): per block of 128 inputs,
 // v = round(x / s) with s = max|x| / 32639, split exactly as v = 256 h + l with h and l
 // signed bytes, so that byte dot products with the 4-bit codes rebuild Σ q·v.
@@ -179,10 +188,7 @@ void prepareFixedPoint(const float* xr, const detail::Prepared& p, int m) {
     int8_t* bytes = const_cast<int8_t*>(p.fixedBytesOf(m));
     for (int b = 0; b < p.B; ++b) {
         const float* xb = xr + 128 * b;
-        float maxAbs = 0.0f;
-        for (int k = 0; k < 128; ++k)
-            maxAbs = std::max(maxAbs, std::abs(xb[k]));
-        const float s = maxAbs > 0.0f && std::isfinite(maxAbs) ? maxAbs / 32639.0f : 1.0f;
+        const float s = blockScale(xb, 32639.0f);
         scales[b] = s;
         const float inv = 1.0f / s;
         int8_t* out = bytes + 256 * b;
@@ -208,10 +214,7 @@ void prepareInt8(const float* xr, const detail::Prepared& p, int m) {
     int8_t* bytes = const_cast<int8_t*>(p.int8BytesOf(m));
     for (int b = 0; b < p.B; ++b) {
         const float* xb = xr + 128 * b;
-        float maxAbs = 0.0f;
-        for (int k = 0; k < 128; ++k)
-            maxAbs = std::max(maxAbs, std::abs(xb[k]));
-        const float s = maxAbs > 0.0f && std::isfinite(maxAbs) ? maxAbs / 127.0f : 1.0f;
+        const float s = blockScale(xb, 127.0f);
         scales[b] = s;
         const float inv = 1.0f / s;
         for (int c = 0; c < 16; ++c) {

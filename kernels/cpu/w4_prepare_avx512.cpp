@@ -27,13 +27,19 @@ __m512i sumLaneQuads(__m512i a, __m512i b, __m512i c, __m512i d) {
     return _mm512_shuffle_i64x2(ab, cd, _MM_SHUFFLE(1, 0, 1, 0));
 }
 
-// One block of 128 inputs, already loaded as x[0..7] (16 each).
-void fixedPointBlock(const __m512 x[8], float* scale, float* wordSums, int8_t* out) {
+// As blockScale in w4_linear.cpp: max|x| / levels of a block loaded as x[0..7], 1 when the
+// block is all zero or holds a non-finite value.
+float blockScale(const __m512 x[8], float levels) {
     __m512 maxAbs = _mm512_abs_ps(x[0]);
     for (int j = 1; j < 8; ++j)
         maxAbs = _mm512_max_ps(maxAbs, _mm512_abs_ps(x[j]));
     const float m = _mm512_reduce_max_ps(maxAbs);
-    const float s = m > 0.0f && std::isfinite(m) ? m / 32639.0f : 1.0f;
+    return m > 0.0f && std::isfinite(m) ? m / levels : 1.0f;
+}
+
+// One block of 128 inputs, already loaded as x[0..7] (16 each).
+void fixedPointBlock(const __m512 x[8], float* scale, float* wordSums, int8_t* out) {
+    const float s = blockScale(x, 32639.0f);
     *scale = s;
     const __m512 inv = _mm512_set1_ps(1.0f / s);
     const __m512i evenLanes = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
@@ -62,11 +68,7 @@ void fixedPointBlock(const __m512 x[8], float* scale, float* wordSums, int8_t* o
 
 // The int8 copy of one block (w4_internal.h), as prepareInt8 in w4_linear.cpp writes it.
 void int8Block(const __m512 x[8], float* scale, float* wordSums, int8_t* out) {
-    __m512 maxAbs = _mm512_abs_ps(x[0]);
-    for (int j = 1; j < 8; ++j)
-        maxAbs = _mm512_max_ps(maxAbs, _mm512_abs_ps(x[j]));
-    const float m = _mm512_reduce_max_ps(maxAbs);
-    const float s = m > 0.0f && std::isfinite(m) ? m / 127.0f : 1.0f;
+    const float s = blockScale(x, 127.0f);
     *scale = s;
     const __m512 inv = _mm512_set1_ps(1.0f / s);
     const __m512i evenLanes = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);

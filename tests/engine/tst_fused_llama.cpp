@@ -79,6 +79,21 @@ struct CountingAllocator final : at::Allocator {
 
 } // namespace
 
+// Runs f once per instruction set this CPU has, with QuantLinear (and the linears that follow
+// its choice) set to it; the choice is restored afterwards.
+template <typename F>
+void forEachCpuIsa(F f)
+{
+    const kernels::CpuIsa saved = QuantLinear::isa();
+    for (kernels::CpuIsa isa : kernels::kAllCpuIsas) {
+        if (!kernels::cpuIsaSupported(isa))
+            continue;
+        QuantLinear::setIsa(isa);
+        f(isa);
+    }
+    QuantLinear::setIsa(saved);
+}
+
 class TestFusedCpuDecoder : public QObject
 {
     Q_OBJECT
@@ -259,19 +274,14 @@ private Q_SLOTS:
         QVERIFY(!HalfLinear::isExactlyHalf(w + 1e-4));
         HalfLinear linear(w);
         QCOMPARE(linear.weightBytes(), uint64_t{200 * 136 * 2});
-        const kernels::CpuIsa saved = QuantLinear::isa();
-        for (kernels::CpuIsa isa : kernels::kAllCpuIsas) {
-            if (!kernels::cpuIsaSupported(isa))
-                continue;
-            QuantLinear::setIsa(isa);
+        forEachCpuIsa([&](kernels::CpuIsa isa) {
             for (int rows : {1, 3, 9}) {
                 const at::Tensor x = at::randn({rows, 136});
                 const at::Tensor want = at::linear(x.to(at::kDouble), w.to(at::kDouble));
                 QVERIFY2(relativeError(linear.forward(x), want) < 1e-5,
                          (std::string(kernels::cpuIsaName(isa)) + " rows " + std::to_string(rows)).c_str());
             }
-        }
-        QuantLinear::setIsa(saved);
+        });
     }
 
     // The --lm-head int8 weight (per 128 inputs, s = max|w| / 127) against float64: the product
@@ -286,19 +296,14 @@ private Q_SLOTS:
         const at::Tensor deq = linear.dequantized();
         const at::Tensor step = w.abs().view({200, 2, 128}).amax(-1, true) / 127.0;
         QVERIFY(((deq - w).view({200, 2, 128}).abs() <= step * 0.5 + 1e-7).all().item<bool>());
-        const kernels::CpuIsa saved = QuantLinear::isa();
-        for (kernels::CpuIsa isa : kernels::kAllCpuIsas) {
-            if (!kernels::cpuIsaSupported(isa))
-                continue;
-            QuantLinear::setIsa(isa);
+        forEachCpuIsa([&](kernels::CpuIsa isa) {
             for (int rows : {1, 3, 9}) {
                 const at::Tensor x = at::randn({rows, 256});
                 const at::Tensor want = at::linear(x.to(at::kDouble), deq.to(at::kDouble));
                 QVERIFY2(relativeError(linear.forward(x), want) < 1e-4,
                          (std::string(kernels::cpuIsaName(isa)) + " rows " + std::to_string(rows)).c_str());
             }
-        }
-        QuantLinear::setIsa(saved);
+        });
         QVERIFY_THROWS_EXCEPTION(Error, Int8Linear(at::randn({8, 100})));
         QCOMPARE(parseLmHeadFormat("int8"), LmHeadFormat::Int8);
         QVERIFY_THROWS_EXCEPTION(Error, parseLmHeadFormat("int4"));

@@ -32,18 +32,7 @@ bool HalfLinear::isExactlyHalf(const at::Tensor &t)
     return true;
 }
 
-at::Tensor HalfLinear::forward(const at::Tensor &x) const
-{
-    AWQ_CHECK(x.scalar_type() == at::kFloat && x.device().is_cpu() && x.size(-1) == inFeatures(), InvalidArgument,
-              "HalfLinear [", inFeatures(), " -> ", outFeatures(), "] takes float32 CPU input, got ", x.sizes(), " ",
-              c10::toString(x.scalar_type()));
-    auto x2 = x.reshape({-1, inFeatures()}).contiguous();
-    auto y = at::empty({x2.size(0), outFeatures()}, x.options());
-    forwardInto(x2, y);
-    std::vector<int64_t> shape(x.sizes().begin(), x.sizes().end());
-    shape.back() = outFeatures();
-    return y.view(shape);
-}
+at::Tensor HalfLinear::forward(const at::Tensor &x) const { return forwardRows(*this, x); }
 
 void HalfLinear::forwardInto(const at::Tensor &x, at::Tensor &y) const
 {

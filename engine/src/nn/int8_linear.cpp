@@ -82,18 +82,7 @@ bool Int8Linear::int8Available(int64_t inFeatures)
     return inFeatures > 0 && inFeatures % kernels::kI8Block == 0 && kernels::i8_gemv_fast(QuantLinear::isa());
 }
 
-at::Tensor Int8Linear::forward(const at::Tensor &x) const
-{
-    AWQ_CHECK(x.scalar_type() == at::kFloat && x.device().is_cpu() && x.size(-1) == inFeatures(), InvalidArgument,
-              "Int8Linear [", inFeatures(), " -> ", outFeatures(), "] takes float32 CPU input, got ", x.sizes(), " ",
-              c10::toString(x.scalar_type()));
-    auto x2 = x.reshape({-1, inFeatures()}).contiguous();
-    auto y = at::empty({x2.size(0), outFeatures()}, x.options());
-    forwardInto(x2, y);
-    std::vector<int64_t> shape(x.sizes().begin(), x.sizes().end());
-    shape.back() = outFeatures();
-    return y.view(shape);
-}
+at::Tensor Int8Linear::forward(const at::Tensor &x) const { return forwardRows(*this, x); }
 
 void Int8Linear::forwardInto(const at::Tensor &x, at::Tensor &y) const
 {

@@ -21,6 +21,20 @@ at::Tensor DenseLinear::forward(const at::Tensor &x) const
     return m_bias.defined() ? at::linear(x, m_weight, m_bias) : at::linear(x, m_weight);
 }
 
+at::Tensor forwardRows(const Linear &linear, const at::Tensor &x)
+{
+    const int64_t in = linear.inFeatures(), out = linear.outFeatures();
+    AWQ_CHECK(x.scalar_type() == at::kFloat && x.device().is_cpu() && x.dim() >= 1 && x.size(-1) == in,
+              InvalidArgument, linear.describe(), " takes float32 CPU input [..., ", in, "], got ", x.sizes(), " ",
+              c10::toString(x.scalar_type()), " on ", x.device().str());
+    const at::Tensor rows = x.reshape({-1, in}).contiguous();
+    at::Tensor y = at::empty({rows.size(0), out}, x.options());
+    linear.forwardInto(rows, y);
+    std::vector<int64_t> shape(x.sizes().begin(), x.sizes().end());
+    shape.back() = out;
+    return y.view(shape);
+}
+
 void DenseLinear::forwardInto(const at::Tensor &x, at::Tensor &y) const
 {
     // One row is a matrix-vector product: BLAS gemv streams W once, where gemm with M = 1

@@ -148,20 +148,7 @@ void QuantLinear::setIsa(kernels::CpuIsa isa)
     g_isa.store(static_cast<int>(isa));
 }
 
-at::Tensor QuantLinear::forward(const at::Tensor &x) const
-{
-    AWQ_CHECK(x.scalar_type() == at::kFloat && x.device().is_cpu(), InvalidArgument,
-              "QuantLinear runs float32 activations on the CPU, got ", c10::toString(x.scalar_type()), " on ",
-              x.device().str());
-    AWQ_CHECK(x.dim() >= 1 && x.size(-1) == m_matrix.K, InvalidArgument, "QuantLinear [", m_matrix.K, " -> ",
-              m_matrix.N, "]: input has shape ", x.sizes());
-    auto x2 = x.reshape({-1, m_matrix.K}).contiguous();
-    auto y = at::empty({x2.size(0), m_matrix.N}, x.options());
-    forwardInto(x2, y);
-    std::vector<int64_t> shape(x.sizes().begin(), x.sizes().end());
-    shape.back() = m_matrix.N;
-    return y.view(shape);
-}
+at::Tensor QuantLinear::forward(const at::Tensor &x) const { return forwardRows(*this, x); }
 
 void QuantLinear::forwardInto(const at::Tensor &x, at::Tensor &y) const
 {

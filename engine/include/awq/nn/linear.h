@@ -55,6 +55,11 @@ struct TensorTarget {
     c10::Device device = c10::kCPU;
 };
 
+// forward() of the CPU kernels' linears (QuantLinear, HalfLinear, Int8Linear): checks that x
+// is float32 on the CPU with in_features in its last dimension (Error(InvalidArgument) naming
+// the linear otherwise), runs forwardInto on the flattened rows and gives back x's leading shape.
+at::Tensor forwardRows(const Linear &linear, const at::Tensor &x);
+
 // One linear whose outputs are those of `parts` stacked in order (q, k, v -> qkv), all of
 // the same kind (dense with one dtype, or packed with one packing and group size).
 // Throws Error(InvalidArgument) when they cannot be stacked.
