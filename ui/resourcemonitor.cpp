@@ -50,12 +50,13 @@ void ResourceMonitor::takeSample()
         m_history.removeFirst();
     m_history.append(s);
     const quint64 used = s.systemTotal > s.systemAvailable ? s.systemTotal - s.systemAvailable : 0;
-    QString text = tr("RAM: AWQ Studio %1 (peak %2) · system %3 of %4")
+    // Short: it shares the status bar with the messages and the job indicator at 1024 px.
+    QString text = tr("RAM %1, peak %2 · system %3 / %4")
                        .arg(bytes(s.processRss), bytes(s.processPeakRss), bytes(used), bytes(s.systemTotal));
     if (s.gpuTotal > 0)
-        text += tr(" · VRAM %1 of %2").arg(bytes(s.gpuUsed), bytes(s.gpuTotal));
+        text += tr(" · VRAM %1 / %2").arg(bytes(s.gpuUsed), bytes(s.gpuTotal));
     setText(text);
-    setToolTip(tr("Resident memory of this process and its peak; memory in use on the machine "
+    setToolTip(tr("RAM: resident memory of AWQ Studio and its peak; system: memory in use on the machine "
                   "(total minus available)%1. Sampled every %2 s. Click for the chart.")
                    .arg(s.gpuTotal > 0 ? tr("; memory in use on the GPUs") : QString())
                    .arg(m_timer.interval() / 1000.0));
