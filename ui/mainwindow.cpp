@@ -530,56 +530,6 @@ void MainWindow::showModelInUse()
     m_statusModel->setText(status);
 }
 
-QStringList MainWindow::runningJobs() const
-{
-    QStringList jobs;
-    for (const QuantizeWizard *wizard : findChildren<QuantizeWizard *>())
-        if (wizard->isRunning())
-            jobs << tr("a quantization");
-    if (m_benchmarkPage->isRunning())
-        jobs << tr("a benchmark");
-    if (m_chatPage->primarySession()->controller()->isGenerating()
-        || m_chatPage->compareSession()->controller()->isGenerating())
-        jobs << tr("a chat reply");
-    return jobs;
-}
-
-bool MainWindow::confirmStopJobs(const QStringList &jobs)
-{
-    QString running = QLocale().createSeparatedList(jobs);
-    running[0] = running.at(0).toUpper();
-    QMessageBox box(QMessageBox::Question, tr("Quit AWQ Studio"),
-                    tr("%1 is still running. Stop it and quit?\n\nA stopped quantization writes nothing; "
-                       "a stopped benchmark keeps no results.").arg(running),
-                    QMessageBox::Yes | QMessageBox::No, this);
-    box.setObjectName(QStringLiteral("quitConfirmBox"));
-    box.setDefaultButton(QMessageBox::No);
-    box.button(QMessageBox::Yes)->setText(tr("Stop and Quit"));
-    box.button(QMessageBox::No)->setText(tr("Keep Running"));
-    return box.exec() == QMessageBox::Yes;
-}
-
-void MainWindow::stopJobsThenClose()
-{
-    for (QuantizeWizard *wizard : findChildren<QuantizeWizard *>())
-        if (wizard->isRunning())
-            wizard->cancelRunAndClose();
-    m_benchmarkPage->cancelRun();
-    m_chatPage->stop();
-    statusBar()->showMessage(tr("Stopping before quitting…"));
-    if (!m_quitTimer) {
-        m_quitTimer = new QTimer(this);
-        m_quitTimer->setInterval(50);
-        connect(m_quitTimer, &QTimer::timeout, this, [this] {
-            if (runningJobs().isEmpty()) {
-                m_quitTimer->stop();
-                close();
-            }
-        });
-    }
-    m_quitTimer->start();
-}
-
 void MainWindow::closeEvent(QCloseEvent *event)
 {
     const QStringList jobs = runningJobs();
