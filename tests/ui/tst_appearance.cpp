@@ -29,8 +29,12 @@
 #include "mainwindow.h"
 #include "quantizewizard.h"
 #include "resourcepaths.h"
+#include "ui_test_support.h"
 
 namespace {
+
+using uitest::child;
+using uitest::snap;
 
 double luminance(const QColor &color)
 {
@@ -85,14 +89,6 @@ void chooseTheme(MainWindow &window, const QString &name)
     QFAIL("no such theme");
 }
 
-template <typename T>
-T *child(QWidget *root, const char *name)
-{
-    T *w = root->findChild<T *>(QString::fromLatin1(name));
-    if (!w)
-        qFatal("no child %s", name);
-    return w;
-}
 
 } // namespace
 

@@ -32,27 +32,14 @@
 #include "conversationlist.h"
 #include "quantizepagehelpers.h"
 #include "resourcepaths.h"
+#include "ui_test_support.h"
 
 namespace {
 
-// With AWQ_SCREENSHOT_DIR set, saves the widget as <dir>/<name>.png (docs/screenshots).
-void snap(QWidget &widget, const char *name)
-{
-    const QString dir = qEnvironmentVariable("AWQ_SCREENSHOT_DIR");
-    if (dir.isEmpty())
-        return;
-    QCoreApplication::processEvents();
-    widget.grab().save(dir + QLatin1Char('/') + QLatin1String(name) + QStringLiteral(".png"));
-}
+using uitest::child;
+using uitest::snap;
 
-template <typename T>
-T *child(QWidget *root, const char *name)
-{
-    T *w = root->findChild<T *>(QString::fromLatin1(name));
-    if (!w)
-        qFatal("no child %s", name);
-    return w;
-}
+
 
 } // namespace
 

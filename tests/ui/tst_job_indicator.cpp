@@ -24,20 +24,15 @@
 #include "quantizewizard.h"
 #include "quantizeworker.h"
 #include "resourcepaths.h"
+#include "ui_test_support.h"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-// With AWQ_SCREENSHOT_DIR set, saves the widget as <dir>/<name>.png (docs/screenshots).
-void snap(QWidget &widget, const char *name)
-{
-    const QString dir = qEnvironmentVariable("AWQ_SCREENSHOT_DIR");
-    if (dir.isEmpty())
-        return;
-    QCoreApplication::processEvents();
-    widget.grab().save(dir + QLatin1Char('/') + QLatin1String(name) + QStringLiteral(".png"));
-}
+using uitest::child;
+using uitest::snap;
+
 
 } // namespace
 
