@@ -29,7 +29,8 @@ struct Prepared {
     const float* blockScales = nullptr;  // [M][B]
     const float* fixedWordSums = nullptr;  // [M][W]
     const int8_t* fixedBytes = nullptr;   // [M][B][256]
-    // int8 copy (B > 0 and M >= kInt8ActivationRows; Note [int8 activations for batches] in
+    // int8 copy (B > 0, M >= kInt8ActivationRows and a CPU with AVX-512 VNNI, the only one
+    // whose kernel reads it; Note [int8 activations for batches] in
     // w4_avx512_vnni.cpp): per block s = max|x| / 127, v = round(x / s), per word Σ v · s, and
     // 128 bytes [even | odd] x 64 in the order of the fixed-point copy's high bytes.
     const float* int8Scales = nullptr;    // [M][B]

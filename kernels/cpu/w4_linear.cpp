@@ -207,28 +207,6 @@ void prepareFixedPoint(const float* xr, const detail::Prepared& p, int m) {
     }
 }
 
-// The int8 copy (w4_internal.h): s = max|x| / 127 per block of 128, v = round(x / s).
-void prepareInt8(const float* xr, const detail::Prepared& p, int m) {
-    float* scales = const_cast<float*>(p.int8ScalesOf(m));
-    float* wordSums = const_cast<float*>(p.int8WordSumsOf(m));
-    int8_t* bytes = const_cast<int8_t*>(p.int8BytesOf(m));
-    for (int b = 0; b < p.B; ++b) {
-        const float* xb = xr + 128 * b;
-        const float s = blockScale(xb, 127.0f);
-        scales[b] = s;
-        const float inv = 1.0f / s;
-        for (int c = 0; c < 16; ++c) {
-            int sum = 0;
-            for (int i = 0; i < 8; ++i) {
-                const int v = std::clamp(static_cast<int>(std::lrint(xb[8 * c + i] * inv)), -127, 127);
-                sum += v;
-                bytes[128 * b + 64 * (i & 1) + 4 * c + i / 2] = static_cast<int8_t>(v);
-            }
-            wordSums[16 * b + c] = static_cast<float>(sum) * s;
-        }
-    }
-}
-
 }  // namespace
 
 std::size_t w4_prepare_floats(int M, int K, int group) {
@@ -246,7 +224,9 @@ void w4_prepare(const float* x, int M, int K, int ldx, int group, float* work) {
 #else
     const bool vector = false;
 #endif
-    const bool int8Copy = p.B > 0 && M >= detail::kInt8ActivationRows;
+    // The int8 copy only where the VNNI kernel can read it (it needs AVX-512, so the vector
+    // path below writes it): an AVX2 machine pays nothing for it.
+    const bool int8Copy = p.B > 0 && M >= detail::kInt8ActivationRows && cpuIsaSupported(CpuIsa::Avx512Vnni);
     for (int m = 0; m < M; ++m) {
         const float* xr = x + static_cast<std::size_t>(m) * ldx;
         float* wordSums = const_cast<float*>(p.wordSumsOf(m));
@@ -265,8 +245,6 @@ void w4_prepare(const float* x, int M, int K, int ldx, int group, float* work) {
             }
             if (p.B > 0)
                 prepareFixedPoint(xr, p, m);
-            if (int8Copy)
-                prepareInt8(xr, p, m);
         }
         const int wordsPerGroup = group / 8;
         for (int gi = 0; gi < p.G; ++gi) {

@@ -66,7 +66,7 @@ void fixedPointBlock(const __m512 x[8], float* scale, float* wordSums, int8_t* o
     _mm512_storeu_ps(wordSums, _mm512_mul_ps(_mm512_cvtepi32_ps(words), _mm512_set1_ps(s)));
 }
 
-// The int8 copy of one block (w4_internal.h), as prepareInt8 in w4_linear.cpp writes it.
+// The int8 copy of one block (w4_internal.h): s = max|x| / 127, v = round(x / s) in [-127, 127].
 void int8Block(const __m512 x[8], float* scale, float* wordSums, int8_t* out) {
     const float s = blockScale(x, 127.0f);
     *scale = s;
