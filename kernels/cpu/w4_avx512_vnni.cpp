@@ -11,7 +11,9 @@
 // weights: about a third of the float kernel's instructions. Per element the activation
 // is exact to s/2 = max|x| / 65278 of its block, finer than an fp16 activation (2^-11
 // relative) for all but the block's small values, whose products are small too.
-// Then per lane: y += s_w s_x (256 Σqh + Σql) - s_w z Σ v s_x.
+// Then per lane: y += s_w s_x (256 Σqh + Σql) - s_w z Σ v s_x. Group sizes 32, 64 and
+// multiples of 256 multiply this copy (gemvVnniRows); g = 128, AutoAWQ's default, multiplies
+// the int8 copy instead (Note [int8 activations]).
 #include <immintrin.h>
 
 #include <algorithm>
@@ -45,14 +47,17 @@ struct ChunkCodes {
 // Σ q v per lane for a chunk and the block's fixed-point bytes [even high | even low | odd
 // high | odd low] (Note [fixed-point activations]), in one chain: the high-byte sums,
 // shifted by 8, are the accumulator of the low-byte products (|Σ q v| < 2^22 per lane).
-inline __m512i fixedPointDot(const ChunkCodes& q, __m512i evenHigh, __m512i evenLow, __m512i oddHigh, __m512i oddLow) {
-    __m512i dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q.even, evenHigh);
-    dot = _mm512_slli_epi32(_mm512_dpbusd_epi32(dot, q.odd, oddHigh), 8);
-    return _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(dot, q.even, evenLow), q.odd, oddLow);
-}
 inline __m512i fixedPointDot(const ChunkCodes& q, const int8_t* xb) {
-    return fixedPointDot(q, _mm512_loadu_si512(xb), _mm512_loadu_si512(xb + 64), _mm512_loadu_si512(xb + 128),
-                         _mm512_loadu_si512(xb + 192));
+    __m512i dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q.even, _mm512_loadu_si512(xb));
+    dot = _mm512_slli_epi32(_mm512_dpbusd_epi32(dot, q.odd, _mm512_loadu_si512(xb + 128)), 8);
+    return _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(dot, q.even, _mm512_loadu_si512(xb + 64)), q.odd,
+                               _mm512_loadu_si512(xb + 192));
+}
+
+// Σ q v per lane for a chunk and its int8 activation bytes [even | odd].
+inline __m512i int8Dot(const ChunkCodes& q, const int8_t* xb) {
+    const __m512i dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q.even, _mm512_loadu_si512(xb));
+    return _mm512_dpbusd_epi32(dot, q.odd, _mm512_loadu_si512(xb + 64));
 }
 
 template <int R>
@@ -94,23 +99,13 @@ void gemvVnniRows(const W4Matrix& w, const Prepared& p, int m0, float* y, int ld
     }
 }
 
-// One activation row (decode at batch 1) with g = 128, AutoAWQ's default. Per output row,
-// 16 groups at a time in vectors: S[g] = s_w[g] s_x[g] into a small buffer, and the whole
-// zero-point term Σ s_w z Σv. The chunk loop is then only the unpack, four byte dot
-// products, one convert and one FMA with a broadcast S (about half the instructions of
-// gemvVnniRows, whose per-chunk scalar scale/zero work dominated once the dot products were
-// cheap).
-//
-// Note [channel blocking]: C output rows are walked together, so that the four activation
-// vectors of a chunk are loaded once for C rows. With one row, a chunk needed six 64-byte
-// loads for four vpdpbusd; the core issues one such load per cycle, which bound the loop at
-// ~10 cycles per 64 weight bytes (measured with the weights in L2: 21 GB/s on one thread;
-// with 4 channels 29-31 GB/s, and 24-29 GB/s from memory on two threads, where a plain read
-// of the same bytes in the same calls gets 27-31 GB/s).
+// Per output row with g = 128: S[g] = s_w[g] s_x[g] of its groups into a small buffer, and the
+// whole zero-point term Σ s_w z Σv, 16 groups at a time in vectors. The chunk loops are then
+// only the unpack, the byte dot products, one convert and one FMA with a broadcast S.
 class Group128RowTerms {
 public:
-    // One row of prepared activations (its word sums Σ v s and block scales, of the fixed-point
-    // or the int8 copy); scratch: scratchFloats(K) floats owned by the caller.
+    // One row of prepared activations (the int8 copy's word sums Σ v s and block scales);
+    // scratch: scratchFloats(K) floats owned by the caller.
     Group128RowTerms(const float* wordSums, const float* blockScales, int K, float* scratch)
         : m_G(K / 128), m_paddedG((m_G + 15) / 16 * 16), m_groupSum(scratch), m_xScale(scratch + m_paddedG) {
         std::fill(scratch, scratch + scratchFloats(K), 0.0f);
@@ -147,50 +142,45 @@ private:
     float* m_xScale;    // [paddedG] the activation scale of each group
 };
 
-template <int C>
-void gemvVnniGroup128Channels(const GemvPackedRows& rows, const Group128RowTerms& terms, const int8_t* bytes,
-                              int W, float* rowScales, float* y, int n) {
-    const int paddedG = terms.paddedGroups();
-    const int32_t* q[C];
-    const float* scale[C];
-    float zeroTerm[C];
-    for (int ch = 0; ch < C; ++ch) {
-        const GemvPackedRow packed = rows.row(n + ch);
-        q[ch] = packed.codes;
-        scale[ch] = rowScales + static_cast<std::size_t>(ch) * paddedG;
-        zeroTerm[ch] = terms.compute(packed, rowScales + static_cast<std::size_t>(ch) * paddedG);
-    }
-    __m512 total[C];
-    for (int ch = 0; ch < C; ++ch)
-        total[ch] = _mm512_setzero_ps();
-    for (int c = 0, b = 0; c < W; c += 16, ++b) {
-        const int8_t* xb = bytes + 256 * b;
-        const __m512i evenHigh = _mm512_loadu_si512(xb), evenLow = _mm512_loadu_si512(xb + 64);
-        const __m512i oddHigh = _mm512_loadu_si512(xb + 128), oddLow = _mm512_loadu_si512(xb + 192);
-        for (int ch = 0; ch < C; ++ch) {
-            _mm_prefetch(reinterpret_cast<const char*>(q[ch] + c) + kPrefetchBytes, _MM_HINT_T1);
-            const __m512 dot =
-                _mm512_cvtepi32_ps(fixedPointDot(ChunkCodes(q[ch] + c), evenHigh, evenLow, oddHigh, oddLow));
-            total[ch] = _mm512_fmadd_ps(dot, _mm512_set1_ps(scale[ch][b]), total[ch]);
-        }
-    }
-    for (int ch = 0; ch < C; ++ch)
-        y[n + ch] = _mm512_reduce_add_ps(total[ch]) - zeroTerm[ch];
-}
-
-// [n0, n1) holds a multiple of 8 channels (w4_gemv's contract: n0 and n1 are multiples of 8,
-// or n1 == N, which w4_validate requires to be one), so channel blocks of 4 cover it exactly.
+// Note [int8 activations]: with g = 128 the kernels multiply w4_prepare's int8 copy of the
+// activations (s = max|x| / 127 per 128 inputs, as llama.cpp's Q8 activations and the int8
+// prefill): two vpdpbusd per chunk and row instead of the fixed point's four, and half the
+// activation loads. Each product is within Σ|w| max|x| / 254 of its blocks. Batched decode
+// is compute-bound (8 rows on the fixed point ran at ~280-340 GFLOP/s, about one vpdpbusd per
+// cycle of the one physical core both vCPUs share); one row was bound by its loads and its
+// memory access pattern (Note [one weight stream per thread]).
+//
+// Note [one weight stream per thread]: one activation row walks its output channels one at a
+// time, each channel's codes (contiguous in the GEMV packing) front to back, so each thread
+// reads one sequential stream. Issue 26 measured on the 2-vCPU EPYC build machine (weights
+// from memory, both threads, TinyLlama shapes): a plain read of 1 KiB rows, 4 rows interleaved
+// 64 bytes at a time as the earlier channel-blocked kernel read them, got 21-33 GB/s where one
+// stream got 34-54 GB/s in the same minutes: the hardware prefetcher follows one stream per
+// thread, not four. Channel blocking had paid for itself when the fixed point's four
+// activation loads per chunk bound the loop (weights in L2: 2 channels 25, 4 channels 31 GB/s);
+// with the int8 copy a chunk needs two activation loads, from L1. In the decoder (median
+// over 128 steps, the same minutes, docs/benchmarks.md) gate/up went from 345-390 to 298-325 us
+// per call and the down projection from 170-200 to 141-168 us.
 void gemvVnniGroup128OneRow(const W4Matrix& w, const Prepared& p, float* y, int n0, int n1) {
-    constexpr int kChannels = 4;  // measured: 2 channels 25, 4 channels 31, 8 channels 30 GB/s (weights in L2)
-    static_assert(8 % kChannels == 0);
     const GemvPackedRows rows(w);
-    thread_local std::vector<float> termScratch, rowScales;  // grown once, then reused
+    thread_local std::vector<float> termScratch, rowScale;  // grown once, then reused
     termScratch.resize(Group128RowTerms::scratchFloats(w.K));
-    const Group128RowTerms terms(p.fixedWordSumsOf(0), p.blockScalesOf(0), w.K, termScratch.data());
-    rowScales.resize(static_cast<std::size_t>(kChannels) * terms.paddedGroups());
-    const int8_t* bytes = p.fixedBytesOf(0);
-    for (int n = n0; n < n1; n += kChannels)
-        gemvVnniGroup128Channels<kChannels>(rows, terms, bytes, w.K / 8, rowScales.data(), y, n);
+    const Group128RowTerms terms(p.int8WordSumsOf(0), p.int8ScalesOf(0), w.K, termScratch.data());
+    rowScale.resize(static_cast<std::size_t>(terms.paddedGroups()));
+    const int8_t* bytes = p.int8BytesOf(0);
+    const int W = w.K / 8;
+    for (int n = n0; n < n1; ++n) {
+        const GemvPackedRow packed = rows.row(n);
+        const float zeroTerm = terms.compute(packed, rowScale.data());
+        const int32_t* q = packed.codes;
+        __m512 total = _mm512_setzero_ps();
+        for (int c = 0, b = 0; c < W; c += 16, ++b) {
+            _mm_prefetch(reinterpret_cast<const char*>(q + c) + kPrefetchBytes, _MM_HINT_T1);
+            const __m512i dot = int8Dot(ChunkCodes(q + c), bytes + 128 * b);
+            total = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_set1_ps(rowScale[b]), total);
+        }
+        y[n] = _mm512_reduce_add_ps(total) - zeroTerm;
+    }
 }
 
 // R activation rows (batched decode, short prompts) with g = 128: the one-row arithmetic
@@ -200,38 +190,25 @@ void gemvVnniGroup128OneRow(const W4Matrix& w, const Prepared& p, float* y, int 
 //
 // Note [K blocking]: the channels are taken 16 at a time and their rows walked in passes of
 // kWordsPerPass words (1024 inputs), the R rows' accumulators kept per channel between
-// passes. A pass touches 16 x 512 bytes of weights and R x 2 KiB of activations, all in L1.
-// Walking each channel's whole row instead, the down projection (K = 5632: 11 KiB of
-// fixed-point activations per row, 4 rows 45 KiB) read its activations from L2 and ran at
-// half the rate of gate/up (K = 2048) at 8 rows (docs/benchmarks.md, issue 26).
-//
-// Note [int8 activations for batches]: from kInt8ActivationRows rows the kernel multiplies
-// the int8 copy (s = max|x| / 127 per 128 inputs, as llama.cpp's Q8 activations and the
-// int8 prefill) instead of the 16-bit fixed point: two vpdpbusd per chunk and row instead of
-// four and half the activation loads. Batched decode is compute-bound here (8 rows: the
-// fixed-point kernel ran at ~280-340 GFLOP/s, about one vpdpbusd per cycle of the one
-// physical core both vCPUs share). One row, memory-bound, keeps the finer fixed point.
+// passes. A pass touches 16 x 512 bytes of weights and R x 1 KiB of activations, all in L1.
+// Walking each channel's whole row instead, the down projection (K = 5632; then on the
+// fixed point, 11 KiB per row, 4 rows 45 KiB) read its activations from L2 and ran at half
+// the rate of gate/up (K = 2048) at 8 rows (docs/benchmarks.md, issue 26).
 constexpr int kChannelsPerPass = 16;
 constexpr int kWordsPerPass = 128;
 
-// Σ q v per lane for a chunk and its int8 activation bytes [even | odd].
-inline __m512i int8Dot(const ChunkCodes& q, const int8_t* xb) {
-    const __m512i dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q.even, _mm512_loadu_si512(xb));
-    return _mm512_dpbusd_epi32(dot, q.odd, _mm512_loadu_si512(xb + 64));
-}
-
-template <int R, bool Int8>
+template <int R>
 void gemvVnniGroup128Rows(const GemvPackedRows& rows, const Group128RowTerms* terms, const Prepared& p, int m0,
                           int W, float* rowScales, float* y, int ldy, int n0, int n1) {
     const int paddedG = terms[0].paddedGroups();
-    constexpr int kBlockBytes = Int8 ? 128 : 256;
+    constexpr int kBlockBytes = 128;
     const int8_t* bytes[R];
     for (int r = 0; r < R; ++r)
-        bytes[r] = Int8 ? p.int8BytesOf(m0 + r) : p.fixedBytesOf(m0 + r);
+        bytes[r] = p.int8BytesOf(m0 + r);
     alignas(64) __m512 partial[kChannelsPerPass][R];
     float zeroTerm[kChannelsPerPass][R];
     const int32_t* codes[kChannelsPerPass];
-    // One pass when the R rows' activations fit in half of L1 (K up to 2048 at 4 rows).
+    // One pass when the R rows' activations fit in half of L1 (K up to 4096 at 4 rows).
     const int wordsPerPass = R * W * (kBlockBytes / 16) <= 16384 ? W : kWordsPerPass;
     for (int s0 = n0; s0 < n1; s0 += kChannelsPerPass) {
         const int C = std::min(kChannelsPerPass, n1 - s0);
@@ -255,8 +232,7 @@ void gemvVnniGroup128Rows(const GemvPackedRows& rows, const Group128RowTerms* te
                     _mm_prefetch(reinterpret_cast<const char*>(codes[ch] + c) + kPrefetchBytes, _MM_HINT_T1);
                     const ChunkCodes q(codes[ch] + c);
                     for (int r = 0; r < R; ++r) {
-                        const __m512i dotq = Int8 ? int8Dot(q, bytes[r] + kBlockBytes * b)
-                                                  : fixedPointDot(q, bytes[r] + kBlockBytes * b);
+                        const __m512i dotq = int8Dot(q, bytes[r] + kBlockBytes * b);
                         total[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dotq),
                                                    _mm512_set1_ps(scale[static_cast<std::size_t>(r) * paddedG + b]),
                                                    total[r]);
@@ -281,18 +257,13 @@ void gemvVnniGroup128(const W4Matrix& w, const Prepared& p, int M, float* y, int
     thread_local std::vector<Group128RowTerms> terms;
     termScratch.resize(perRow * static_cast<std::size_t>(M));
     terms.clear();
-    const bool int8 = M >= kInt8ActivationRows;
     for (int m = 0; m < M; ++m)
-        terms.emplace_back(int8 ? p.int8WordSumsOf(m) : p.fixedWordSumsOf(m),
-                           int8 ? p.int8ScalesOf(m) : p.blockScalesOf(m), w.K,
+        terms.emplace_back(p.int8WordSumsOf(m), p.int8ScalesOf(m), w.K,
                            termScratch.data() + perRow * static_cast<std::size_t>(m));
     rowScales.resize(static_cast<std::size_t>(kChannelsPerPass) * kMaxRows * terms[0].paddedGroups());
     forRowBlocks<kMaxRows>(M, n0, n1, [&](auto block, int m, int c0, int c1) {
         constexpr int R = decltype(block)::value;
-        if (int8)
-            gemvVnniGroup128Rows<R, true>(rows, terms.data(), p, m, w.K / 8, rowScales.data(), y, ldy, c0, c1);
-        else
-            gemvVnniGroup128Rows<R, false>(rows, terms.data(), p, m, w.K / 8, rowScales.data(), y, ldy, c0, c1);
+        gemvVnniGroup128Rows<R>(rows, terms.data(), p, m, w.K / 8, rowScales.data(), y, ldy, c0, c1);
     });
 }
 

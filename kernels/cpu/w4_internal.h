@@ -29,9 +29,9 @@ struct Prepared {
     const float* blockScales = nullptr;  // [M][B]
     const float* fixedWordSums = nullptr;  // [M][W]
     const int8_t* fixedBytes = nullptr;   // [M][B][256]
-    // int8 copy (B > 0, M >= kInt8ActivationRows and a CPU with AVX-512 VNNI, the only one
-    // whose kernel reads it; Note [int8 activations for batches] in
-    // w4_avx512_vnni.cpp): per block s = max|x| / 127, v = round(x / s), per word Σ v · s, and
+    // int8 copy (B > 0 and a CPU with AVX-512 VNNI, the only one whose kernel reads it:
+    // the g = 128 kernels, Note [int8 activations] in w4_avx512_vnni.cpp): per block
+    // s = max|x| / 127, v = round(x / s), per word Σ v · s, and
     // 128 bytes [even | odd] x 64 in the order of the fixed-point copy's high bytes.
     const float* int8Scales = nullptr;    // [M][B]
     const float* int8WordSums = nullptr;  // [M][W]
@@ -47,10 +47,6 @@ struct Prepared {
     const float* groupSumsOf(int m) const { return groupSums + static_cast<std::size_t>(m) * G; }
 };
 Prepared preparedView(const float* work, int M, int K, int group);
-
-// Rows from which w4_prepare also writes the int8 copy and the VNNI kernel multiplies on it
-// (batched decode; one row keeps the 16-bit fixed point).
-inline constexpr int kInt8ActivationRows = 2;
 
 // The GEMV packing's per-output-row pointers ([N][K/8] codes, [N][ZW] zeros, [N][ZW*8] scales).
 struct GemvPackedRow {

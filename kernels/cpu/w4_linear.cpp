@@ -226,7 +226,7 @@ void w4_prepare(const float* x, int M, int K, int ldx, int group, float* work) {
 #endif
     // The int8 copy only where the VNNI kernel can read it (it needs AVX-512, so the vector
     // path below writes it): an AVX2 machine pays nothing for it.
-    const bool int8Copy = p.B > 0 && M >= detail::kInt8ActivationRows && cpuIsaSupported(CpuIsa::Avx512Vnni);
+    const bool int8Copy = p.B > 0 && cpuIsaSupported(CpuIsa::Avx512Vnni);
     for (int m = 0; m < M; ++m) {
         const float* xr = x + static_cast<std::size_t>(m) * ldx;
         float* wordSums = const_cast<float*>(p.wordSumsOf(m));

@@ -388,10 +388,16 @@ private Q_SLOTS:
             QCOMPARE(gemv->packing(), W4Packing::Gemv);
             QVERIFY(at::equal(gemv->dequantized(), gemm->dequantized()));
             QVERIFY(at::equal(gemv->bias(), gemm->bias()));
-            // One row: the GEMV packing's batched rows multiply int8 activations on VNNI, the
-            // GEMM packing's do not (the weights are what is compared here).
+            // The kernels read the repacked codes: at every ISA the outputs agree within the
+            // activations' rounding (g128 on VNNI: the int8 copy, Note [int8 activations]
+            // in kernels/cpu/w4_avx512_vnni.cpp, within max|x| / 254 per input).
             const at::Tensor x = at::randn({1, 256});
-            QVERIFY(relativeError(gemv->forward(x), gemm->forward(x)) < 1e-4);
+            forEachCpuIsa([&](kernels::CpuIsa isa) {
+                const bool int8 = isa == kernels::CpuIsa::Avx512Vnni && group == 128;
+                const double err = relativeError(gemv->forward(x), gemm->forward(x));
+                QVERIFY2(err < (int8 ? 1e-2 : 1e-4), (std::string(kernels::cpuIsaName(isa)) + " g" +
+                                                      std::to_string(group) + ": " + std::to_string(err)).c_str());
+            });
             QVERIFY(!repackedAsGemv(*gemv)); // already GEMV
         }
         QVERIFY(!repackedAsGemv(*randomQuantLinear(W4Packing::Gemm, 128, 64, 16, 22)));

@@ -83,8 +83,8 @@ private Q_SLOTS:
                     }
                     QVERIFY(same(p.fixedWordSumsOf(m)[16 * b + c], static_cast<float>(sum) * s));
                 }
-                // The int8 copy (M = 3 >= kInt8ActivationRows, written where the VNNI kernel
-                // can read it): s = max|x| / 127, v in [-127, 127].
+                // The int8 copy (written where the VNNI kernel can read it, for every row):
+                // s = max|x| / 127, v in [-127, 127].
                 if (!cpuIsaSupported(CpuIsa::Avx512Vnni))
                     continue;
                 const float s8 = maxAbs > 0.0f && std::isfinite(maxAbs) ? maxAbs / 127.0f : 1.0f;

@@ -128,31 +128,53 @@ inline double relativeError(const std::vector<float>& y, int ldy, const std::vec
     return scale > 0 ? err / scale : err;
 }
 
-// The VNNI kernel's batched rows multiply int8 activations (Note [int8 activations for
-// batches]): each output must lie within Σ|w| · max|x| / 254 over its 128-input blocks (half
-// an int8 step per activation), plus float rounding. Returns the first violation, or "".
+// The VNNI g128 kernels multiply int8 activations (Note [int8 activations] in
+// kernels/cpu/w4_avx512_vnni.cpp). Two checks per output, returning the first violation or "":
+// - the product of the exact weights with the int8-rounded activations (s = max|x| / 127 per
+//   128-input block, v = round(x / s), as w4_prepare writes them; tst_w4_activations checks
+//   that), in float64, agrees to float rounding: 1e-5 of Σ|w v s| (a wrong scale, block or
+//   zero-point term shows up here);
+// - the error against the float64 reference lies within Σ|w| · max|x| / 254 over the blocks
+//   (half an int8 step per activation), the documented bound.
 inline std::string int8RowsError(const Case& c, const std::vector<float>& x, const std::vector<float>& y,
                           const std::vector<double>& ref, int M) {
     const int K = c.K, N = c.N;
-    for (int m = 0; m < M; ++m)
+    std::vector<double> rounded(static_cast<std::size_t>(K));  // v s of one row
+    for (int m = 0; m < M; ++m) {
+        const float* xr = x.data() + static_cast<std::size_t>(m) * K;
+        for (int b = 0; b < K / 128; ++b) {
+            float maxAbs = 0.0f;
+            for (int k = 128 * b; k < 128 * (b + 1); ++k) maxAbs = std::max(maxAbs, std::abs(xr[k]));
+            const float s = maxAbs > 0.0f && std::isfinite(maxAbs) ? maxAbs / 127.0f : 1.0f;
+            for (int k = 128 * b; k < 128 * (b + 1); ++k)
+                rounded[static_cast<std::size_t>(k)] =
+                    std::clamp(static_cast<int>(std::lrint(xr[k] * (1.0f / s))), -127, 127) * static_cast<double>(s);
+        }
         for (int n = 0; n < N; ++n) {
-            double bound = 0.0, magnitude = 0.0;
+            double bound = 0.0, magnitude = 0.0, exact8 = 0.0, magnitude8 = 0.0;
             for (int b = 0; b < K / 128; ++b) {
                 double maxAbs = 0.0, sumW = 0.0;
                 for (int k = 128 * b; k < 128 * (b + 1); ++k) {
-                    const double xk = x[static_cast<std::size_t>(m) * K + k];
+                    const double xk = xr[k], wk = c.weight(n, k), vk = rounded[static_cast<std::size_t>(k)];
                     maxAbs = std::max(maxAbs, std::abs(xk));
-                    sumW += std::abs(c.weight(n, k));
-                    magnitude += std::abs(c.weight(n, k) * xk);
+                    sumW += std::abs(wk);
+                    magnitude += std::abs(wk * xk);
+                    exact8 += wk * vk;
+                    magnitude8 += std::abs(wk * vk);
                 }
                 bound += sumW * maxAbs / 254.0;
             }
             const std::size_t i = static_cast<std::size_t>(m) * N + n;
+            const std::string where = "int8 rows m=" + std::to_string(m) + " n=" + std::to_string(n) + ": ";
+            const double err8 = std::abs(y[i] - exact8);
+            if (err8 > 1e-5 * magnitude8 + 1e-30)
+                return where + "off the int8-rounded product by " + std::to_string(err8) + " (magnitude " +
+                       std::to_string(magnitude8) + ")";
             const double err = std::abs(y[i] - ref[i]);
             if (err > bound * (1 + 1e-5) + 1e-5 * magnitude)
-                return "int8 rows m=" + std::to_string(m) + " n=" + std::to_string(n) + ": error " +
-                       std::to_string(err) + " > bound " + std::to_string(bound);
+                return where + "error " + std::to_string(err) + " > bound " + std::to_string(bound);
         }
+    }
     return {};
 }
 

@@ -54,10 +54,11 @@ struct W4Matrix {
 void w4_validate(const W4Matrix& w);
 
 // Avx512Vnni: the AVX-512 paths, except that the GEMV packing's decode kernel (when K is a
-// multiple of 128) multiplies 4-bit codes with 16-bit fixed-point activations through
-// VNNI byte dot products (Note [fixed-point activations] in w4_avx512_vnni.cpp) instead
-// of float FMAs: a third of the instructions per weight, within 2^-16 of the block's
-// largest activation per element.
+// multiple of 128) multiplies the 4-bit codes with quantized activations through VNNI byte
+// dot products instead of float FMAs: int8 per 128 inputs for group size 128, AutoAWQ's
+// default (within max|x_block| / 254 per element; Note [int8 activations] in
+// w4_avx512_vnni.cpp), 16-bit fixed point for other groups (within max|x_block| / 65278;
+// Note [fixed-point activations]).
 enum class CpuIsa { Scalar = 0, Avx2 = 1, Avx512 = 2, Avx512Vnni = 3 };
 inline constexpr CpuIsa kAllCpuIsas[] = {CpuIsa::Scalar, CpuIsa::Avx2, CpuIsa::Avx512, CpuIsa::Avx512Vnni};
 const char* cpuIsaName(CpuIsa isa);  // "scalar", "avx2", "avx512", "avx512-vnni"
@@ -73,7 +74,8 @@ std::size_t w4_prepare_floats(int M, int K, int group);
 //   planes    [M][8][K/8]  planes[m][i][c] = x[m][8c + i] (the GEMV packing's nibble planes)
 //   wordSums  [M][K/8]     Σ_i x[m][8c + i]
 //   groupSums [M][K/g]     Σ over each group
-// and, when K % 128 == 0, the 16-bit fixed-point copy used by the Avx512Vnni path.
+// and, when K % 128 == 0, the 16-bit fixed-point copy and (on a CPU with AVX-512 VNNI) the
+// int8 copy that the Avx512Vnni path reads.
 void w4_prepare(const float* x, int M, int K, int ldx, int group, float* work);
 
 // y[m][n] for m < M, n in [n0, n1) (row stride ldy), overwritten.
