@@ -116,8 +116,10 @@ public:
     static std::size_t scratchFloats(int K) { return 2 * static_cast<std::size_t>((K / 128 + 15) / 16 * 16); }
     int paddedGroups() const { return m_paddedG; }
 
-    // rowScale[g] = s_w[g] s_x[g]; returns the row's zero-point term Σ_g s_w z Σv.
-    float compute(const GemvPackedRow& packed, float* rowScale) const {
+    // rowScale[g] = s_w[g] s_x[g]; returns where the row's accumulator starts: -s_w z Σv of
+    // the groups, summed per lane (lane l holds groups l, l + 16, ...), so that the one
+    // reduction of the accumulator at the end takes the zero-point term off as well.
+    __m512 compute(const GemvPackedRow& packed, float* rowScale) const {
         const __m512i lanes = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
         const __m512i laneWord = _mm512_srli_epi32(lanes, 3);
         const __m512i laneShift = _mm512_slli_epi32(_mm512_and_si512(lanes, _mm512_set1_epi32(7)), 2);
@@ -130,10 +132,10 @@ public:
                 _mm512_maskz_loadu_epi32(static_cast<__mmask16>(groups > 8 ? 0x3 : 0x1), packed.zeros + g0 / 8);
             const __m512 z = _mm512_cvtepi32_ps(_mm512_and_si512(
                 _mm512_srlv_epi32(_mm512_permutexvar_epi32(laneWord, zw), laneShift), _mm512_set1_epi32(0xF)));
-            zeroTerm = _mm512_fmadd_ps(_mm512_mul_ps(sw, z), _mm512_loadu_ps(m_groupSum + g0), zeroTerm);
+            zeroTerm = _mm512_fnmadd_ps(_mm512_mul_ps(sw, z), _mm512_loadu_ps(m_groupSum + g0), zeroTerm);
             _mm512_storeu_ps(rowScale + g0, _mm512_mul_ps(sw, _mm512_loadu_ps(m_xScale + g0)));
         }
-        return _mm512_reduce_add_ps(zeroTerm);
+        return zeroTerm;
     }
 
 private:
@@ -171,15 +173,14 @@ void gemvVnniGroup128OneRow(const W4Matrix& w, const Prepared& p, float* y, int 
     const int W = w.K / 8;
     for (int n = n0; n < n1; ++n) {
         const GemvPackedRow packed = rows.row(n);
-        const float zeroTerm = terms.compute(packed, rowScale.data());
+        __m512 total = terms.compute(packed, rowScale.data());
         const int32_t* q = packed.codes;
-        __m512 total = _mm512_setzero_ps();
         for (int c = 0, b = 0; c < W; c += 16, ++b) {
             _mm_prefetch(reinterpret_cast<const char*>(q + c) + kPrefetchBytes, _MM_HINT_T1);
             const __m512i dot = int8Dot(ChunkCodes(q + c), bytes + 128 * b);
             total = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_set1_ps(rowScale[b]), total);
         }
-        y[n] = _mm512_reduce_add_ps(total) - zeroTerm;
+        y[n] = _mm512_reduce_add_ps(total);
     }
 }
 
@@ -206,7 +207,6 @@ void gemvVnniGroup128Rows(const GemvPackedRows& rows, const Group128RowTerms* te
     for (int r = 0; r < R; ++r)
         bytes[r] = p.int8BytesOf(m0 + r);
     alignas(64) __m512 partial[kChannelsPerPass][R];
-    float zeroTerm[kChannelsPerPass][R];
     const int32_t* codes[kChannelsPerPass];
     // One pass when the R rows' activations fit in half of L1 (K up to 4096 at 4 rows).
     const int wordsPerPass = R * W * (kBlockBytes / 16) <= 16384 ? W : kWordsPerPass;
@@ -216,9 +216,8 @@ void gemvVnniGroup128Rows(const GemvPackedRows& rows, const Group128RowTerms* te
             const GemvPackedRow packed = rows.row(s0 + ch);
             codes[ch] = packed.codes;
             for (int r = 0; r < R; ++r) {
-                zeroTerm[ch][r] = terms[m0 + r].compute(
-                    packed, rowScales + (static_cast<std::size_t>(ch) * R + r) * paddedG);
-                partial[ch][r] = _mm512_setzero_ps();
+                partial[ch][r] =
+                    terms[m0 + r].compute(packed, rowScales + (static_cast<std::size_t>(ch) * R + r) * paddedG);
             }
         }
         for (int k0 = 0; k0 < W; k0 += wordsPerPass) {
@@ -244,8 +243,7 @@ void gemvVnniGroup128Rows(const GemvPackedRows& rows, const Group128RowTerms* te
         }
         for (int ch = 0; ch < C; ++ch)
             for (int r = 0; r < R; ++r)
-                y[static_cast<std::size_t>(m0 + r) * ldy + s0 + ch] =
-                    _mm512_reduce_add_ps(partial[ch][r]) - zeroTerm[ch][r];
+                y[static_cast<std::size_t>(m0 + r) * ldy + s0 + ch] = _mm512_reduce_add_ps(partial[ch][r]);
     }
 }
 
