@@ -112,9 +112,10 @@ bool gemv_avx2(const W4Matrix& w, const float* x, int ldx, const Prepared& p, in
                int n1);
 void gemv_scalar(const W4Matrix& w, const float* x, int ldx, int M, float* y, int ldy, int n0, int n1);
 
-// w4_prepare's planes, word sums and fixed-point copy of row m (p.B > 0: K % 128 == 0);
-// bit for bit the scalar path's output. The group sums are the caller's.
-void prepare_row_avx512(const float* xr, const Prepared& p, int m, bool int8Copy);
+// w4_prepare's planes, word sums and fixed-point copy of row m (floatParts; p.B > 0: K % 128
+// == 0), bit for bit the scalar path's output, and its int8 copy (int8Copy). The group sums
+// are the caller's.
+void prepare_row_avx512(const float* xr, const Prepared& p, int m, bool floatParts, bool int8Copy);
 
 // Quantized activation rows of the int8 path (awq/kernels/w4_int8_gemm.h): per row, K int8
 // values in octets [x0 x2 x4 x6 | x1 x3 x5 x7] (the GEMV packing's low and high nibbles of

@@ -232,7 +232,7 @@ void w4_prepare(const float* x, int M, int K, int ldx, int group, float* work) {
         float* wordSums = const_cast<float*>(p.wordSumsOf(m));
         float* groupSums = const_cast<float*>(p.groupSumsOf(m));
         if (vector) {
-            detail::prepare_row_avx512(xr, p, m, int8Copy);
+            detail::prepare_row_avx512(xr, p, m, true, int8Copy);
         } else {
             float* planes = const_cast<float*>(p.planesOf(m));
             for (int c = 0; c < p.W; ++c) {
@@ -254,6 +254,21 @@ void w4_prepare(const float* x, int M, int K, int ldx, int group, float* work) {
             groupSums[gi] = sum;
         }
     }
+}
+
+bool w4_gemv_reads_int8_only(const W4Matrix& w, CpuIsa isa) {
+    return isa == CpuIsa::Avx512Vnni && cpuIsaSupported(isa) && w.packing == W4Packing::Gemv && w.group == 128 &&
+           w.K % 128 == 0;
+}
+
+void w4_prepare_for(const W4Matrix& w, CpuIsa isa, const float* x, int M, int ldx, float* work) {
+    if (!w4_gemv_reads_int8_only(w, isa)) {
+        w4_prepare(x, M, w.K, ldx, w.group, work);
+        return;
+    }
+    const detail::Prepared p = detail::preparedView(work, M, w.K, w.group);
+    for (int m = 0; m < M; ++m)
+        detail::prepare_row_avx512(x + static_cast<std::size_t>(m) * ldx, p, m, false, true);
 }
 
 void w4_gemv(const W4Matrix& w, const float* x, int ldx, const float* prepared, int M, float* y, int ldy, int n0,

@@ -91,7 +91,7 @@ void int8Block(const __m512 x[8], float* scale, float* wordSums, int8_t* out) {
 
 }  // namespace
 
-void prepare_row_avx512(const float* xr, const Prepared& p, int m, bool int8Copy) {
+void prepare_row_avx512(const float* xr, const Prepared& p, int m, bool floatParts, bool int8Copy) {
     float* planes = const_cast<float*>(p.planesOf(m));
     float* wordSums = const_cast<float*>(p.wordSumsOf(m));
     const __m512i wordStarts = _mm512_set_epi32(120, 112, 104, 96, 88, 80, 72, 64, 56, 48, 40, 32, 24, 16, 8, 0);
@@ -100,6 +100,11 @@ void prepare_row_avx512(const float* xr, const Prepared& p, int m, bool int8Copy
         __m512 x[8];
         for (int j = 0; j < 8; ++j)
             x[j] = _mm512_loadu_ps(xb + 16 * j);
+        if (int8Copy)
+            int8Block(x, const_cast<float*>(p.int8ScalesOf(m)) + b, const_cast<float*>(p.int8WordSumsOf(m)) + 16 * b,
+                      const_cast<int8_t*>(p.int8BytesOf(m)) + 128 * b);
+        if (!floatParts)
+            continue;
         // planes[i][c] = x[8c + i]; wordSums[c] = x[8c] + ... + x[8c + 7], added in that order.
         __m512 sum = _mm512_setzero_ps();  // 0 + x, as the scalar path (-0 becomes +0)
         for (int i = 0; i < 8; ++i) {
@@ -111,9 +116,6 @@ void prepare_row_avx512(const float* xr, const Prepared& p, int m, bool int8Copy
         fixedPointBlock(x, const_cast<float*>(p.blockScalesOf(m)) + b,
                         const_cast<float*>(p.fixedWordSumsOf(m)) + 16 * b,
                         const_cast<int8_t*>(p.fixedBytesOf(m)) + 256 * b);
-        if (int8Copy)
-            int8Block(x, const_cast<float*>(p.int8ScalesOf(m)) + b, const_cast<float*>(p.int8WordSumsOf(m)) + 16 * b,
-                      const_cast<int8_t*>(p.int8BytesOf(m)) + 128 * b);
     }
 }
 

@@ -1,6 +1,7 @@
 // What the W4 kernels are fed: w4_prepare's workspace (the nibble planes, the 16-bit fixed
-// point and the int8 copy) exactly as w4_internal.h defines it, and the int8-activation
-// many-rows product (QuantLinear's prefill path) against the float64 oracle.
+// point and the int8 copy) exactly as w4_internal.h defines it, w4_prepare_for's part of it,
+// and the int8-activation many-rows product (QuantLinear's prefill path) against the
+// float64 oracle.
 #include <QtTest>
 
 #include <algorithm>
@@ -8,6 +9,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "awq/kernels/w4_int8_gemm.h"
@@ -100,6 +102,48 @@ private Q_SLOTS:
                     QVERIFY(same(p.int8WordSumsOf(m)[16 * b + c], static_cast<float>(sum) * s8));
                 }
             }
+        }
+    }
+
+    // w4_prepare_for writes what w4_gemv at that ISA reads: on the VNNI g128 GEMV path the
+    // int8 copy alone, bit for bit w4_prepare's (the rest of the workspace untouched), and
+    // the same outputs; everywhere else the whole of w4_prepare's workspace.
+    void prepareForWritesWhatTheKernelReads() {
+        for (const auto& [K, group, packing] :
+             {std::tuple{2048, 128, W4Packing::Gemv}, std::tuple{5632, 128, W4Packing::Gemv},
+              std::tuple{2048, 128, W4Packing::Gemm}, std::tuple{512, 64, W4Packing::Gemv},
+              std::tuple{512, 256, W4Packing::Gemv}}) {
+            const int N = 64;
+            const Case c = makeCase(K, N, group, static_cast<uint32_t>(K + group));
+            const W4Matrix w = c.matrix(packing);
+            for (CpuIsa isa : supportedIsas())
+                for (int M : {1, 3}) {
+                    const std::string where = std::string(cpuIsaName(isa)) + " K=" + std::to_string(K) + " g" +
+                                              std::to_string(group) + " M=" + std::to_string(M) +
+                                              (packing == W4Packing::Gemv ? " gemv" : " gemm");
+                    const auto x = randomActivations(M, K, static_cast<uint32_t>(M + K));
+                    const std::size_t floats = w4_prepare_floats(M, K, group);
+                    std::vector<float> full(floats, NAN), part(floats, NAN);
+                    w4_prepare(x.data(), M, K, K, group, full.data());
+                    w4_prepare_for(w, isa, x.data(), M, K, part.data());
+                    const bool int8Only = w4_gemv_reads_int8_only(w, isa);
+                    QCOMPARE(int8Only, isa == CpuIsa::Avx512Vnni && packing == W4Packing::Gemv && group == 128);
+                    const detail::Prepared pf = detail::preparedView(full.data(), M, K, group);
+                    const detail::Prepared pp = detail::preparedView(part.data(), M, K, group);
+                    if (int8Only) {
+                        QVERIFY2(std::isnan(part[0]), (where + ": wrote the planes").c_str());
+                        const std::size_t scales = static_cast<std::size_t>(M) * pf.B, words = static_cast<std::size_t>(M) * pf.W;
+                        QVERIFY2(std::memcmp(pf.int8Scales, pp.int8Scales, scales * sizeof(float)) == 0, where.c_str());
+                        QVERIFY2(std::memcmp(pf.int8WordSums, pp.int8WordSums, words * sizeof(float)) == 0, where.c_str());
+                        QVERIFY2(std::memcmp(pf.int8Bytes, pp.int8Bytes, scales * 128) == 0, where.c_str());
+                    } else {
+                        QVERIFY2(std::memcmp(full.data(), part.data(), floats * sizeof(float)) == 0, where.c_str());
+                    }
+                    std::vector<float> yFull(static_cast<std::size_t>(M) * N), yPart(yFull.size());
+                    w4_gemv(w, x.data(), K, full.data(), M, yFull.data(), N, 0, N, isa);
+                    w4_gemv(w, x.data(), K, part.data(), M, yPart.data(), N, 0, N, isa);
+                    QVERIFY2(std::memcmp(yFull.data(), yPart.data(), yFull.size() * sizeof(float)) == 0, where.c_str());
+                }
         }
     }
 

@@ -176,8 +176,8 @@ void QuantLinear::runGemv(const float *x, int64_t rows, float *y) const
     const size_t need = kernels::w4_prepare_floats(M, K, m_matrix.group);
     if (m_work.size() < need)
         m_work.resize(need);
-    kernels::w4_prepare(x, M, K, K, m_matrix.group, m_work.data());
     const kernels::CpuIsa cpu = isa();
+    kernels::w4_prepare_for(m_matrix, cpu, x, M, K, m_work.data());
     const float *work = m_work.data();
     const int64_t tasks = (N + kChannelsPerTask - 1) / kChannelsPerTask;
     at::parallel_for(0, tasks, 1, [&](int64_t t0, int64_t t1) {

@@ -78,6 +78,13 @@ std::size_t w4_prepare_floats(int M, int K, int group);
 // int8 copy that the Avx512Vnni path reads.
 void w4_prepare(const float* x, int M, int K, int ldx, int group, float* work);
 
+// The part of that workspace w4_gemv at `isa` reads for this matrix, written alone: the
+// int8 copy where the VNNI kernel takes the GEMV packing with group 128 (a third of
+// w4_prepare's time for one row of K = 2048, a decode step's serial work between the
+// parallel kernels), everything elsewhere. `work` as for w4_prepare(x, M, w.K, ldx, w.group).
+void w4_prepare_for(const W4Matrix& w, CpuIsa isa, const float* x, int M, int ldx, float* work);
+bool w4_gemv_reads_int8_only(const W4Matrix& w, CpuIsa isa);
+
 // y[m][n] for m < M, n in [n0, n1) (row stride ldy), overwritten.
 // `prepared` is the workspace filled by w4_prepare for the same x.
 void w4_gemv(const W4Matrix& w, const float* x, int ldx, const float* prepared, int M, float* y, int ldy, int n0,
