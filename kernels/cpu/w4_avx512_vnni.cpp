@@ -140,7 +140,7 @@ public:
 
 private:
     int m_G, m_paddedG;
-    float* m_groupSum;  // [paddedG] Σv of each group's fixed-point inputs
+    float* m_groupSum;  // [paddedG] Σ v s of each group's int8 inputs
     float* m_xScale;    // [paddedG] the activation scale of each group
 };
 
