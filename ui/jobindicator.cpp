@@ -63,7 +63,7 @@ QStringList JobIndicator::jobTexts() const
 
 QString JobIndicator::text() const
 {
-    return m_label->text();
+    return m_line;
 }
 
 bool JobIndicator::activate()
@@ -94,6 +94,7 @@ void JobIndicator::keyPressEvent(QKeyEvent *event)
 void JobIndicator::refresh()
 {
     if (m_jobs.empty()) {
+        m_line.clear();
         m_label->clear();
         setToolTip(QString());
         setVisible(false);
@@ -103,7 +104,8 @@ void JobIndicator::refresh()
     QString line = shown.text;
     if (m_jobs.size() > 1)
         line += tr(" · +%1 more").arg(m_jobs.size() - 1);
-    m_label->setText(line);
+    m_line = line;
+    m_label->setText(m_label->fontMetrics().elidedText(line, Qt::ElideRight, kMaxTextWidth));
     if (shown.fraction < 0) {
         m_bar->setRange(0, 0); // busy: the length is not known yet
     } else {

@@ -31,8 +31,10 @@ public:
     bool hasJob(const QString &id) const;
     // The jobs' texts in the order they started.
     QStringList jobTexts() const;
-    // The line shown ("Quantizing demo-llama: layer 2/4 · +1 more").
+    // The line shown ("Quantizing demo-llama: layer 2/4 · +1 more"), in full: the label elides
+    // it to kMaxTextWidth so that the status bar fits a 1024-pixel window while a job runs.
     QString text() const;
+    static constexpr int kMaxTextWidth = 220;
     // Does what a click does: goes to the job shown. False when nothing runs.
     bool activate();
 
@@ -49,6 +51,7 @@ private:
     void refresh();
 
     std::vector<Job> m_jobs;
+    QString m_line;
     QLabel *m_label = nullptr;
     QProgressBar *m_bar = nullptr;
 };

@@ -527,7 +527,11 @@ void MainWindow::showModelInUse()
         status = facts.isEmpty() ? tr("Chat: no model loaded") : tr("Chat: %1").arg(facts.join(QStringLiteral("  |  ")));
     }
     setWindowTitle(title.isEmpty() ? displayName() : tr("%1 — %2").arg(title, displayName()));
-    m_statusModel->setText(status);
+    // Elided, whole in the tooltip: with a job's line and the memory readout beside it, the
+    // status bar still fits a 1024-pixel window (JobIndicator::kMaxTextWidth).
+    constexpr int kMaxStatusModelWidth = 260;
+    m_statusModel->setText(m_statusModel->fontMetrics().elidedText(status, Qt::ElideRight, kMaxStatusModelWidth));
+    m_statusModel->setToolTip(status);
 }
 
 void MainWindow::closeEvent(QCloseEvent *event)

@@ -5,6 +5,7 @@
 
 #include <QApplication>
 #include <QPointer>
+#include <QLabel>
 #include <QProgressBar>
 #include <QSettings>
 #include <QSignalSpy>
@@ -76,6 +77,17 @@ private Q_SLOTS:
         QCOMPARE(wentTo, 2);
         indicator.endJob(QStringLiteral("b"));
         QVERIFY(indicator.isHidden());
+        // A long line keeps the status bar inside a 1024-pixel window: the label elides it,
+        // text() and the tooltip keep it whole.
+        const QString longLine =
+            QStringLiteral("Benchmark: Building FP32 (1 of 3): building a random fp32 model: layer 7/22 of tinyllama-1.1b");
+        indicator.setJob(QStringLiteral("c"), longLine, 0.1, [] {});
+        const auto *label = indicator.findChild<QLabel *>(QStringLiteral("jobIndicatorLabel"));
+        QVERIFY(label);
+        QCOMPARE(indicator.text(), longLine);
+        QVERIFY(indicator.toolTip().contains(longLine));
+        QVERIFY2(label->text() != longLine && label->text().endsWith(QChar(0x2026)), qPrintable(label->text()));
+        QVERIFY(label->fontMetrics().horizontalAdvance(label->text()) <= JobIndicator::kMaxTextWidth);
     }
 
     void aChatReplyShowsAndAClickGoesToChat()
